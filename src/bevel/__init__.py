@@ -1,0 +1,49 @@
+"""bevel: typed Python ML pipelines, recorded, cached, and stack-swappable.
+
+``import bevel`` is cheap: the public names below are loaded on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> "module:attribute"; resolved lazily so `import bevel` imports almost nothing.
+_EXPORTS = {
+    "step": "bevel.authoring.step:step",
+    "pipeline": "bevel.authoring.pipeline:pipeline",
+    "current": "bevel.run.context:current",
+    "log_metadata": "bevel.run.context:log_metadata",
+    "log_metric": "bevel.run.context:log_metric",
+    "Client": "bevel.client.client:Client",
+    "run_pipeline": "bevel.api:run_pipeline",
+    "register_materializer": "bevel.artifacts.materializers.registry:register_materializer",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from bevel.api import run_pipeline
+    from bevel.artifacts.materializers.registry import register_materializer
+    from bevel.authoring.pipeline import pipeline
+    from bevel.authoring.step import step
+    from bevel.client.client import Client
+    from bevel.run.context import current, log_metadata, log_metric
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        target = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'bevel' has no attribute {name!r}") from None
+    import importlib
+
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

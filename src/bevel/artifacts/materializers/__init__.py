@@ -1,0 +1,1 @@
+"""bevel.artifacts.materializers."""

@@ -1,0 +1,122 @@
+"""The Plan: a compiled pipeline as pure, JSON-serialisable data.
+
+A Plan is what the engine runs and what a remote worker receives (by reference). It holds no
+Python objects from user code: functions are named by ``"module:qualname"`` and imported where the
+step runs.
+
+Example (what ``plan.to_dict()`` looks like, abridged)::
+
+    {"format": 1, "pipeline": "training", "params": {"C": 0.5},
+     "steps": [{"id": "load", "name": "load", "source": "pipe:load", "params": {"n_rows": 1000},
+                "inputs": {}, "after": [], "outputs": [{"name": "output", ...}], ...}, ...]}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ArtifactInput:
+    """An input fed by another step's output."""
+
+    step: str  # producer step id
+    output: str  # producer output name
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One named output of a step and how it is materialized."""
+
+    name: str
+    type_ref: str  # "module:qualname" of the annotated type, or "" when unannotated
+    materializer: str  # "module:Class" of the materializer chosen at compile time
+    materializer_version: str
+    pickle: bool = False  # explicit opt-in, recorded with the Python version
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """Options of one step invocation that the engine acts on."""
+
+    retries: int = 0
+    retry_delay: float = 1.0  # seconds before the first retry, doubled each time (backoff)
+    enable_cache: bool = True
+    on_success: str | None = None  # "module:qualname" of a keyword-only hook
+    on_failure: str | None = None
+    resources: dict[str, Any] = field(default_factory=dict)  # e.g. {"gpu": 1}; for orchestrators
+    # Options that change what the step outputs go into the cache key.
+    output_affecting: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step invocation in a plan (the same function invoked twice gives two StepSpecs)."""
+
+    id: str  # unique in the plan: "train", "train_2", ...
+    name: str  # the step function's name
+    source: str  # "module:qualname" used to import the function where it runs
+    file: str  # the user's file and line of the definition (for errors)
+    line: int
+    call_file: str  # where the step was invoked inside the pipeline body
+    call_line: int
+    code_hash: str  # fingerprint of the function and the local helpers it calls
+    params: dict[str, Any]  # JSON literals
+    inputs: dict[str, ArtifactInput]  # argument name -> producer output
+    after: tuple[str, ...]  # ordering-only upstream step ids (from after=)
+    outputs: tuple[OutputSpec, ...]
+    options: StepOptions = field(default_factory=StepOptions)
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Every step this one waits for, inputs first, without duplicates."""
+        seen: dict[str, None] = {}
+        for ref in self.inputs.values():
+            seen[ref.step] = None
+        for sid in self.after:
+            seen[sid] = None
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A compiled pipeline: steps in a valid execution (topological) order."""
+
+    pipeline: str
+    params: dict[str, Any]
+    steps: tuple[StepSpec, ...]
+    run_name: str | None = None
+    enable_cache: bool = True
+    source: str = ""  # "module:qualname" of the pipeline function
+    file: str = ""
+    code_fingerprint: str = ""  # hash over every step's code_hash
+    config: dict[str, Any] = field(default_factory=dict)  # the run config as given (for the record)
+    format: int = PLAN_FORMAT
+
+    def step(self, step_id: str) -> StepSpec:
+        for spec in self.steps:
+            if spec.id == step_id:
+                return spec
+        raise KeyError(step_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        steps = tuple(
+            StepSpec(
+                **{
+                    **s,
+                    "inputs": {k: ArtifactInput(**v) for k, v in s["inputs"].items()},
+                    "after": tuple(s["after"]),
+                    "outputs": tuple(OutputSpec(**o) for o in s["outputs"]),
+                    "options": StepOptions(**s["options"]),
+                }
+            )
+            for s in data["steps"]
+        )
+        return cls(**{**data, "steps": steps})

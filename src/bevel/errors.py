@@ -1,0 +1,133 @@
+"""bevel's one exception tree.
+
+Every error bevel raises on purpose derives from :class:`BevelError`. Known errors carry a
+headline (``str(err)``), an optional *hint* saying how to fix it, and, for errors in user code,
+the file and line they point at. The CLI prints known errors as headline + hint without a
+traceback; anything else is a bug and is printed with its traceback.
+
+```
+BevelError
+├── ConfigError                  bad run config / settings / CLI input (names the key and file)
+│   └── ParameterError           a pipeline/step parameter that is unknown, missing or not JSON
+├── DefinitionError              a @step / @pipeline that cannot be compiled (file:line + hint)
+│   └── MaterializerNotFound     no materializer registered for an output type
+├── StackError                   a stack or component that cannot be built or used
+├── ArtifactError                an artifact that cannot be saved or loaded
+│   ├── ArtifactCorrupted        bytes on disk no longer match the recorded content hash
+│   └── ArtifactMissing          the artifact's files are gone
+├── MetadataError                the metadata store cannot be used
+│   ├── SchemaTooNew             the database was written by a newer bevel
+│   └── NotFound                 no run / step / artifact / pipeline with that id or name
+├── StepFailed                   a step raised (wraps the user's exception as __cause__)
+│   └── OutputTypeError          a step returned something that does not match its annotation
+├── RunFailed                    a run ended failed (names the failed steps)
+└── RunCancelled                 the run was interrupted (Ctrl-C)
+BevelWarning (Warning)           things that work but deserve attention
+```
+"""
+
+from __future__ import annotations
+
+
+class BevelError(Exception):
+    """Base of every error bevel raises on purpose.
+
+    ``hint`` says how to fix it; ``where`` is ``"file.py:12"`` when the error points at user code.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, where: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.where = where
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ConfigError(BevelError):
+    """Bad run configuration, settings or command-line input."""
+
+
+class ParameterError(ConfigError):
+    """A pipeline or step parameter that is unknown, missing or not JSON-serialisable."""
+
+
+class DefinitionError(BevelError):
+    """A step or pipeline definition that cannot be compiled into a plan."""
+
+
+class MaterializerNotFound(DefinitionError):
+    """No materializer is registered for a type that a step outputs."""
+
+
+class StackError(BevelError):
+    """A stack or a stack component that cannot be built or used."""
+
+
+class ArtifactError(BevelError):
+    """An artifact that cannot be saved or loaded."""
+
+
+class ArtifactCorrupted(ArtifactError):
+    """An artifact's bytes no longer match the content hash recorded for it."""
+
+
+class ArtifactMissing(ArtifactError):
+    """An artifact's files are gone from the artifact store."""
+
+
+class MetadataError(BevelError):
+    """The metadata store cannot be used."""
+
+
+class SchemaTooNew(MetadataError):
+    """The metadata database was written by a newer bevel than this one."""
+
+
+class NotFound(MetadataError):
+    """No entity with that id or name."""
+
+
+class StepFailed(BevelError):
+    """A step raised an exception; the user's exception is chained as ``__cause__``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        hint: str | None = None,
+        where: str | None = None,
+        traceback: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.step = step
+        self.traceback = traceback
+
+
+class OutputTypeError(StepFailed):
+    """A step returned a value that does not match its output annotation."""
+
+
+class RunFailed(BevelError):
+    """A pipeline run ended in the failed state."""
+
+    def __init__(self, message: str, *, run_id: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_id = run_id
+
+
+class RunCancelled(BevelError):
+    """A pipeline run was interrupted (Ctrl-C or a signal) and recorded as cancelled."""
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+
+
+class BevelWarning(UserWarning):
+    """Something that works but deserves attention."""

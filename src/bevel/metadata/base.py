@@ -1,0 +1,147 @@
+"""The MetadataStore protocol: the one interface every metadata store implements.
+
+Implementations: :mod:`bevel.metadata.sql` (SQLite by default, PostgreSQL, MySQL/MariaDB). One
+contract test suite (``bevel.testing.metadata_contract``) runs against every implementation.
+Listing is generic: a filter and a page, pushed into the store as one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from bevel.metadata.records import (
+    ArtifactRecord,
+    LineageEdge,
+    MetadataEntry,
+    MetricRecord,
+    PipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepCompletion,
+    StepRunRecord,
+)
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    pipeline: str | None = None
+    status: RunStatus | None = None
+    name: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ArtifactFilter:
+    name: str | None = None
+    run_id: str | None = None
+    content_hash: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    """A completed step run whose outputs can be reused, with those outputs by output name."""
+
+    step_run: StepRunRecord
+    outputs: dict[str, ArtifactRecord]
+
+
+@runtime_checkable
+class MetadataStore(Protocol):
+    """Records runs, step runs, artifacts, lineage, metrics and metadata.
+
+    Writes are short transactions; ``finish_step_run`` writes a step's whole outcome atomically.
+    Readers get frozen records. Safe to use from several processes at once.
+    """
+
+    url: str  # for display (credentials masked)
+
+    # --- runs -------------------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> RunRecord:
+        """Insert a run (and its pipeline row if new). Raises ConfigError if the name is taken."""
+        ...
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, *, ended: datetime, error: str | None = None
+    ) -> None: ...
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        """Record that the process driving the run is alive (liveness check for stale runs)."""
+        ...
+
+    def get_run(self, id_or_name: str) -> RunRecord:
+        """By id, id prefix (unique, 6+ chars) or name. Raises NotFound with a hint."""
+        ...
+
+    def list_runs(self, flt: RunFilter = RunFilter()) -> list[RunRecord]:
+        """Newest first; one query."""
+        ...
+
+    def delete_run(self, run_id: str) -> list[str]:
+        """Delete a run, its step runs, metrics, metadata, lineage and the artifacts it produced.
+
+        Returns the uris of deleted artifacts no longer referenced by any other artifact (so the
+        caller can remove their files).
+        """
+        ...
+
+    def mark_stale_runs(self, older_than: datetime) -> list[str]:
+        """Mark RUNNING runs whose heartbeat is older than ``older_than`` as FAILED; return their ids."""
+        ...
+
+    # --- steps ------------------------------------------------------------------------------
+    def start_step_run(self, step_run: StepRunRecord) -> None:
+        """Insert a step run in the RUNNING state (visible to progress displays)."""
+        ...
+
+    def finish_step_run(self, completion: StepCompletion) -> list[ArtifactRecord]:
+        """Upsert the final step run, insert its artifacts (assigning versions per name), lineage
+        edges, metrics and metadata in ONE transaction. Returns the artifacts with versions set."""
+        ...
+
+    def step_runs(self, run_id: str) -> list[StepRunRecord]:
+        """In start order."""
+        ...
+
+    def get_step_run(self, step_run_id: str) -> StepRunRecord: ...
+
+    def find_cached(self, cache_key: str) -> CacheHit | None:
+        """The newest COMPLETED step run with this cache key, with its outputs."""
+        ...
+
+    def previous_step_run(self, pipeline: str, step_id: str, before: datetime) -> StepRunRecord | None:
+        """The latest COMPLETED/CACHED run of the same step of the same pipeline before ``before``
+        (what ``bevel runs explain`` compares against)."""
+        ...
+
+    # --- artifacts & lineage ----------------------------------------------------------------
+    def get_artifact(self, id_or_prefix: str) -> ArtifactRecord: ...
+
+    def list_artifacts(self, flt: ArtifactFilter = ArtifactFilter()) -> list[ArtifactRecord]: ...
+
+    def lineage(
+        self, *, step_run_id: str | None = None, artifact_id: str | None = None
+    ) -> list[LineageEdge]:
+        """Edges touching a step run or an artifact."""
+        ...
+
+    def step_io(self, run_id: str) -> dict[str, dict[str, dict[str, ArtifactRecord]]]:
+        """For every step run of a run: {"in": {name: artifact}, "out": {name: artifact}} (one or
+        two queries, no N+1)."""
+        ...
+
+    # --- metrics, metadata, pipelines -------------------------------------------------------
+    def log_metadata(self, entries: Sequence[MetadataEntry]) -> None: ...
+
+    def get_metadata(self, entity: str, entity_id: str) -> dict[str, Any]: ...
+
+    def metrics(self, run_id: str) -> list[MetricRecord]: ...
+
+    def list_pipelines(self) -> list[PipelineRecord]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,139 @@
+"""Plain records exchanged with a metadata store (frozen dataclasses, no ORM objects).
+
+Ids are 32-char lowercase hex uuid4 strings. Times are timezone-aware UTC datetimes.
+JSON-ish fields (params, config, metadata) hold plain JSON values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class StepStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CACHED = "cached"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # an upstream step failed
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    pipeline: str
+    name: str  # unique across runs; defaults to "<pipeline>-<timestamp>-<short id>"
+    status: RunStatus
+    created: datetime
+    ended: datetime | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)  # Plan.to_dict()
+    code_fingerprint: str = ""
+    stack: str = "default"
+    error: str | None = None
+    host: str = ""  # hostname:pid of the process driving the run (liveness check)
+    heartbeat: datetime | None = None  # last sign of life of that process
+
+
+@dataclass(frozen=True)
+class StepRunRecord:
+    id: str
+    run_id: str
+    step_id: str  # the invocation id in the plan ("train_2")
+    step_name: str  # the function name ("train")
+    status: StepStatus
+    started: datetime
+    ended: datetime | None = None
+    cache_key: str | None = None
+    cached_from: str | None = None  # id of the step run whose outputs a CACHED run reuses
+    attempts: int = 1
+    params: dict[str, Any] = field(default_factory=dict)
+    code_hash: str = ""
+    error: str | None = None
+    traceback: str | None = None
+    logs_uri: str | None = None  # where captured stdout/stderr/logging of the step lives
+    # Cache-key ingredients (for ``bevel runs explain``): name -> hash/value.
+    cache_ingredients: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    id: str
+    name: str  # "<pipeline>.<step id>.<output>" unless the user named it
+    version: int  # 1, 2, ... per name, assigned by the store on insert (0 = not yet assigned)
+    uri: str  # folder in the artifact store holding the materialized files
+    type_ref: str  # "module:qualname" of the Python type
+    materializer: str  # "module:Class"
+    materializer_version: str
+    content_hash: str  # "sha256:<hex>" over the folder's files
+    size: int  # bytes
+    producer_step_run_id: str | None
+    run_id: str | None
+    output_name: str
+    created: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)  # shape, dtypes, row count...
+    visualizations: dict[str, str] = field(default_factory=dict)  # name -> uri of html/md/png
+    python_version: str | None = None  # set when pickled
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """A step run consumed (``direction="in"``) or produced / reused (``"out"``) an artifact."""
+
+    step_run_id: str
+    artifact_id: str
+    name: str  # input argument name or output name
+    direction: str  # "in" | "out"
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    run_id: str
+    step_run_id: str | None
+    key: str
+    value: float
+    step: int | None
+    created: datetime
+
+
+@dataclass(frozen=True)
+class MetadataEntry:
+    """Free-form metadata logged on a run, step run or artifact (``log_metadata``)."""
+
+    entity: str  # "run" | "step_run" | "artifact"
+    entity_id: str
+    key: str
+    value: Any  # JSON
+    created: datetime
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    name: str
+    created: datetime
+    last_run: datetime | None = None
+    runs: int = 0
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class StepCompletion:
+    """Everything recorded when a step run ends, written in ONE transaction."""
+
+    step_run: StepRunRecord  # final status, ended, error...
+    outputs: tuple[ArtifactRecord, ...] = ()  # new artifacts (version assigned by the store)
+    reused_outputs: tuple[tuple[str, str], ...] = ()  # (output name, artifact id) for CACHED runs
+    inputs: tuple[tuple[str, str], ...] = ()  # (input name, artifact id)
+    metrics: tuple[MetricRecord, ...] = ()
+    metadata: tuple[MetadataEntry, ...] = ()

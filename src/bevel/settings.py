@@ -1,0 +1,55 @@
+"""Where bevel keeps its state, found without any setup.
+
+State lives in a project-local ``.bevel/`` folder, found by walking up from the working directory
+(like ``.git``). ``BEVEL_HOME`` overrides the search. When nothing is found, the first run creates
+``.bevel/`` in the working directory (``bevel init`` does it explicitly).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_DIRNAME = ".bevel"
+ENV_HOME = "BEVEL_HOME"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations of bevel's local state."""
+
+    home: Path
+
+    @property
+    def database_path(self) -> Path:
+        return self.home / "metadata.db"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.database_path}"
+
+    @property
+    def artifacts_path(self) -> Path:
+        return self.home / "artifacts"
+
+
+def find_home(start: Path | None = None, *, environ: dict[str, str] | None = None) -> Path:
+    """Return the ``.bevel`` folder to use: ``$BEVEL_HOME``, else the nearest one upward, else ``./.bevel``."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_HOME):
+        return Path(env[ENV_HOME]).expanduser().resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / HOME_DIRNAME
+        if candidate.is_dir():
+            return candidate
+    return here / HOME_DIRNAME
+
+
+def load_settings(start: Path | None = None, *, create: bool = True) -> Settings:
+    """Resolve the settings; with ``create`` make the home folder if it does not exist yet."""
+    home = find_home(start)
+    if create:
+        home.mkdir(parents=True, exist_ok=True)
+    return Settings(home=home)
