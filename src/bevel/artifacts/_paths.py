@@ -1,0 +1,52 @@
+"""Small path helpers shared by the stores (no third-party imports)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+
+from bevel.errors import ArtifactError
+
+
+def clean_relative(path: str) -> str:
+    """Normalise a store-relative path (``""`` is the root); refuse paths that leave the root."""
+    norm = posixpath.normpath(path.replace("\\", "/").lstrip("/")) if path else "."
+    if norm == ".." or norm.startswith("../"):
+        raise ArtifactError(
+            f"artifact store path {path!r} points outside the store root",
+            hint="paths given to an artifact store are relative to its root",
+        )
+    return "" if norm == "." else norm
+
+
+def child(path: str, name: str) -> str:
+    return f"{path}/{name}" if path else name
+
+
+def local_rename(src: str, dst: str) -> None:
+    """Atomic move on one local filesystem. A file replaces ``dst``; a folder never merges into
+    or replaces an existing non-empty folder (FileExistsError), which is what lets two
+    processes publish the same content-addressed folder at once."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    if not os.path.isdir(src):
+        os.replace(src, dst)
+        return
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) or os.path.isdir(dst):
+            raise FileExistsError(errno.EEXIST, "destination folder exists", dst) from exc
+        raise
+
+
+def local_files(folder: str) -> list[str]:
+    """Relative posix paths of every file under ``folder``, sorted (symlinks followed)."""
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames.sort()
+        rel = os.path.relpath(dirpath, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        found.extend(prefix + name for name in filenames)
+    found.sort()
+    return found

@@ -1,0 +1,50 @@
+"""numpy arrays (and numpy scalars) as one ``.npy`` file.
+
+``.npy`` is numpy's own format: written with one header plus the raw buffer (no extra copy for
+contiguous arrays) and readable without bevel. Pickle inside ``.npy`` is refused, so object
+arrays need an explicit opt-in.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bevel.errors import ArtifactError
+
+FILENAME = "array.npy"
+
+
+class NumpyMaterializer:
+    version: ClassVar[str] = "1"
+
+    def save(self, obj: Any, directory: str) -> None:
+        array = np.asarray(obj)
+        if array.dtype.hasobject:
+            raise ArtifactError(
+                f"a numpy array of dtype {array.dtype} holds Python objects, which .npy stores "
+                "only by pickling",
+                hint="convert it to a numeric or fixed-width string dtype, or opt into pickle "
+                "with `@step(pickle=True)`",
+            )
+        np.save(os.path.join(directory, FILENAME), array, allow_pickle=False)
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        array = np.load(os.path.join(directory, FILENAME), mmap_mode=None, allow_pickle=False)
+        if type_ is not None and issubclass(type_, np.generic):
+            return array[()]  # a 0-d array back to the numpy scalar it was
+        return array
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        array = np.asarray(obj)
+        return {
+            "shape": list(array.shape),
+            "dtype": str(array.dtype),
+            "size": int(array.size),
+            "nbytes": int(array.nbytes),
+        }
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        return {}

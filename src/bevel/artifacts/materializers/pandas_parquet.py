@@ -1,0 +1,111 @@
+"""pandas DataFrames and Series as one Parquet file (pyarrow).
+
+Parquet keeps dtypes and the index, is columnar and compressed, and is readable by every data
+tool. A Series is stored as a one-column frame; its name goes into a small JSON file because a
+Series name need not be a string while a Parquet column name must be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from bevel.errors import ArtifactError
+
+FILENAME = "data.parquet"
+SERIES_FILENAME = "series.json"
+_MAX_COLUMNS = 200  # metadata lists at most this many columns
+_VIZ_COLUMNS = 50
+
+
+def _write(frame: pd.DataFrame, directory: str) -> None:
+    try:
+        frame.to_parquet(os.path.join(directory, FILENAME), engine="pyarrow")
+    except (ValueError, TypeError, ImportError) as exc:  # pyarrow errors derive from these
+        raise ArtifactError(
+            f"cannot write the DataFrame as Parquet: {exc}",
+            hint="Parquet needs string column names and columns of one type each "
+            "(`df.columns = df.columns.astype(str)`, `df[col].astype(str)`); "
+            "install pyarrow with pip install 'bevel[pandas]'",
+        ) from exc
+
+
+def _read(directory: str) -> pd.DataFrame:
+    return pd.read_parquet(os.path.join(directory, FILENAME), engine="pyarrow")
+
+
+def _frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
+    columns = list(frame.columns[:_MAX_COLUMNS])
+    facts: dict[str, Any] = {
+        "rows": len(frame),
+        "n_columns": frame.shape[1],
+        "columns": [str(c) for c in columns],
+        "dtypes": {str(c): str(frame[c].dtype) for c in columns if frame.columns.is_unique},
+    }
+    if frame.shape[1] > _MAX_COLUMNS:
+        facts["columns_truncated"] = True
+    return facts
+
+
+def _frame_html(frame: pd.DataFrame) -> str:
+    """head() and describe() of the first columns, as a small self-contained HTML table."""
+    shown = frame.iloc[:, :_VIZ_COLUMNS]
+    parts = [
+        f"<p>{len(frame)} rows &times; {frame.shape[1]} columns</p>",
+        "<h4>head</h4>",
+        shown.head(10).to_html(border=0),
+    ]
+    try:
+        parts += ["<h4>describe</h4>", shown.describe().to_html(border=0)]
+    except ValueError:  # no columns to describe
+        pass
+    return "\n".join(parts)
+
+
+class DataFrameMaterializer:
+    version: ClassVar[str] = "1"
+
+    def save(self, obj: Any, directory: str) -> None:
+        _write(obj, directory)
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        return _read(directory)
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        return _frame_metadata(obj)
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        return {"table": _frame_html(obj)}
+
+
+class SeriesMaterializer:
+    """A Series round-trips as a Series, with its name (any JSON value)."""
+
+    version: ClassVar[str] = "1"
+    _COLUMN = "__series__"
+
+    def save(self, obj: Any, directory: str) -> None:
+        try:
+            name_json = json.dumps({"name": obj.name})
+        except TypeError as exc:
+            raise ArtifactError(
+                f"the Series name {obj.name!r} is not JSON-serialisable",
+                hint="name the Series with a str or int (`s.rename('price')`)",
+            ) from exc
+        _write(obj.to_frame(name=self._COLUMN), directory)
+        with open(os.path.join(directory, SERIES_FILENAME), "w", encoding="utf-8") as f:
+            f.write(name_json)
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        with open(os.path.join(directory, SERIES_FILENAME), encoding="utf-8") as f:
+            name = json.loads(f.read())["name"]
+        return _read(directory)[self._COLUMN].rename(name)
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        return {"rows": len(obj), "name": str(obj.name), "dtype": str(obj.dtype)}
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        return {"table": _frame_html(obj.to_frame())}

@@ -1,0 +1,54 @@
+"""``pathlib.Path``: the file or the whole folder it points at is copied into the artifact.
+
+A step that writes a report or a model folder returns its Path; the artifact then holds a
+content-hashed copy, and loading gives a Path to that stored copy (inside the store when it is
+local, in the local download cache otherwise), not the original location, which may be gone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar
+
+from bevel.errors import ArtifactError
+
+
+class PathMaterializer:
+    version: ClassVar[str] = "1"
+
+    def save(self, obj: Any, directory: str) -> None:
+        source = Path(obj)
+        target = os.path.join(directory, source.name or "root")
+        if source.is_dir():
+            shutil.copytree(source, target, copy_function=shutil.copyfile)
+        elif source.is_file():
+            shutil.copyfile(source, target)
+        else:
+            raise ArtifactError(
+                f"the returned path {str(source)!r} does not exist (or is not a file or folder)",
+                hint="return the Path only after writing to it",
+            )
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        entries = os.listdir(directory)
+        if len(entries) != 1:
+            raise ArtifactError(
+                f"a Path artifact holds one file or folder, found {len(entries)} entries in "
+                f"{directory}",
+                hint="re-run the producing step",
+            )
+        return Path(directory, entries[0])
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        source = Path(obj)
+        if source.is_dir():
+            files = [p for p in source.rglob("*") if p.is_file()]
+            size = sum(p.stat().st_size for p in files)
+            return {"kind": "folder", "name": source.name, "files": len(files), "size": size}
+        size = source.stat().st_size if source.is_file() else 0
+        return {"kind": "file", "name": source.name, "size": size}
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        return {}

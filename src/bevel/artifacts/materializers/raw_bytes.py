@@ -1,0 +1,27 @@
+"""``bytes`` (and ``bytearray``) stored as one raw file, byte for byte."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+FILENAME = "data.bin"
+
+
+class BytesMaterializer:
+    version: ClassVar[str] = "1"
+
+    def save(self, obj: Any, directory: str) -> None:
+        with open(os.path.join(directory, FILENAME), "wb") as f:
+            f.write(obj)
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        with open(os.path.join(directory, FILENAME), "rb") as f:
+            data = f.read()
+        return bytearray(data) if type_ is not None and issubclass(type_, bytearray) else data
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        return {"size": len(obj)}
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        return {}

@@ -1,0 +1,68 @@
+"""How a step's return annotation becomes named outputs (one rule, no source inspection).
+
+* no annotation          -> one output ``"output"`` whose type is taken from the returned value
+* ``-> None``            -> no outputs
+* ``-> T``               -> one output ``"output"`` of type ``T``
+* ``-> Annotated[T, "name"]``                       -> one output ``"name"``
+* ``-> tuple[Annotated[A, "a"], Annotated[B, "b"]]`` -> two outputs ``"a"`` and ``"b"``; a fixed-length
+  ``tuple[...]`` always means several outputs, unnamed elements are ``"output_0"``, ``"output_1"``...
+* to output ONE tuple, name it: ``-> Annotated[tuple[int, int], "pair"]``.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, get_args, get_origin
+
+SINGLE_OUTPUT = "output"
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class OutputDecl:
+    name: str
+    annotation: Any  # the type (Annotated stripped); None when unannotated
+
+
+def _split_annotated(tp: Any) -> tuple[Any, str | None]:
+    if get_origin(tp) is Annotated:
+        base, *extras = get_args(tp)
+        names = [e for e in extras if isinstance(e, str)]
+        return base, (names[0] if names else None)
+    return tp, None
+
+
+def parse_outputs(return_annotation: Any) -> tuple[OutputDecl, ...]:
+    """Named outputs for a step's (already evaluated) return annotation; see the module doc."""
+    if return_annotation is _MISSING:
+        return (OutputDecl(SINGLE_OUTPUT, None),)
+    if return_annotation is None or return_annotation is type(None):
+        return ()
+    base, name = _split_annotated(return_annotation)
+    if name is not None:
+        return (OutputDecl(name, base),)
+    if get_origin(base) is tuple:
+        args = get_args(base)
+        if args and not (len(args) == 2 and args[1] is Ellipsis) and args != ((),):
+            decls = []
+            for index, arg in enumerate(args):
+                elem, elem_name = _split_annotated(arg)
+                decls.append(OutputDecl(elem_name or f"output_{index}", elem))
+            return tuple(decls)
+    return (OutputDecl(SINGLE_OUTPUT, base),)
+
+
+def step_hints(func: Any) -> dict[str, Any]:
+    """Evaluated annotations of ``func`` (with ``Annotated`` kept); ``return`` missing if absent."""
+    hints = typing.get_type_hints(func, include_extras=True)
+    return hints
+
+
+def return_annotation(func: Any) -> Any:
+    """The evaluated return annotation, or the module's ``_MISSING`` sentinel when there is none."""
+    raw = getattr(func, "__annotations__", {})
+    if "return" not in raw:
+        return _MISSING
+    return step_hints(func)["return"]

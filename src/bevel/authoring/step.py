@@ -1,0 +1,233 @@
+"""``@step``: mark a plain function as a pipeline step.
+
+A step called outside a pipeline is just the function (unit-test it with no framework)::
+
+    @step(retries=2)
+    def train(train: pd.DataFrame, C: float = 1.0) -> LogisticRegression: ...
+
+    train(df, C=0.1)            # plain call: returns a LogisticRegression
+
+Inside a ``@pipeline`` body the same call records an invocation and returns references to the
+step's outputs, which the compiler turns into the edges of the plan.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from bevel.authoring.outputs import OutputDecl, parse_outputs, return_annotation
+from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
+from bevel.errors import DefinitionError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """Options given to ``@step(...)`` or ``.with_options(...)``."""
+
+    name: str | None = None  # invocation id prefix; defaults to the function name
+    retries: int = 0
+    retry_delay: float = 0.5
+    enable_cache: bool | None = None  # None: inherit from the pipeline / run
+    pickle: bool | tuple[str, ...] = False  # opt into pickling all / the named outputs
+    on_success: Hook | None = None
+    on_failure: Hook | None = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    materializers: dict[str, str] = field(default_factory=dict)  # output -> "module:Class"
+    id: str | None = None  # explicit invocation id (must be unique in the pipeline)
+
+
+def _check_config(config: StepConfig, where: str) -> None:
+    if not isinstance(config.retries, int) or config.retries < 0:
+        raise DefinitionError(
+            f"retries must be a non-negative integer, got {config.retries!r}",
+            where=where,
+            hint="use e.g. @step(retries=2)",
+        )
+    if not isinstance(config.retry_delay, int | float) or config.retry_delay < 0:
+        raise DefinitionError(
+            f"retry_delay must be a non-negative number of seconds, got {config.retry_delay!r}",
+            where=where,
+        )
+    for hook_name in ("on_success", "on_failure"):
+        hook = getattr(config, hook_name)
+        if hook is not None and not callable(hook):
+            raise DefinitionError(f"{hook_name} must be a function", where=where)
+
+
+class StepDefinition(Generic[P, R]):
+    """A function decorated with ``@step``; calling it outside a pipeline just calls it."""
+
+    def __init__(self, func: Callable[P, R], config: StepConfig) -> None:
+        self.func = func
+        self.config = config
+        self.name = func.__name__
+        code = func.__code__
+        self.file = code.co_filename
+        self.line = code.co_firstlineno
+        self.source = f"{func.__module__}:{func.__qualname__}"
+        _check_config(config, self.where)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        return inspect.signature(self.func)
+
+    @functools.cached_property
+    def hints(self) -> dict[str, Any]:
+        """Evaluated parameter and return annotations (``Annotated`` kept)."""
+        import typing
+
+        try:
+            return typing.get_type_hints(self.func, include_extras=True)
+        except Exception as exc:  # NameError for unresolvable forward references, mostly
+            raise DefinitionError(
+                f"cannot evaluate the annotations of step '{self.name}': {exc}",
+                where=self.where,
+                hint="import every type used in the step's annotations at module level",
+            ) from exc
+
+    @functools.cached_property
+    def outputs(self) -> tuple[OutputDecl, ...]:
+        self.hints  # noqa: B018 - evaluate (and report) annotation errors first
+        decls = parse_outputs(return_annotation(self.func))
+        names = [d.name for d in decls]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise DefinitionError(
+                f"step '{self.name}' declares the output name(s) {duplicates} more than once",
+                where=self.where,
+                hint='give each element of the returned tuple its own name: Annotated[T, "name"]',
+            )
+        return decls
+
+    def with_options(self, **options: Any) -> StepDefinition[P, R]:
+        """A copy with other options, e.g. ``train.with_options(retries=3, id="train_big")``."""
+        try:
+            config = replace(self.config, **_normalise_options(options))
+        except TypeError as exc:
+            raise DefinitionError(
+                f"unknown step option in with_options(): {exc}",
+                where=self.where,
+                hint=f"valid options: {', '.join(StepConfig.__dataclass_fields__)}",
+            ) from exc
+        return StepDefinition(self.func, config)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        trace = active_trace()
+        if trace is None:
+            return self.func(*args, **kwargs)
+        frame = sys._getframe(1)
+        after = kwargs.pop("after", None)
+        invocation = trace.add(
+            self,
+            args=args,
+            kwargs=dict(kwargs),
+            after=_after_ids(after),
+            call_file=frame.f_code.co_filename,
+            call_line=frame.f_lineno,
+        )
+        return _outputs_of(invocation)  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return f"<step {self.name} ({self.source})>"
+
+
+def _after_ids(after: Any) -> tuple[str, ...]:
+    if after is None:
+        return ()
+    items: Sequence[Any] = after if isinstance(after, list | tuple) else (after,)
+    ids: list[str] = []
+    for item in items:
+        if isinstance(item, OutputRef):
+            ids.append(item.step_id)
+        elif isinstance(item, StepInvocation):
+            ids.append(item.id)
+        elif isinstance(item, tuple):
+            ids.extend(_after_ids(item))
+        else:
+            raise DefinitionError(
+                f"after= takes step outputs or invocations, got {type(item).__name__}",
+                hint="pass what an earlier step call returned: step_b(after=step_a())",
+            )
+    return tuple(ids)
+
+
+def _outputs_of(invocation: StepInvocation) -> Any:
+    refs = invocation.output_refs()
+    if not refs:
+        return invocation
+    if len(refs) == 1 and not invocation.multi_output:
+        return refs[0]
+    return tuple(refs)
+
+
+def _normalise_options(options: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(options.get("pickle"), list | tuple):
+        options = {**options, "pickle": tuple(options["pickle"])}
+    return options
+
+
+@overload
+def step(func: Callable[P, R], /) -> StepDefinition[P, R]: ...
+
+
+@overload
+def step(
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay: float = 0.5,
+    enable_cache: bool | None = None,
+    pickle: bool | Sequence[str] = False,
+    on_success: Hook | None = None,
+    on_failure: Hook | None = None,
+    resources: dict[str, Any] | None = None,
+    materializers: dict[str, str] | None = None,
+) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
+
+
+def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
+    """Make ``func`` a pipeline step; usable bare (``@step``) or with options (``@step(retries=2)``).
+
+    Options: ``retries`` and ``retry_delay`` (seconds, doubled after each failure),
+    ``enable_cache``, ``pickle`` (True or output names: explicit opt-in to pickling outputs that
+    have no materializer), ``on_success`` / ``on_failure`` hooks (keyword-only:
+    ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"gpu": 1}``), ``name``,
+    ``materializers`` (output name -> ``"module:Class"``).
+    """
+    options = _normalise_options({k: v for k, v in options.items() if v is not None})
+
+    def decorate(f: Callable[P, R]) -> StepDefinition[P, R]:
+        if isinstance(f, StepDefinition):
+            raise DefinitionError(f"{f.name} is already a step", hint="apply @step once")
+        if not callable(f):
+            raise DefinitionError(f"@step decorates functions, got {type(f).__name__}")
+        try:
+            config = StepConfig(**options)
+        except TypeError as exc:
+            code = getattr(f, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}" if code else None
+            raise DefinitionError(
+                f"unknown option for @step: {exc}",
+                where=where,
+                hint=f"valid options: {', '.join(StepConfig.__dataclass_fields__)}",
+            ) from exc
+        return StepDefinition(f, config)
+
+    if func is not None:
+        return decorate(func)
+    return decorate

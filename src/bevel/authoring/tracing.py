@@ -1,0 +1,137 @@
+"""Tracing a ``@pipeline`` body: step calls are recorded, not executed.
+
+While a pipeline body runs under :func:`tracing`, each step call adds a :class:`StepInvocation` and
+returns :class:`OutputRef` placeholders that later calls pass on as inputs. The compiler turns the
+recorded invocations into a Plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bevel.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from bevel.authoring.step import StepDefinition
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """A placeholder for one output of a step invocation inside a pipeline body."""
+
+    step_id: str
+    output: str
+    annotation: Any = None
+
+    def __bool__(self) -> bool:
+        raise DefinitionError(
+            f"the output '{self.output}' of step '{self.step_id}' has no value while the pipeline "
+            "is being defined, so it cannot be used in an if/while condition",
+            hint="move the decision into a step, or use a pipeline parameter",
+        )
+
+    def __iter__(self) -> Iterator[Any]:
+        raise DefinitionError(
+            f"the output '{self.output}' of step '{self.step_id}' is a single artifact and cannot "
+            "be unpacked",
+            hint='declare several outputs with -> tuple[Annotated[A, "a"], Annotated[B, "b"]]',
+        )
+
+
+@dataclass
+class StepInvocation:
+    """One call of a step in a pipeline body."""
+
+    id: str
+    step: StepDefinition[Any, Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    after: tuple[str, ...]
+    call_file: str
+    call_line: int
+    multi_output: bool = False
+
+    @property
+    def where(self) -> str:
+        return f"{self.call_file}:{self.call_line}"
+
+    def output_refs(self) -> list[OutputRef]:
+        return [OutputRef(self.id, d.name, d.annotation) for d in self.step.outputs]
+
+
+@dataclass
+class Trace:
+    """The invocations recorded while one pipeline body ran, in call order."""
+
+    invocations: list[StepInvocation] = field(default_factory=list)
+
+    def add(
+        self,
+        step: StepDefinition[Any, Any],
+        *,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        after: tuple[str, ...],
+        call_file: str,
+        call_line: int,
+    ) -> StepInvocation:
+        taken = {inv.id for inv in self.invocations}
+        if step.config.id is not None:
+            step_id = step.config.id
+            if step_id in taken:
+                raise DefinitionError(
+                    f"two step invocations share the id '{step_id}'",
+                    where=f"{call_file}:{call_line}",
+                    hint="give each invocation its own id with .with_options(id=...)",
+                )
+        else:
+            base = step.config.name or step.name
+            step_id, n = base, 1
+            while step_id in taken:
+                n += 1
+                step_id = f"{base}_{n}"
+        outputs = step.outputs
+        invocation = StepInvocation(
+            id=step_id,
+            step=step,
+            args=args,
+            kwargs=kwargs,
+            after=after,
+            call_file=call_file,
+            call_line=call_line,
+            multi_output=len(outputs) > 1 or _declares_tuple(step),
+        )
+        self.invocations.append(invocation)
+        return invocation
+
+
+def _declares_tuple(step: StepDefinition[Any, Any]) -> bool:
+    outputs = step.outputs
+    return len(outputs) == 1 and outputs[0].name.startswith("output_")
+
+
+_TRACE: ContextVar[Trace | None] = ContextVar("bevel_trace", default=None)
+
+
+def active_trace() -> Trace | None:
+    return _TRACE.get()
+
+
+@contextlib.contextmanager
+def tracing() -> Iterator[Trace]:
+    """Record step calls made in this context instead of executing them."""
+    if _TRACE.get() is not None:
+        raise DefinitionError(
+            "a pipeline was called while another pipeline was being defined",
+            hint="call steps, not pipelines, inside a @pipeline body",
+        )
+    trace = Trace()
+    token = _TRACE.set(trace)
+    try:
+        yield trace
+    finally:
+        _TRACE.reset(token)

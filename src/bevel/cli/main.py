@@ -1,0 +1,130 @@
+"""The ``bevel`` command: a click group whose subcommands are imported only when used.
+
+``bevel --help`` imports click and this module, nothing else (no rich, no SQLAlchemy, no engine):
+the command list and its one-line descriptions come from :data:`COMMANDS`, and a subcommand's
+module is imported only when it runs or its own ``--help`` is asked. ``tests/cli`` proves it.
+
+Errors: a known :class:`~bevel.errors.BevelError` prints a red headline and a ``hint:`` line,
+without a traceback (exit 1, 2 for configuration errors, 130 for a cancelled run); anything else
+is a bug and prints its traceback (exit 1); Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+import bevel
+from bevel.errors import BevelError, ConfigError, RunCancelled
+
+#: name -> ("module:attribute", one-line help). The help is shown by ``bevel --help`` without
+#: importing the module; a test checks it matches the first line of the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("bevel.cli.init:init", "Create a .bevel/ folder here to hold runs and artifacts."),
+    "run": ("bevel.cli.run:run", "Run a pipeline defined in a Python file."),
+    "runs": ("bevel.cli.runs:runs", "List, inspect, explain and delete recorded runs."),
+    "logs": ("bevel.cli.logs:logs", "Print the captured output of one step of a run."),
+    "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
+    "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
+}
+
+EXIT_ERROR = 1
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+
+def load_command(name: str) -> click.Command:
+    """Import the module behind ``name`` in :data:`COMMANDS` and return its click command."""
+    module_name, _, attr = COMMANDS[name][0].partition(":")
+    command = getattr(importlib.import_module(module_name), attr)
+    if not isinstance(command, click.Command):
+        raise TypeError(f"{COMMANDS[name][0]} is not a click command")
+    return command
+
+
+def _exit_code(err: BevelError) -> int:
+    if isinstance(err, RunCancelled):
+        return EXIT_INTERRUPTED
+    if isinstance(err, ConfigError):
+        return EXIT_CONFIG
+    return EXIT_ERROR
+
+
+class LazyGroup(click.Group):
+    """A group listing commands from :data:`COMMANDS`, importing each only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            return load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:
+            # click suggests close matches from already-loaded commands only; offer the table.
+            raise click.exceptions.NoSuchCommand(
+                err.cmd_name, possibilities=self.list_commands(ctx), ctx=ctx
+            ) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short_help) for name, (_, short_help) in COMMANDS.items()]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BevelError as err:
+            _render_error(err)
+            ctx.exit(_exit_code(err))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception:
+            click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo("bevel: unexpected error (the traceback is above)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def _render_error(err: BevelError) -> None:
+    # Imported on the error path only: rich must not load for `bevel --help` (see module doc).
+    output = importlib.import_module("bevel.cli.output")
+    output.render_error(err)
+
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(bevel.__version__, "--version", "-V", prog_name="bevel")
+def cli() -> None:
+    """bevel: typed Python ML pipelines, recorded, cached, and stack-swappable.
+
+    State lives in the nearest .bevel/ folder (like .git), or in $BEVEL_HOME.
+
+    \b
+    Examples:
+      bevel init
+      bevel run pipelines/train.py:training -p C=0.5
+      bevel runs list --pipeline training
+      bevel runs show training-20240101-120000-ab12cd
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``bevel``)."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="bevel")

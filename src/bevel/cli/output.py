@@ -1,0 +1,112 @@
+"""Rich rendering for the CLI: consoles, tables, status colors and error messages.
+
+Tables go to stdout, errors to stderr. When stdout is not a terminal (a pipe, a file, click's
+CliRunner) output is plain: no colors, no box drawing, nothing live, wide enough not to wrap.
+``NO_COLOR`` is honored by rich itself. User-provided strings are wrapped in ``Text`` so that
+``[brackets]`` in a run name or an error are never read as rich markup.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bevel.client import format as fmt
+from bevel.errors import BevelError
+
+STATUS_STYLES = {
+    "completed": "green",
+    "cached": "cyan",
+    "failed": "bold red",
+    "running": "yellow",
+    "cancelled": "magenta",
+    "skipped": "dim",
+}
+STATUS_ICONS = {
+    "completed": "✓",
+    "cached": "↺",
+    "failed": "✗",
+    "running": "…",
+    "cancelled": "■",
+    "skipped": "-",
+}
+_PLAIN_WIDTH = 200
+
+
+def _console(*, stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = stream.isatty()
+    width = None if is_tty or "COLUMNS" in os.environ else _PLAIN_WIDTH
+    return Console(stderr=stderr, highlight=False, width=width, soft_wrap=not is_tty)
+
+
+def stdout() -> Console:
+    """A console on the current ``sys.stdout`` (made at call time, so CliRunner's capture works)."""
+    return _console(stderr=False)
+
+
+def stderr() -> Console:
+    return _console(stderr=True)
+
+
+def text(value: Any, style: str = "") -> Text:
+    """A literal cell: never interpreted as markup."""
+    return Text("" if value is None else str(value), style=style)
+
+
+def status(value: str) -> Text:
+    return Text(value, style=STATUS_STYLES.get(value, ""))
+
+
+def table(console: Console, *columns: str, title: str | None = None) -> Table:
+    """A table that is boxed on a terminal and plain, space-separated columns in a pipe."""
+    tbl = Table(
+        *columns,
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD if console.is_terminal else None,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if console.is_terminal else "",
+        title_style="bold" if console.is_terminal else "",
+    )
+    return tbl
+
+
+def add_row(tbl: Table, *values: Any) -> None:
+    tbl.add_row(*(v if isinstance(v, Text) else text(v) for v in values))
+
+
+def fields(console: Console, pairs: Iterable[tuple[str, Any]]) -> None:
+    """A key/value block (the header of ``runs show`` and ``artifacts show``)."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold" if console.is_terminal else "")
+    grid.add_column()
+    for key, value in pairs:
+        grid.add_row(key, value if isinstance(value, Text) else text(value))
+    console.print(grid)
+
+
+def mapping(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={fmt.value(v, 40)}" for k, v in values.items()) or "-"
+
+
+def heading(console: Console, title: str) -> None:
+    console.print()
+    console.print(Text(title, style="bold underline" if console.is_terminal else ""))
+
+
+def render_error(err: BevelError, console: Console | None = None) -> None:
+    """Red headline (with the user's ``file:line`` when known) and a ``hint:`` line; no traceback."""
+    console = console or stderr()
+    headline = f"{err.where}: {err.message}" if err.where else err.message
+    console.print(Text("error: ", style="bold red") + Text(headline, style="bold red"))
+    if err.hint:
+        console.print(Text("hint: ", style="yellow") + Text(err.hint))

@@ -1,0 +1,134 @@
+"""Progress of a running pipeline, as :class:`~bevel.run.events.RunListener` implementations.
+
+On a terminal, :class:`LiveProgress` shows a live bar (steps done / total, the steps running now,
+elapsed time) and prints one line per finished step above it. In a pipe or a log file,
+:class:`PlainProgress` prints just those lines, one per finished step, nothing animated.
+Listeners must be quick and must not raise; both only format records they are given.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
+
+from bevel.cli import output
+from bevel.client import format as fmt
+from bevel.dag.plan import Plan
+from bevel.metadata.records import RunRecord, StepRunRecord, StepStatus
+
+
+def step_line(step_run: StepRunRecord, width: int = 0) -> Text:
+    """``✓ train       1.23s`` / ``↺ load  cached (from 1a2b3c4d)`` / ``✗ eval  failed: ...``."""
+    status = StepStatus(step_run.status).value
+    line = Text()
+    line.append(f"{output.STATUS_ICONS.get(status, '?')} ", style=output.STATUS_STYLES.get(status, ""))
+    line.append(step_run.step_id.ljust(width))
+    line.append("  ")
+    line.append(status, style=output.STATUS_STYLES.get(status, ""))
+    seconds = fmt.seconds_between(step_run.started, step_run.ended)
+    if status != StepStatus.SKIPPED.value:
+        line.append(f"  {fmt.duration(seconds)}")
+    if step_run.cached_from:
+        line.append(f"  (from {fmt.short_id(step_run.cached_from)})", style="dim")
+    if step_run.attempts > 1:
+        line.append(f"  after {step_run.attempts} attempts", style="dim")
+    if step_run.error and status == StepStatus.FAILED.value:
+        line.append(f"  {fmt.first_line(step_run.error)}", style="red")
+    return line
+
+
+class PlainProgress:
+    """One plain line per finished step: for pipes, CI logs and CliRunner."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._width = 0
+
+    def on_run_start(self, run: RunRecord, plan: Plan) -> None:
+        self._width = max((len(s.id) for s in plan.steps), default=0)
+        self.console.print(
+            Text(f"run {run.name} of pipeline {run.pipeline}: {len(plan.steps)} steps")
+        )
+
+    def on_step_start(self, step_id: str, step_name: str) -> None:
+        pass
+
+    def on_step_end(self, step_run: StepRunRecord) -> None:
+        self.console.print(step_line(step_run, self._width))
+
+    def on_run_end(self, run: RunRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class LiveProgress:
+    """A live bar on a terminal; finished steps scroll above it, the bar vanishes at the end."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[cached]}", style="cyan"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._running: dict[str, float] = {}
+        self._cached = 0
+        self._width = 0
+        self._lock = threading.Lock()
+
+    def on_run_start(self, run: RunRecord, plan: Plan) -> None:
+        self._width = max((len(s.id) for s in plan.steps), default=0)
+        self.console.print(
+            Text.assemble(("run ", ""), (run.name, "bold"), f" of pipeline {run.pipeline}")
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("starting", total=len(plan.steps), cached="")
+
+    def on_step_start(self, step_id: str, step_name: str) -> None:
+        with self._lock:
+            self._running[step_id] = time.monotonic()
+            self._update()
+
+    def on_step_end(self, step_run: StepRunRecord) -> None:
+        with self._lock:
+            self._running.pop(step_run.step_id, None)
+            if step_run.status == StepStatus.CACHED:
+                self._cached += 1
+            if self._task is not None:
+                self._progress.advance(self._task)
+            self._update()
+        self._progress.console.print(step_line(step_run, self._width))
+
+    def on_run_end(self, run: RunRecord) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live display (also on errors and Ctrl-C, so the terminal is left clean)."""
+        self._progress.stop()
+
+    def _update(self) -> None:
+        if self._task is None:
+            return
+        running = ", ".join(self._running) or "waiting"
+        cached = f"{self._cached} cached" if self._cached else ""
+        self._progress.update(self._task, description=f"running {running}", cached=cached)

@@ -1,0 +1,268 @@
+"""The Client: read-only queries over recorded runs, with filters pushed into the metadata store.
+
+The stack is built at the edge: ``Client()`` builds the default local stack once, or takes one
+you built. Nothing here looks up a global. Listing is one query; a run's steps, lineage and
+metrics are three more, however many steps it has (no N+1).
+
+Example::
+
+    from bevel import Client
+
+    with Client() as client:
+        for run in client.runs(pipeline="training", status="failed", limit=10):
+            print(run.name, run.error)
+        model = client.last_run("training").steps["train"].output.load()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from bevel.artifacts.base import ArtifactStore
+from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_artifact
+from bevel.cache.key import explain as explain_cache_key
+from bevel.client import format as fmt
+from bevel.client.lists import ArtifactList, PipelineList, RunList
+from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
+from bevel.errors import ArtifactMissing, ConfigError, NotFound
+from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter
+from bevel.metadata.records import ArtifactRecord, MetricRecord, RunStatus, StepStatus
+from bevel.stack.stack import Stack, default_stack
+
+
+def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
+    if status is None or isinstance(status, RunStatus):
+        return status
+    try:
+        return RunStatus(status.lower())
+    except ValueError:
+        known = ", ".join(s.value for s in RunStatus)
+        raise ConfigError(f"unknown run status {status!r}", hint=f"use one of: {known}") from None
+
+
+def _last_values(metrics: Sequence[MetricRecord]) -> dict[str, float]:
+    """The last logged value per key (by time, then by the step counter the user gave)."""
+    ordered = sorted(metrics, key=lambda m: (m.created, m.step if m.step is not None else -1))
+    return {m.key: m.value for m in ordered}
+
+
+class Client:
+    """Read-only access to runs, steps, artifacts and pipelines of one stack.
+
+    ``Client()`` builds the project's default stack (``.bevel/`` found like ``.git``) and closes
+    it in :meth:`close`; a stack you pass in stays yours to close.
+    """
+
+    def __init__(self, stack: Stack | None = None) -> None:
+        self._owns_stack = stack is None
+        self.stack: Stack = default_stack() if stack is None else stack
+
+    @property
+    def store(self) -> MetadataStore:
+        return self.stack.metadata_store
+
+    @property
+    def artifact_store(self) -> ArtifactStore:
+        return self.stack.artifact_store
+
+    # --- runs ---------------------------------------------------------------------------------
+    def runs(
+        self,
+        pipeline: str | None = None,
+        status: RunStatus | str | None = None,
+        name: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> RunList:
+        """Runs, newest first, filtered in the store: one query (steps load only when used)."""
+        flt = RunFilter(
+            pipeline=pipeline, status=_parse_status(status), name=name, limit=limit, offset=offset
+        )
+        return RunList(RunView.from_record(r, self) for r in self.store.list_runs(flt))
+
+    def get_run(self, id_or_name: str) -> RunView:
+        """A run by id, unique id prefix (6+ characters) or name."""
+        return RunView.from_record(self.store.get_run(id_or_name), self)
+
+    def last_run(self, pipeline: str | None = None) -> RunView:
+        """The newest run, of one pipeline or of any."""
+        found = self.store.list_runs(RunFilter(pipeline=pipeline, limit=1))
+        if found:
+            return RunView.from_record(found[0], self)
+        if pipeline is None:
+            raise NotFound("no runs recorded yet", hint="run a pipeline: bevel run my_file.py:my_pipeline")
+        known = [p.name for p in self.store.list_pipelines()]
+        hint = f"pipelines with runs: {', '.join(known)}" if known else "no pipeline has run yet"
+        raise NotFound(f"no runs of pipeline {pipeline!r}", hint=hint)
+
+    def delete_run(self, id_or_name: str) -> list[str]:
+        """Delete a run's records, then the files of artifacts (and logs) nothing else refers to.
+
+        Metadata goes first, so an interruption leaves orphan files rather than records pointing
+        at missing files. Returns the uris of the artifact folders removed.
+        """
+        record = self.store.get_run(id_or_name)
+        logs = [s.logs_uri for s in self.store.step_runs(record.id) if s.logs_uri]
+        uris = self.store.delete_run(record.id)
+        for uri in uris:
+            delete_artifact_files(self.artifact_store, uri)
+        for uri in logs:
+            path = artifact_path(self.artifact_store, uri)
+            if self.artifact_store.exists(path):
+                self.artifact_store.rm(path)
+        return uris
+
+    def pipelines(self) -> PipelineList:
+        return PipelineList(
+            PipelineView(
+                name=p.name,
+                created=p.created,
+                last_run=p.last_run,
+                runs=p.runs,
+                source=p.source,
+                _client=self,
+            )
+            for p in self.store.list_pipelines()
+        )
+
+    # --- artifacts ----------------------------------------------------------------------------
+    def artifacts(
+        self, name: str | None = None, run: str | None = None, limit: int = 50, offset: int = 0
+    ) -> ArtifactList:
+        """Artifacts, newest first; ``run`` is a run id, id prefix or name."""
+        run_id = self.store.get_run(run).id if run is not None else None
+        flt = ArtifactFilter(name=name, run_id=run_id, limit=limit, offset=offset)
+        return ArtifactList(ArtifactView.from_record(a, self) for a in self.store.list_artifacts(flt))
+
+    def get_artifact(self, id_or_prefix: str) -> ArtifactView:
+        return ArtifactView.from_record(self.store.get_artifact(id_or_prefix), self)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the stack's connections if this client built the stack."""
+        if self._owns_stack:
+            self.stack.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Client(stack={self.stack.name!r}, metadata={self.store.url!r})"
+
+    # --- used by the views (lazy navigation); not public API -----------------------------------
+    def _run_details(self, run_id: str, pipeline: str) -> tuple[dict[str, StepView], dict[str, float]]:
+        """Steps (with their inputs, outputs and metrics) and metrics of a run in three queries."""
+        step_runs = self.store.step_runs(run_id)
+        io = self.store.step_io(run_id)
+        metrics = self.store.metrics(run_id)
+        artifacts: dict[str, ArtifactView] = {}
+
+        def view(record: ArtifactRecord) -> ArtifactView:
+            if record.id not in artifacts:
+                artifacts[record.id] = ArtifactView.from_record(record, self)
+            return artifacts[record.id]
+
+        by_step: dict[str | None, list[MetricRecord]] = {}
+        for metric in metrics:
+            by_step.setdefault(metric.step_run_id, []).append(metric)
+        steps: dict[str, StepView] = {}
+        for record in step_runs:
+            edges = io.get(record.id, {})
+            steps[record.step_id] = StepView.from_record(
+                record,
+                pipeline=pipeline,
+                inputs={n: view(a) for n, a in edges.get("in", {}).items()},
+                outputs={n: view(a) for n, a in edges.get("out", {}).items()},
+                metrics=_last_values(by_step.get(record.id, [])),
+                client=self,
+            )
+        return steps, _last_values(metrics)
+
+    def _step_views(self, step_run_ids: Sequence[str]) -> list[StepView]:
+        """Step views by step run id, loading each run involved once."""
+        records = [self.store.get_step_run(i) for i in step_run_ids]
+        runs: dict[str, RunView] = {}
+        result = []
+        for record in records:
+            if record.run_id not in runs:
+                runs[record.run_id] = self.get_run(record.run_id)
+            by_id = {s.id: s for s in runs[record.run_id].steps.values()}
+            result.append(by_id[record.id])
+        return result
+
+    def _consumers(self, artifact_id: str) -> list[StepView]:
+        ids = [e.step_run_id for e in self.store.lineage(artifact_id=artifact_id) if e.direction == "in"]
+        return self._step_views(list(dict.fromkeys(ids)))
+
+    def _load_artifact(self, artifact: ArtifactView) -> Any:
+        return load_artifact(
+            self.artifact_store,
+            uri=artifact.uri,
+            materializer=artifact.materializer,
+            type_ref=artifact.type_ref,
+            content_hash=artifact.content_hash,
+            name=artifact.name,
+        )
+
+    def _artifact_location(self, uri: str) -> str:
+        return self.artifact_store.local_path(artifact_path(self.artifact_store, uri)) or uri
+
+    def _read_logs(self, step: StepView) -> str:
+        if not step.logs_uri:
+            return ""
+        path = artifact_path(self.artifact_store, step.logs_uri)
+        if not self.artifact_store.exists(path):
+            raise ArtifactMissing(
+                f"the logs of step {step.step_id!r} are gone: {step.logs_uri}",
+                hint="they were deleted from the artifact store",
+            )
+        with self.artifact_store.open(path, "rb") as fh:
+            return fh.read().decode("utf-8", errors="replace")
+
+    def _explain(self, step: StepView) -> list[str]:
+        """Why a step was or was not cached (what ``bevel runs explain`` prints)."""
+        if step.status is StepStatus.CACHED and step.cached_from:
+            source = self.store.get_step_run(step.cached_from)
+            source_run = self.store.get_run(source.run_id)
+            return [
+                f"cached: reused the outputs of step run {fmt.short_id(source.id)} "
+                f"({source.step_id} in run {source_run.name}, {fmt.timestamp(source.started)})",
+                f"same cache key: {step.cache_key or '-'}",
+            ]
+        lines = [*self._cache_disabled(step)]
+        previous = self.store.previous_step_run(step.pipeline, step.step_id, step.started)
+        if previous is None:
+            lines.append(
+                f"not cached: no earlier completed run of step {step.step_id!r} "
+                f"in pipeline {step.pipeline!r}"
+            )
+        else:
+            previous_run = self.store.get_run(previous.run_id)
+            lines.append(
+                f"not cached: compared with step run {fmt.short_id(previous.id)} "
+                f"(run {previous_run.name}, {fmt.timestamp(previous.started)})"
+            )
+        reasons = explain_cache_key(previous.cache_ingredients if previous else None, step.cache_ingredients)
+        lines.extend(reasons)
+        if previous is not None and not reasons:
+            lines.append("no cache ingredient changed (the earlier outputs may have been deleted)")
+        return lines
+
+    def _cache_disabled(self, step: StepView) -> list[str]:
+        plan = self.store.get_run(step.run_id).plan
+        if plan and not plan.get("enable_cache", True):
+            return ["caching was disabled for the whole run (--no-cache / enable_cache=False)"]
+        for spec in plan.get("steps", ()):
+            if spec.get("id") == step.step_id and not spec.get("options", {}).get("enable_cache", True):
+                return [f"caching is disabled for step {step.step_id!r} (enable_cache=False)"]
+        return []

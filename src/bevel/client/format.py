@@ -1,0 +1,79 @@
+"""Small text formatters shared by the notebook HTML and the CLI, so both say the same thing.
+
+Pure functions over plain values: no rich, no HTML, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+
+def short_id(value: str | None, length: int = 8) -> str:
+    """The first characters of an id: enough to be unique in practice, and accepted as a prefix."""
+    return value[:length] if value else ""
+
+
+def duration(seconds: float | None) -> str:
+    """``0.12s``, ``4.5s``, ``2m05s``, ``1h02m``; ``-`` when unknown (still running)."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def size(num_bytes: int | None) -> str:
+    """Human-readable byte count (``512 B``, ``1.2 kB``, ``3.4 MB``)."""
+    if num_bytes is None:
+        return "-"
+    value = float(num_bytes)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def timestamp(value: datetime | None) -> str:
+    """Local wall-clock time to the second; ``-`` when absent."""
+    if value is None:
+        return "-"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def type_name(type_ref: str) -> str:
+    """``sklearn.linear_model._logistic:LogisticRegression`` -> ``LogisticRegression``."""
+    return type_ref.rpartition(":")[2] or type_ref or "-"
+
+
+def value(obj: Any, limit: int = 80) -> str:
+    """A JSON value on one line, shortened to ``limit`` characters."""
+    text = obj if isinstance(obj, str) else json.dumps(obj, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def metric(number: float) -> str:
+    """Metrics at a precision that keeps small differences between runs visible."""
+    return f"{number:.6g}"
+
+
+def first_line(text: str | None) -> str:
+    """The headline of an error message (its first non-empty line)."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""

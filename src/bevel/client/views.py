@@ -1,0 +1,368 @@
+"""Read-only views over recorded runs, steps and artifacts (notebook, CLI and server use them).
+
+A view is a frozen snapshot of records plus a reference to the :class:`~bevel.client.Client`
+that made it (excluded from equality and repr). Navigation (``producer()``, ``consumers()``,
+``load()``, ``logs()``...) is lazy and goes back through that client, so building a view never
+walks the lineage graph. Views never look up a global stack.
+
+Example::
+
+    run = Client().last_run("training")
+    run.steps["train"].output.load()      # the trained model
+    run.metrics["accuracy"]
+    run.steps["train"].explain()          # why it was (not) cached
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from bevel.client import format as fmt
+from bevel.client import render
+from bevel.errors import NotFound
+from bevel.metadata.records import (
+    ArtifactRecord,
+    RunRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
+
+if TYPE_CHECKING:
+    from bevel.client.client import Client
+
+
+@dataclass(frozen=True, repr=False)
+class ArtifactView:
+    """One versioned artifact: what it is, where its files are, and who made and used it."""
+
+    id: str
+    name: str
+    version: int
+    uri: str
+    type_ref: str
+    materializer: str
+    materializer_version: str
+    content_hash: str
+    size: int
+    metadata: dict[str, Any]
+    visualizations: dict[str, str]
+    created: datetime
+    run_id: str | None
+    producer_step_run_id: str | None
+    output_name: str
+    python_version: str | None
+    _client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, record: ArtifactRecord, client: Client) -> ArtifactView:
+        return cls(
+            id=record.id,
+            name=record.name,
+            version=record.version,
+            uri=record.uri,
+            type_ref=record.type_ref,
+            materializer=record.materializer,
+            materializer_version=record.materializer_version,
+            content_hash=record.content_hash,
+            size=record.size,
+            metadata=dict(record.metadata),
+            visualizations=dict(record.visualizations),
+            created=record.created,
+            run_id=record.run_id,
+            producer_step_run_id=record.producer_step_run_id,
+            output_name=record.output_name,
+            python_version=record.python_version,
+            _client=client,
+        )
+
+    def load(self) -> Any:
+        """Read the object back through its materializer (verifying the content hash)."""
+        return self._client._load_artifact(self)
+
+    def path(self) -> str:
+        """Where the files are: a local folder for a local store, else the store uri."""
+        return self._client._artifact_location(self.uri)
+
+    def producer(self) -> StepView | None:
+        """The step run that wrote this artifact (``None`` when it was not made by a step)."""
+        if self.producer_step_run_id is None:
+            return None
+        return self._client._step_views([self.producer_step_run_id])[0]
+
+    def consumers(self) -> list[StepView]:
+        """Step runs that took this artifact as an input, oldest first."""
+        return self._client._consumers(self.id)
+
+    def upstream(self) -> list[ArtifactView]:
+        """The artifacts this one was computed from (the producer step's inputs)."""
+        producer = self.producer()
+        return list(producer.inputs.values()) if producer else []
+
+    def downstream(self) -> list[ArtifactView]:
+        """The artifacts computed from this one (outputs of the steps that consumed it)."""
+        seen: dict[str, ArtifactView] = {}
+        for step in self.consumers():
+            for artifact in step.outputs.values():
+                seen.setdefault(artifact.id, artifact)
+        return list(seen.values())
+
+    def __repr__(self) -> str:
+        return (
+            f"ArtifactView({self.name!r} v{self.version}, id={fmt.short_id(self.id)!r}, "
+            f"type={fmt.type_name(self.type_ref)!r}, size={fmt.size(self.size)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        return render.artifact_html(self)
+
+
+@dataclass(frozen=True, repr=False)
+class StepView:
+    """One executed step invocation (``step_id`` is the invocation id, e.g. ``"train_2"``)."""
+
+    id: str
+    run_id: str
+    pipeline: str
+    step_id: str
+    name: str
+    status: StepStatus
+    started: datetime
+    ended: datetime | None
+    cache_key: str | None
+    cached_from: str | None
+    attempts: int
+    params: dict[str, Any]
+    code_hash: str
+    error: str | None
+    traceback: str | None
+    logs_uri: str | None
+    cache_ingredients: dict[str, Any]
+    inputs: dict[str, ArtifactView]
+    outputs: dict[str, ArtifactView]
+    metrics: dict[str, float]
+    _client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(
+        cls,
+        record: StepRunRecord,
+        *,
+        pipeline: str,
+        inputs: dict[str, ArtifactView],
+        outputs: dict[str, ArtifactView],
+        metrics: dict[str, float],
+        client: Client,
+    ) -> StepView:
+        return cls(
+            id=record.id,
+            run_id=record.run_id,
+            pipeline=pipeline,
+            step_id=record.step_id,
+            name=record.step_name,
+            status=StepStatus(record.status),
+            started=record.started,
+            ended=record.ended,
+            cache_key=record.cache_key,
+            cached_from=record.cached_from,
+            attempts=record.attempts,
+            params=dict(record.params),
+            code_hash=record.code_hash,
+            error=record.error,
+            traceback=record.traceback,
+            logs_uri=record.logs_uri,
+            cache_ingredients=dict(record.cache_ingredients),
+            inputs=inputs,
+            outputs=outputs,
+            metrics=metrics,
+            _client=client,
+        )
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end; ``None`` while still running."""
+        return fmt.seconds_between(self.started, self.ended)
+
+    @property
+    def output(self) -> ArtifactView:
+        """The single output; an error naming the outputs when there are several or none."""
+        if len(self.outputs) == 1:
+            return next(iter(self.outputs.values()))
+        if not self.outputs:
+            raise NotFound(
+                f"step {self.step_id!r} has no recorded outputs (status {self.status.value})",
+                hint="a failed or skipped step saves nothing; see .error and .traceback",
+            )
+        names = ", ".join(sorted(self.outputs))
+        raise NotFound(
+            f"step {self.step_id!r} has {len(self.outputs)} outputs: {names}",
+            hint=f"pick one by name: .outputs[{sorted(self.outputs)[0]!r}]",
+        )
+
+    def logs(self) -> str:
+        """Captured stdout, stderr and logging of the step (``""`` when nothing was captured)."""
+        return self._client._read_logs(self)
+
+    def explain(self) -> list[str]:
+        """Why this step was (or was not) taken from the cache, one reason per line."""
+        return self._client._explain(self)
+
+    def run(self) -> RunView:
+        """The run this step belongs to."""
+        return self._client.get_run(self.run_id)
+
+    def __repr__(self) -> str:
+        return (
+            f"StepView({self.step_id!r}, status={self.status.value!r}, "
+            f"duration={fmt.duration(self.duration)!r}, outputs={sorted(self.outputs)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        return render.step_html(self)
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """How many step runs of a run ended in each state."""
+
+    total: int = 0
+    completed: int = 0
+    cached: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    running: int = 0
+
+
+@dataclass(frozen=True)
+class _RunDetails:
+    steps: dict[str, StepView]
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True, repr=False)
+class RunView:
+    """One pipeline run.
+
+    The summary fields come from a single row, so listing runs is one query. ``steps``,
+    ``metrics`` and ``counts`` are loaded together on first access (three more queries, however
+    many steps) and then kept: a view is a snapshot; :meth:`refresh` takes a new one.
+    """
+
+    id: str
+    name: str
+    pipeline: str
+    status: RunStatus
+    created: datetime
+    ended: datetime | None
+    params: dict[str, Any]
+    config: dict[str, Any]
+    error: str | None
+    stack: str
+    code_fingerprint: str
+    host: str
+    plan: dict[str, Any] = field(repr=False, compare=False)
+    _client: Client = field(repr=False, compare=False)
+
+    @classmethod
+    def from_record(cls, record: RunRecord, client: Client) -> RunView:
+        return cls(
+            id=record.id,
+            name=record.name,
+            pipeline=record.pipeline,
+            status=RunStatus(record.status),
+            created=record.created,
+            ended=record.ended,
+            params=dict(record.params),
+            config=dict(record.config),
+            error=record.error,
+            stack=record.stack,
+            code_fingerprint=record.code_fingerprint,
+            host=record.host,
+            plan=dict(record.plan),
+            _client=client,
+        )
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from creation to end; ``None`` while still running."""
+        return fmt.seconds_between(self.created, self.ended)
+
+    @cached_property
+    def _details(self) -> _RunDetails:
+        steps, metrics = self._client._run_details(self.id, self.pipeline)
+        return _RunDetails(steps=steps, metrics=metrics)
+
+    @property
+    def steps(self) -> dict[str, StepView]:
+        """Step runs keyed by invocation id (``"train"``, ``"train_2"``), in execution order."""
+        return self._details.steps
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The last logged value of every metric key, across all steps."""
+        return self._details.metrics
+
+    @property
+    def counts(self) -> StepCounts:
+        tally = Counter(step.status.value for step in self.steps.values())
+        return StepCounts(total=len(self.steps), **tally)
+
+    @property
+    def planned_steps(self) -> int:
+        """How many steps the compiled plan had (more than ``len(steps)`` if the run stopped early)."""
+        return len(self.plan.get("steps", ()))
+
+    def step(self, id_or_name: str) -> StepView:
+        """A step by invocation id (``"train_2"``) or by function name when that is unambiguous."""
+        if id_or_name in self.steps:
+            return self.steps[id_or_name]
+        matches = [s for s in self.steps.values() if s.name == id_or_name]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(self.steps) or "none"
+        if matches:
+            ids = ", ".join(s.step_id for s in matches)
+            raise NotFound(
+                f"step {id_or_name!r} ran {len(matches)} times in run {self.name!r}: {ids}",
+                hint="name the invocation id instead",
+            )
+        raise NotFound(f"run {self.name!r} has no step {id_or_name!r}", hint=f"steps: {known}")
+
+    def refresh(self) -> RunView:
+        """A fresh snapshot of this run (views are immutable; this one is left unchanged)."""
+        return self._client.get_run(self.id)
+
+    def __repr__(self) -> str:
+        return (
+            f"RunView({self.name!r}, pipeline={self.pipeline!r}, status={self.status.value!r}, "
+            f"duration={fmt.duration(self.duration)!r}, id={fmt.short_id(self.id)!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        return render.run_html(self)
+
+
+@dataclass(frozen=True, repr=False)
+class PipelineView:
+    """A pipeline that has been run at least once."""
+
+    name: str
+    created: datetime
+    last_run: datetime | None
+    runs: int
+    source: str
+    _client: Client = field(repr=False, compare=False)
+
+    def list_runs(self, limit: int = 50) -> list[RunView]:
+        return self._client.runs(pipeline=self.name, limit=limit)
+
+    def __repr__(self) -> str:
+        return f"PipelineView({self.name!r}, runs={self.runs}, last_run={fmt.timestamp(self.last_run)!r})"
+
+    def _repr_html_(self) -> str:
+        return render.pipelines_html([self])

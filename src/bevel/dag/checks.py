@@ -1,0 +1,102 @@
+"""Compile-time checks: small functions that fail before anything runs, pointing at user code.
+
+Each check raises a :class:`~bevel.errors.BevelError` subclass with ``where="file.py:line"`` and a
+hint saying how to fix the problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from bevel.errors import DefinitionError, ParameterError
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_problem(value: Any, path: str) -> str | None:
+    """The path and type of the first non-JSON value inside ``value``, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path} = {value!r} (NaN/infinity is not JSON)"
+    if isinstance(value, _JSON_SCALARS):
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            problem = _json_problem(item, f"{path}[{i}]")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{path} has a non-string key {key!r}"
+            problem = _json_problem(item, f"{path}.{key}")
+            if problem:
+                return problem
+        return None
+    return f"{path} is a {type(value).__module__}.{type(value).__qualname__}"
+
+
+def check_json_param(value: Any, name: str, *, owner: str, where: str) -> None:
+    """Parameters must be JSON literals: they are recorded and part of the cache key."""
+    problem = _json_problem(value, name)
+    if problem:
+        raise ParameterError(
+            f"parameter '{name}' of {owner} is not JSON-serialisable: {problem}",
+            where=where,
+            hint="pass plain literals (numbers, strings, lists, dicts) as parameters; pass data "
+            "between steps as step outputs instead",
+        )
+    json.dumps(value)  # cheap final guard for exotic subclasses
+
+
+def _origin(tp: Any) -> Any:
+    return get_origin(tp) or tp
+
+
+def _strip_annotated(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def types_compatible(produced: Any, expected: Any) -> bool:
+    """Whether an output annotated ``produced`` may feed an input annotated ``expected``.
+
+    Lenient where typing is unknown (``Any``, missing, unions, type variables); strict for plain
+    classes, which catches the common mistake of wiring the wrong output.
+    """
+    produced, expected = _strip_annotated(produced), _strip_annotated(expected)
+    if produced is None or expected is None or expected is Any or produced is Any:
+        return True
+    exp_origin = get_origin(expected)
+    if exp_origin is Union or type(expected).__name__ == "UnionType":
+        return any(types_compatible(produced, arm) for arm in get_args(expected))
+    if get_origin(produced) is Union or type(produced).__name__ == "UnionType":
+        return all(types_compatible(arm, expected) for arm in get_args(produced))
+    p, e = _origin(produced), _origin(expected)
+    if not isinstance(p, type) or not isinstance(e, type):
+        return True
+    if e is float and p is int:
+        return True  # PEP 484 numeric tower
+    return issubclass(p, e)
+
+
+def check_input_type(
+    produced: Any, expected: Any, *, producer: str, output: str, consumer: str, arg: str, where: str
+) -> None:
+    if not types_compatible(produced, expected):
+        raise DefinitionError(
+            f"step '{consumer}' expects '{arg}' to be {_type_name(expected)}, but it is fed the "
+            f"output '{output}' of step '{producer}', annotated {_type_name(produced)}",
+            where=where,
+            hint="wire the right output, or fix one of the two annotations",
+        )
+
+
+def _type_name(tp: Any) -> str:
+    tp = _strip_annotated(tp)
+    if isinstance(tp, type) and not get_args(tp):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")

@@ -1,0 +1,262 @@
+"""Compile a traced pipeline into a Plan, checking everything that can be checked before running.
+
+The compiler is pure: what it needs from higher layers (materializer lookup, code hashing) comes in
+a :class:`Toolbox` built by the api, so this module does no I/O and imports no heavy library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bevel.authoring.outputs import OutputDecl
+from bevel.authoring.pipeline import PipelineDefinition
+from bevel.authoring.step import StepDefinition
+from bevel.authoring.tracing import OutputRef, StepInvocation
+from bevel.dag.checks import check_input_type, check_json_param
+from bevel.dag.config import RunConfig
+from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
+from bevel.errors import DefinitionError, MaterializerNotFound, ParameterError
+
+
+@dataclass(frozen=True)
+class Toolbox:
+    """What compiling needs from the layers above (injected, so ``dag`` stays pure)."""
+
+    materializer_for: Callable[[Any], str | None]  # type -> "module:Class" or None
+    materializer_version: Callable[[str], str]
+    code_hash: Callable[[Callable[..., Any]], str]
+    type_ref: Callable[[Any], str]
+    pickle_materializer: str
+    unknown_type_hint: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """The plan plus the in-process objects it was compiled from (never serialised)."""
+
+    plan: Plan
+    steps: dict[str, StepDefinition[Any, Any]]  # step id -> definition
+
+
+def _ref(func: Callable[..., Any] | None) -> str | None:
+    if func is None:
+        return None
+    return f"{func.__module__}:{func.__qualname__}"
+
+
+def _outputs(step: StepDefinition[Any, Any], tools: Toolbox) -> tuple[OutputSpec, ...]:
+    specs = []
+    pickled = step.config.pickle
+    for decl in step.outputs:
+        specs.append(_output_spec(step, decl, pickled, tools))
+    return tuple(specs)
+
+
+def _output_spec(
+    step: StepDefinition[Any, Any], decl: OutputDecl, pickled: bool | tuple[str, ...], tools: Toolbox
+) -> OutputSpec:
+    wants_pickle = pickled is True or (isinstance(pickled, tuple) and decl.name in pickled)
+    annotation = decl.annotation
+    type_ref = "" if annotation is None or annotation is Any else tools.type_ref(annotation)
+    if decl.name in step.config.materializers:
+        materializer = step.config.materializers[decl.name]
+    elif wants_pickle:
+        materializer = tools.pickle_materializer
+    elif not type_ref:
+        materializer = ""  # chosen at run time from the returned value's type
+    else:
+        found = tools.materializer_for(annotation)
+        if found is None:
+            raise MaterializerNotFound(
+                f"no materializer for the output '{decl.name}' of step '{step.name}' "
+                f"(type {type_ref})",
+                where=step.where,
+                hint=tools.unknown_type_hint(annotation),
+            )
+        materializer = found
+    version = tools.materializer_version(materializer) if materializer else ""
+    return OutputSpec(decl.name, type_ref, materializer, version, pickle=wants_pickle)
+
+
+def _bind(
+    inv: StepInvocation, step_config: dict[str, Any], source: str
+) -> tuple[dict[str, Any], dict[str, OutputRef]]:
+    """Split a call's arguments into parameters (literals) and inputs (refs)."""
+    step = inv.step
+    sig = step.signature
+    try:
+        bound = sig.bind_partial(*inv.args, **inv.kwargs)
+    except TypeError as exc:
+        raise DefinitionError(
+            f"bad call of step '{step.name}': {exc}",
+            where=inv.where,
+            hint=f"its signature is {step.name}{sig}",
+        ) from exc
+    params: dict[str, Any] = {}
+    inputs: dict[str, OutputRef] = {}
+    for name, p in sig.parameters.items():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            if name in bound.arguments and bound.arguments[name]:
+                raise DefinitionError(
+                    f"step '{step.name}' takes *args/**kwargs: bevel needs named parameters",
+                    where=step.where,
+                    hint="declare each input and parameter by name",
+                )
+            continue
+        if name in bound.arguments:
+            value = bound.arguments[name]
+            if isinstance(value, OutputRef):
+                if name in step_config:
+                    raise _config_sets_artifact(name, inv, source)
+                inputs[name] = value
+                continue
+            if isinstance(value, StepInvocation):
+                raise DefinitionError(
+                    f"step '{value.id}' has no outputs, so it cannot feed '{name}' of "
+                    f"'{step.name}'",
+                    where=inv.where,
+                    hint=f"use after={value.id} for ordering without data",
+                )
+            params[name] = value
+        elif p.default is not p.empty:
+            params[name] = p.default
+        elif name not in step_config:
+            raise DefinitionError(
+                f"step '{step.name}' is missing the input '{name}'",
+                where=inv.where,
+                hint=f"pass it in the pipeline body: {step.name}(..., {name}=...)",
+            )
+    for name, value in step_config.items():
+        if name not in sig.parameters:
+            raise ParameterError(
+                f"the run config {source} sets 'steps.{inv.id}.parameters.{name}', but step "
+                f"'{step.name}' has no parameter '{name}'",
+                hint=f"its parameters are: {', '.join(sig.parameters)}",
+            )
+        params[name] = value
+    return params, inputs
+
+
+def _config_sets_artifact(name: str, inv: StepInvocation, source: str) -> ParameterError:
+    return ParameterError(
+        f"the run config {source} sets 'steps.{inv.id}.parameters.{name}', but '{name}' is fed by "
+        "another step's output",
+        hint="only literal parameters can be set from the config",
+    )
+
+
+def _check_cache_flags(config: RunConfig, run_cache: bool | None, pipeline_cache: bool) -> bool:
+    if run_cache is not None:
+        return run_cache
+    if config.enable_cache is not None:
+        return config.enable_cache
+    return pipeline_cache
+
+
+def compile_plan(
+    pipeline: PipelineDefinition,
+    params: dict[str, Any],
+    config: RunConfig,
+    tools: Toolbox,
+    *,
+    enable_cache: bool | None = None,
+    run_name: str | None = None,
+) -> Compiled:
+    """Trace ``pipeline`` with ``params`` and compile it into a checked :class:`Plan`."""
+    bound = pipeline.bind({**config.parameters, **params})
+    for name, value in bound.items():
+        check_json_param(value, name, owner=f"pipeline '{pipeline.name}'", where=pipeline.where)
+    trace = pipeline.trace(bound)
+    by_id = {inv.id: inv for inv in trace.invocations}
+    unknown_steps = [sid for sid in config.steps if sid not in by_id]
+    if unknown_steps:
+        raise ParameterError(
+            f"the run config {config.source} configures unknown step(s) "
+            f"{', '.join(map(repr, unknown_steps))}",
+            hint=f"steps of pipeline '{pipeline.name}': {', '.join(by_id)}",
+        )
+    run_cache = _check_cache_flags(config, enable_cache, pipeline.config.enable_cache)
+    specs: list[StepSpec] = []
+    for inv in trace.invocations:
+        specs.append(_compile_step(inv, by_id, config, tools, run_cache, enable_cache))
+    fingerprint = hashlib.sha256("".join(s.code_hash for s in specs).encode()).hexdigest()
+    plan = Plan(
+        pipeline=pipeline.name,
+        params=bound,
+        steps=tuple(specs),
+        run_name=run_name or config.run_name or pipeline.config.run_name,
+        enable_cache=run_cache,
+        source=pipeline.source,
+        file=pipeline.file,
+        code_fingerprint=f"sha256:{fingerprint}",
+        config=config.raw,
+    )
+    return Compiled(plan, {inv.id: inv.step for inv in trace.invocations})
+
+
+def _compile_step(
+    inv: StepInvocation,
+    by_id: dict[str, StepInvocation],
+    config: RunConfig,
+    tools: Toolbox,
+    run_cache: bool,
+    forced_cache: bool | None,
+) -> StepSpec:
+    step = inv.step
+    step_cfg = config.steps.get(inv.id)
+    params, refs = _bind(inv, step_cfg.parameters if step_cfg else {}, config.source)
+    for name, value in params.items():
+        check_json_param(value, name, owner=f"step '{inv.id}'", where=inv.where)
+    hints = step.hints
+    for arg, ref in refs.items():
+        producer = by_id[ref.step_id]
+        check_input_type(
+            ref.annotation,
+            hints.get(arg),
+            producer=producer.id,
+            output=ref.output,
+            consumer=inv.id,
+            arg=arg,
+            where=inv.where,
+        )
+    if forced_cache is False:
+        cache = False
+    elif step_cfg is not None and step_cfg.enable_cache is not None:
+        cache = step_cfg.enable_cache
+    elif step.config.enable_cache is not None:
+        cache = step.config.enable_cache
+    else:
+        cache = run_cache
+    retries = step_cfg.retries if step_cfg and step_cfg.retries is not None else step.config.retries
+    delay = (
+        step_cfg.retry_delay
+        if step_cfg and step_cfg.retry_delay is not None
+        else step.config.retry_delay
+    )
+    options = StepOptions(
+        retries=retries,
+        retry_delay=float(delay),
+        enable_cache=cache,
+        on_success=_ref(step.config.on_success),
+        on_failure=_ref(step.config.on_failure),
+        resources=dict(step.config.resources),
+    )
+    return StepSpec(
+        id=inv.id,
+        name=step.name,
+        source=step.source,
+        file=step.file,
+        line=step.line,
+        call_file=inv.call_file,
+        call_line=inv.call_line,
+        code_hash=tools.code_hash(step.func),
+        params=params,
+        inputs={arg: ArtifactInput(ref.step_id, ref.output) for arg, ref in refs.items()},
+        after=tuple(dict.fromkeys(inv.after)),
+        outputs=_outputs(step, tools),
+        options=options,
+    )
+

@@ -1,0 +1,145 @@
+"""Building the one Engine a store uses, and turning driver errors into bevel errors.
+
+SQLite gets the settings that make it safe for several processes at once (ZenML's "database is
+locked" under parallel steps is what we avoid): WAL journal (readers never block the writer),
+a 30 s busy timeout, ``synchronous=NORMAL`` (durable across application crashes; WAL makes it
+cheap) and foreign keys on. Python's ``sqlite3`` driver would start transactions lazily on the
+first write, which lets two writers both read, then deadlock on upgrading their locks. So the
+driver's own transaction handling is switched off and bevel emits ``BEGIN`` itself, ``BEGIN
+IMMEDIATE`` on connections marked for writing: writers take the write lock up front and simply
+queue behind each other (SQLAlchemy's documented recipe, ``sqlite_enabling_transactions``).
+
+Server databases get a bounded connect timeout and a liveness ping on checkout, so a dead server
+is reported as a bevel error naming the (password-masked) URL instead of hanging.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, exc
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from bevel.errors import BevelError, ConfigError, MetadataError
+
+BUSY_TIMEOUT_S = 30.0
+WRITE_OPTION = "bevel_write"  # execution option marking a connection that will write
+
+_DRIVER_HINTS = {
+    "psycopg": 'install the PostgreSQL driver: pip install "psycopg[binary]"',
+    "psycopg2": 'install the PostgreSQL driver: pip install "psycopg[binary]" and use postgresql+psycopg://',
+    "pymysql": "install the MySQL/MariaDB driver: pip install pymysql",
+    "mysqldb": "install the MySQL/MariaDB driver: pip install pymysql and use mysql+pymysql://",
+}
+
+
+def mask_url(url: str) -> str:
+    """The URL for display, with any password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except exc.ArgumentError:
+        return "<unparsable database URL>"
+
+
+def is_memory_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
+def build_engine(url: str, *, connect_timeout: float) -> Engine:
+    """Create (but do not connect) the engine for ``url``."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as err:
+        raise ConfigError(
+            f"invalid metadata database URL {url!r}",
+            hint="use e.g. sqlite:///path/to/metadata.db or postgresql+psycopg://user@host/db",
+        ) from err
+    backend = parsed.get_backend_name()
+    timeout = max(1, math.ceil(connect_timeout))
+    kwargs: dict[str, Any] = {}
+    if backend == "sqlite":
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_S, "check_same_thread": False}
+        if parsed.database in (None, "", ":memory:"):
+            # One shared connection, or every checkout would see its own empty database.
+            # In-memory stores are for tests and single-threaded use.
+            kwargs["poolclass"] = StaticPool
+    elif backend == "postgresql":
+        kwargs.update(connect_args={"connect_timeout": timeout}, pool_pre_ping=True)
+    elif backend in ("mysql", "mariadb"):
+        # pool_recycle: MySQL closes connections idle for wait_timeout (8 h by default).
+        kwargs.update(
+            connect_args={"connect_timeout": timeout}, pool_pre_ping=True, pool_recycle=3600
+        )
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ImportError, exc.NoSuchModuleError) as err:
+        driver = parsed.get_driver_name()
+        raise MetadataError(
+            f"cannot use metadata database {mask_url(url)}: driver {driver!r} is not available",
+            hint=_DRIVER_HINTS.get(driver, f"install the Python driver for {backend}"),
+        ) from err
+    if backend == "sqlite":
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the driver: _sqlite_begin emits BEGIN itself.
+    dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def wrap_errors(url: str, action: str) -> Iterator[None]:
+    """Re-raise SQLAlchemy/driver errors as :class:`MetadataError` naming the store and action.
+
+    bevel's own errors pass through untouched.
+    """
+    try:
+        yield
+    except BevelError:
+        raise
+    except exc.StatementError as err:
+        raise MetadataError(
+            f"metadata store {url}: {action} failed: {_reason(err)}", hint=_hint(url, err)
+        ) from err
+
+
+def _reason(err: exc.StatementError) -> str:
+    orig = err.orig if err.orig is not None else err
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _hint(url: str, err: exc.StatementError) -> str | None:
+    reason = _reason(err).lower()
+    if url.startswith("sqlite"):
+        if "unable to open database file" in reason:
+            return "check that the folder of the SQLite file exists and is writable"
+        if "locked" in reason or "busy" in reason:
+            return (
+                f"another process held the SQLite database for more than {BUSY_TIMEOUT_S:.0f} s;"
+                " for many parallel workers use PostgreSQL or MySQL"
+            )
+        return None
+    if isinstance(err, exc.OperationalError | exc.InterfaceError):
+        return "check that the database server is running and reachable, and the credentials"
+    return None

@@ -1,0 +1,264 @@
+"""The write side of the SQL store: each function runs inside one transaction it is given.
+
+The store (:mod:`bevel.metadata.sql.store`) opens the transaction (``BEGIN IMMEDIATE`` on
+SQLite, so writers queue instead of failing) and retries it on a unique-key race on server
+databases. Statements that run on every step are built once, at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from bevel.errors import ConfigError, MetadataError, NotFound
+from bevel.metadata.records import (
+    ArtifactRecord,
+    MetadataEntry,
+    RunRecord,
+    RunStatus,
+    StepCompletion,
+    StepRunRecord,
+    StepStatus,
+)
+from bevel.metadata.sql.convert import artifact_params, metric_params, run_params, step_run_params
+from bevel.metadata.sql.schema import (
+    artifacts,
+    lineage,
+    metadata_entries,
+    metrics,
+    pipelines,
+    runs,
+    step_runs,
+)
+
+ENTITIES = ("run", "step_run", "artifact")
+
+_INSERT_STEP = insert(step_runs)
+_UPDATE_STEP = update(step_runs).where(step_runs.c.id == bindparam("_id"))
+_INSERT_ARTIFACT = insert(artifacts)
+_INSERT_LINEAGE = insert(lineage)
+_INSERT_METRIC = insert(metrics)
+_INSERT_METADATA = insert(metadata_entries)
+_MAX_VERSIONS = (
+    select(artifacts.c.name, func.max(artifacts.c.version))
+    .where(artifacts.c.name.in_(bindparam("names", expanding=True)))
+    .group_by(artifacts.c.name)
+)
+
+
+def create_run(conn: Connection, run: RunRecord) -> None:
+    """Insert ``run``, and its pipeline if this is the pipeline's first run."""
+    taken = conn.execute(select(runs.c.id).where(runs.c.name == run.name)).first()
+    if taken is not None:
+        raise ConfigError(
+            f"a run named {run.name!r} already exists (id {taken[0]})",
+            hint="choose another run name, or leave it out to get a generated one",
+        )
+    source = str(run.plan.get("source") or "")
+    known = conn.execute(select(pipelines.c.source).where(pipelines.c.name == run.pipeline)).first()
+    if known is None:
+        conn.execute(insert(pipelines), {"name": run.pipeline, "created": run.created, "source": source})
+    elif source and known[0] != source:
+        conn.execute(
+            update(pipelines).where(pipelines.c.name == run.pipeline).values(source=source)
+        )
+    conn.execute(insert(runs), run_params(run))
+
+
+def update_run(conn: Connection, run_id: str, **values: Any) -> None:
+    """Set columns of one run; NotFound if there is no such run."""
+    result = conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+    if result.rowcount == 0:
+        raise run_not_found(run_id)
+
+
+def start_step_run(conn: Connection, sr: StepRunRecord) -> None:
+    conn.execute(_INSERT_STEP, step_run_params(sr))
+
+
+def finish_step_run(conn: Connection, completion: StepCompletion) -> list[ArtifactRecord]:
+    """Write a step's whole outcome; returns its new artifacts with their versions assigned.
+
+    Versions are ``max(version for that name) + 1``, read in this same transaction. On SQLite the
+    write lock makes that race-free; on server databases two writers can pick the same number,
+    and the loser's unique-key violation makes the store retry the whole transaction.
+    """
+    sr = completion.step_run
+    params = step_run_params(sr)
+    params["_id"] = params.pop("id")
+    if conn.execute(_UPDATE_STEP, params).rowcount == 0:  # CACHED/SKIPPED runs never started
+        conn.execute(_INSERT_STEP, step_run_params(sr))
+
+    saved = _insert_artifacts(conn, sr, completion.outputs)
+    edges = [
+        {"step_run_id": sr.id, "direction": "in", "name": name, "artifact_id": artifact_id}
+        for name, artifact_id in completion.inputs
+    ]
+    edges += [
+        {"step_run_id": sr.id, "direction": "out", "name": a.output_name, "artifact_id": a.id}
+        for a in saved
+    ]
+    edges += [
+        {"step_run_id": sr.id, "direction": "out", "name": name, "artifact_id": artifact_id}
+        for name, artifact_id in completion.reused_outputs
+    ]
+    if edges:
+        conn.execute(_INSERT_LINEAGE, edges)
+    if completion.metrics:
+        conn.execute(_INSERT_METRIC, [metric_params(m) for m in completion.metrics])
+    if completion.metadata:
+        log_metadata(conn, completion.metadata)
+    return saved
+
+
+def _insert_artifacts(
+    conn: Connection, sr: StepRunRecord, outputs: Sequence[ArtifactRecord]
+) -> list[ArtifactRecord]:
+    if not outputs:
+        return []
+    names = sorted({a.name for a in outputs})
+    latest: dict[str, int] = {
+        name: version for name, version in conn.execute(_MAX_VERSIONS, {"names": names})
+    }
+    saved = []
+    for a in outputs:
+        latest[a.name] = latest.get(a.name, 0) + 1
+        saved.append(
+            replace(
+                a,
+                version=latest[a.name],
+                producer_step_run_id=a.producer_step_run_id or sr.id,
+                run_id=a.run_id or sr.run_id,
+            )
+        )
+    conn.execute(_INSERT_ARTIFACT, [artifact_params(a) for a in saved])
+    return saved
+
+
+def log_metadata(conn: Connection, entries: Iterable[MetadataEntry]) -> None:
+    """Upsert entries: logging a key again replaces its value (the last entry for a key wins)."""
+    latest: dict[tuple[str, str, str], MetadataEntry] = {}
+    for e in entries:
+        if e.entity not in ENTITIES:
+            raise ConfigError(
+                f"cannot log metadata on {e.entity!r}",
+                hint=f"metadata goes on one of: {', '.join(ENTITIES)}",
+            )
+        latest[(e.entity, e.entity_id, e.key)] = e
+    if not latest:
+        return
+    by_owner: dict[tuple[str, str], list[str]] = {}
+    for entity, entity_id, key in latest:
+        by_owner.setdefault((entity, entity_id), []).append(key)
+    for (entity, entity_id), keys in by_owner.items():
+        conn.execute(
+            delete(metadata_entries).where(
+                metadata_entries.c.entity == entity,
+                metadata_entries.c.entity_id == entity_id,
+                metadata_entries.c.key.in_(keys),
+            )
+        )
+    conn.execute(
+        _INSERT_METADATA,
+        [
+            {"entity": e.entity, "entity_id": e.entity_id, "key": e.key, "value": e.value, "created": e.created}
+            for e in latest.values()
+        ],
+    )
+
+
+def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
+    """Delete a run and what belongs to it; return the uris whose files may now be removed.
+
+    Artifacts the run produced are deleted with it, except those that other runs' lineage
+    still points at (a later run consumed them, or a CACHED step run reused them): those stay,
+    detached (``run_id`` and ``producer_step_run_id`` cleared), so the other runs stay loadable.
+    A uri is returned only when no remaining artifact row records it (content-addressed
+    artifacts can share files).
+    """
+    row = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise run_not_found(run_id)
+    if row[0] == RunStatus.RUNNING and not force:
+        raise MetadataError(
+            f"run {run_id} is still running; refusing to delete it",
+            hint="wait for it to end, or pass force=True (bevel runs delete --force) if its"
+            " process is dead",
+        )
+    own_steps = select(step_runs.c.id).where(step_runs.c.run_id == run_id)
+    used_elsewhere = (
+        select(lineage.c.artifact_id)
+        .join(step_runs, step_runs.c.id == lineage.c.step_run_id)
+        .where(step_runs.c.run_id != run_id)
+    )
+    conn.execute(
+        update(artifacts)
+        .where(artifacts.c.run_id == run_id, artifacts.c.id.in_(used_elsewhere))
+        .values(run_id=None, producer_step_run_id=None)
+    )
+    doomed = conn.execute(
+        select(artifacts.c.id, artifacts.c.uri).where(artifacts.c.run_id == run_id)
+    ).all()
+    doomed_ids = [r[0] for r in doomed]
+
+    me = metadata_entries.c
+    conn.execute(delete(metadata_entries).where(me.entity == "run", me.entity_id == run_id))
+    conn.execute(
+        delete(metadata_entries).where(me.entity == "step_run", me.entity_id.in_(own_steps))
+    )
+    if doomed_ids:
+        conn.execute(
+            delete(metadata_entries).where(me.entity == "artifact", me.entity_id.in_(doomed_ids))
+        )
+    conn.execute(delete(lineage).where(lineage.c.step_run_id.in_(own_steps)))
+    conn.execute(delete(metrics).where(metrics.c.run_id == run_id))
+    conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
+    conn.execute(delete(step_runs).where(step_runs.c.run_id == run_id))
+    conn.execute(delete(runs).where(runs.c.id == run_id))
+
+    uris = sorted({r[1] for r in doomed})
+    if not uris:
+        return []
+    still_used = set(conn.execute(select(artifacts.c.uri).where(artifacts.c.uri.in_(uris))).scalars())
+    return [u for u in uris if u not in still_used]
+
+
+def mark_stale_runs(conn: Connection, older_than: datetime) -> list[str]:
+    """Fail RUNNING runs (and their RUNNING step runs) with no sign of life since ``older_than``."""
+    last_seen = func.coalesce(runs.c.heartbeat, runs.c.created)
+    ids = list(
+        conn.execute(
+            select(runs.c.id)
+            .where(runs.c.status == RunStatus.RUNNING.value, last_seen < older_than)
+            .order_by(runs.c.created)
+        ).scalars()
+    )
+    if not ids:
+        return []
+    now = datetime.now(UTC)
+    error = (
+        f"marked failed: no heartbeat since before {older_than:%Y-%m-%d %H:%M:%S %Z}"
+        " (the process driving the run probably died)"
+    )
+    conn.execute(
+        update(runs)
+        .where(runs.c.id.in_(ids), runs.c.status == RunStatus.RUNNING.value)
+        .values(status=RunStatus.FAILED.value, ended=now, error=error)
+    )
+    conn.execute(
+        update(step_runs)
+        .where(step_runs.c.run_id.in_(ids), step_runs.c.status == StepStatus.RUNNING.value)
+        .values(status=StepStatus.FAILED.value, ended=now, error=error)
+    )
+    return ids
+
+
+def run_not_found(what: str) -> NotFound:
+    return NotFound(
+        f"no run with id or name {what!r}", hint="`bevel runs list` shows the runs and their ids"
+    )

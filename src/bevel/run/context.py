@@ -1,0 +1,114 @@
+"""``bevel.current``: what a running step knows about itself, and metric/metadata logging.
+
+The only ambient state in bevel is one ``contextvars`` variable, set by ``run_step`` while a step
+function runs::
+
+    from bevel import current, log_metric
+
+    @step
+    def evaluate(model: LogisticRegression, test: pd.DataFrame) -> float:
+        current.logger.info("evaluating run %s", current.run_id)
+        acc = model.score(test.drop(columns="y"), test.y)
+        log_metric("accuracy", acc)          # same as current.log_metric(...)
+        return acc
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bevel.errors import BevelError
+
+
+@dataclass
+class StepContext:
+    """Facts about the running step, plus what it logged (written when the step ends)."""
+
+    run_id: str
+    run_name: str
+    pipeline: str
+    step_id: str
+    step_name: str
+    step_run_id: str
+    params: dict[str, Any]
+    attempt: int = 1
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("bevel.step"))
+    metrics: list[tuple[str, float, int | None, datetime]] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def log_metric(self, key: str, value: float, step: int | None = None) -> None:
+        """Record a numeric metric (``step`` for a series, e.g. the epoch)."""
+        if not isinstance(key, str) or not key:
+            raise BevelError("metric keys must be non-empty strings", hint="log_metric('acc', 0.9)")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise BevelError(
+                f"metric '{key}' must be a number, got {type(value).__name__}",
+                hint="log numbers as metrics and anything else with log_metadata()",
+            ) from None
+        if not math.isfinite(number):
+            raise BevelError(f"metric '{key}' is {number}, which cannot be stored")
+        self.metrics.append((key, number, step, datetime.now(UTC)))
+
+    def log_metadata(self, metadata: dict[str, Any], *, artifact: str | None = None) -> None:
+        """Attach JSON metadata to this step run, or to one of its outputs by output name."""
+        try:
+            json.dumps(metadata, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise BevelError(
+                f"metadata must be JSON-serialisable: {exc}",
+                hint="log plain numbers, strings, lists and dicts",
+            ) from exc
+        target = self.artifact_metadata.setdefault(artifact, {}) if artifact else self.metadata
+        target.update(metadata)
+
+
+_CURRENT: ContextVar[StepContext | None] = ContextVar("bevel_current_step", default=None)
+
+
+def current_context() -> StepContext:
+    ctx = _CURRENT.get()
+    if ctx is None:
+        raise BevelError(
+            "bevel.current is only available while a step runs inside a pipeline",
+            hint="when calling a step function directly (e.g. in a unit test), don't use "
+            "bevel.current, or run it through a @pipeline",
+        )
+    return ctx
+
+
+class _Current:
+    """Proxy to the running step's :class:`StepContext` (``from bevel import current``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(current_context(), name)
+
+    def __bool__(self) -> bool:
+        return _CURRENT.get() is not None
+
+    def __repr__(self) -> str:
+        ctx = _CURRENT.get()
+        if ctx is None:
+            return "<bevel.current: no step running>"
+        return f"<bevel.current: run {ctx.run_name} step {ctx.step_id}>"
+
+
+current = _Current()
+
+
+def log_metric(key: str, value: float, step: int | None = None) -> None:
+    """Record a metric on the running step (see :meth:`StepContext.log_metric`)."""
+    current_context().log_metric(key, value, step)
+
+
+def log_metadata(metadata: dict[str, Any], *, artifact: str | None = None) -> None:
+    """Attach metadata to the running step or one of its outputs."""
+    current_context().log_metadata(metadata, artifact=artifact)

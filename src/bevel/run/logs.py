@@ -1,0 +1,85 @@
+"""Per-step capture of stdout, stderr and logging, safe with several steps in threads.
+
+``sys.stdout``/``sys.stderr`` are swapped once for proxies that write to the current step's
+capture file (a ``contextvars`` variable, so each thread/step has its own) *and* to the original
+stream, so users still see their prints live.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import IO, Any, TextIO
+
+_SINK: ContextVar[IO[str] | None] = ContextVar("bevel_log_sink", default=None)
+_install_lock = threading.Lock()
+
+
+class _TeeStream:
+    """Forwards writes to the original stream and, inside a step, to its capture file."""
+
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def write(self, text: str) -> int:
+        sink = _SINK.get()
+        if sink is not None:
+            sink.write(text)
+        return self._original.write(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+class _SinkHandler(logging.Handler):
+    """Sends log records emitted while a step runs to that step's capture file."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sink = _SINK.get()
+        alone = logging.getLogger().handlers == [self]
+        if sink is None and not (alone and record.levelno >= logging.WARNING):
+            return
+        try:
+            line = self.format(record) + "\n"
+            if sink is not None:
+                sink.write(line)
+            if alone:  # nobody else prints logs: behave like logging's last-resort handler
+                sys.__stderr__.write(line) if sys.__stderr__ else None
+        except Exception:  # logging must never break the step
+            self.handleError(record)
+
+
+_handler = _SinkHandler()
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
+def _install() -> None:
+    with _install_lock:
+        if not isinstance(sys.stdout, _TeeStream):
+            sys.stdout = _TeeStream(sys.stdout)  # type: ignore[assignment]
+        if not isinstance(sys.stderr, _TeeStream):
+            sys.stderr = _TeeStream(sys.stderr)  # type: ignore[assignment]
+        root = logging.getLogger()
+        if _handler not in root.handlers:
+            root.addHandler(_handler)
+        step_logger = logging.getLogger("bevel.step")
+        if step_logger.level == logging.NOTSET:
+            step_logger.setLevel(logging.INFO)
+
+
+@contextlib.contextmanager
+def capture_to(sink: IO[str]) -> Iterator[None]:
+    """Capture prints and logging of the code run in this context into ``sink``."""
+    _install()
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)

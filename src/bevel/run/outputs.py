@@ -1,0 +1,73 @@
+"""Turning a step's return value into named outputs, with run-time type checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bevel.artifacts.materializers.registry import (
+    import_ref,
+    resolve_materializer,
+    unknown_type_hint,
+)
+from bevel.dag.plan import StepSpec
+from bevel.errors import OutputTypeError, StepFailed
+
+
+def output_values(spec: StepSpec, result: Any) -> dict[str, Any]:
+    """Map the returned value onto the declared outputs (a tuple for several outputs)."""
+    outputs = spec.outputs
+    where = f"{spec.file}:{spec.line}"
+    if not outputs:
+        return {}
+    if len(outputs) == 1 and not outputs[0].name.startswith("output_"):
+        return {outputs[0].name: result}
+    if not isinstance(result, tuple | list) or len(result) != len(outputs):
+        got = f"a {type(result).__name__}"
+        if isinstance(result, tuple | list):
+            got += f" of length {len(result)}"
+        raise OutputTypeError(
+            f"step '{spec.id}' declares {len(outputs)} outputs "
+            f"({', '.join(o.name for o in outputs)}) but returned {got}",
+            step=spec.id,
+            where=where,
+            hint=f"return a tuple of {len(outputs)} values in the declared order",
+        )
+    return {o.name: value for o, value in zip(outputs, result)}
+
+
+def check_outputs(spec: StepSpec, values: dict[str, Any]) -> None:
+    """Each value must be an instance of its annotated type (when that type is a class)."""
+    for out in spec.outputs:
+        if not out.type_ref or out.pickle:
+            continue
+        try:
+            expected = import_ref(out.type_ref)
+        except Exception:  # a type we cannot import here cannot be checked
+            continue
+        if not isinstance(expected, type):
+            continue
+        value = values[out.name]
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if not isinstance(value, expected):
+            raise OutputTypeError(
+                f"step '{spec.id}' returned {type(value).__module__}.{type(value).__qualname__} "
+                f"for the output '{out.name}', annotated {expected.__qualname__}",
+                step=spec.id,
+                where=f"{spec.file}:{spec.line}",
+                hint="return a value of the annotated type, or fix the return annotation",
+            )
+
+
+def choose_materializer(spec: StepSpec, name: str, value: Any) -> str:
+    """The materializer for an unannotated output, from the returned value's type."""
+    found = resolve_materializer(type(value))
+    if found is None:
+        raise StepFailed(
+            f"no materializer for the output '{name}' of step '{spec.id}' "
+            f"(it returned a {type(value).__module__}.{type(value).__qualname__})",
+            step=spec.id,
+            where=f"{spec.file}:{spec.line}",
+            hint=unknown_type_hint(type(value)),
+        )
+    return found

@@ -1,0 +1,269 @@
+"""@step / @pipeline authoring and compile-time checks (plans are compiled, nothing runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pytest
+
+from bevel import pipeline, step
+from bevel.api import compile_pipeline
+from bevel.dag.graph import is_topological
+from bevel.dag.plan import Plan
+from bevel.errors import BevelError, DefinitionError, MaterializerNotFound, ParameterError
+
+THIS_FILE = Path(__file__).name
+
+
+@step
+def make(n: int = 3) -> list[int]:
+    return list(range(n))
+
+
+@step
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+
+@step
+def pair(xs: list[int]) -> tuple[Annotated[int, "first"], Annotated[int, "last"]]:
+    return xs[0], xs[-1]
+
+
+@step(retries=2, enable_cache=False)
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@step
+def note() -> None:
+    pass
+
+
+def test_a_step_outside_a_pipeline_is_just_the_function() -> None:
+    assert make(2) == [0, 1]
+    assert add(1, 2) == 3
+    assert pair([4, 5, 6]) == (4, 6)
+
+
+def test_plan_has_params_inputs_outputs_and_distinct_ids() -> None:
+    @pipeline
+    def p(n: int = 4) -> None:
+        xs = make(n)
+        first, last = pair(xs)
+        add(first, last)
+        add(total(xs), 1)
+
+    plan = compile_pipeline(p, params={"n": 5}).plan
+    assert [s.id for s in plan.steps] == ["make", "pair", "add", "total", "add_2"]
+    assert plan.params == {"n": 5}
+    assert plan.step("make").params == {"n": 5}
+    assert plan.step("pair").inputs["xs"].step == "make"
+    assert [o.name for o in plan.step("pair").outputs] == ["first", "last"]
+    add1 = plan.step("add")
+    assert (add1.inputs["a"].output, add1.inputs["b"].output) == ("first", "last")
+    assert plan.step("add_2").params == {"b": 1}
+    assert add1.options.retries == 2 and add1.options.enable_cache is False
+    assert is_topological(plan)
+
+
+def test_plan_is_pure_json_and_round_trips() -> None:
+    @pipeline
+    def p() -> None:
+        total(make())
+
+    plan = compile_pipeline(p).plan
+    text = json.dumps(plan.to_dict())
+    assert Plan.from_dict(json.loads(text)) == plan
+
+
+def test_after_orders_without_data() -> None:
+    @pipeline
+    def p() -> None:
+        done = note()
+        make(after=done)
+
+    plan = compile_pipeline(p).plan
+    assert plan.step("make").after == ("note",)
+    assert plan.step("make").upstream == ("note",)
+    assert plan.step("note").outputs == ()
+
+
+def test_explicit_ids_and_duplicate_ids() -> None:
+    @pipeline
+    def ok() -> None:
+        make.with_options(id="small")(1)
+        make.with_options(id="big")(100)
+
+    assert [s.id for s in compile_pipeline(ok).plan.steps] == ["small", "big"]
+
+    @pipeline
+    def clash() -> None:
+        make.with_options(id="x")(1)
+        make.with_options(id="x")(2)
+
+    with pytest.raises(DefinitionError, match="share the id 'x'") as err:
+        compile_pipeline(clash)
+    assert THIS_FILE in str(err.value)
+
+
+def test_unknown_input_points_at_the_call_line() -> None:
+    @pipeline
+    def p() -> None:
+        total(make(), nope=1)  # the offending line
+
+    with pytest.raises(DefinitionError) as err:
+        compile_pipeline(p)
+    text = str(err.value)
+    assert "bad call of step 'total'" in text and "nope" in text
+    assert f"{THIS_FILE}:" in text and "hint: its signature is total(xs: list[int]) -> int" in text
+
+
+def test_missing_input_is_named() -> None:
+    @pipeline
+    def p() -> None:
+        total()
+
+    with pytest.raises(DefinitionError, match="step 'total' is missing the input 'xs'"):
+        compile_pipeline(p)
+
+
+def test_type_mismatch_between_output_and_input_annotation() -> None:
+    @step
+    def text() -> str:
+        return "x"
+
+    @pipeline
+    def p() -> None:
+        total(text())
+
+    with pytest.raises(DefinitionError) as err:
+        compile_pipeline(p)
+    assert "expects 'xs' to be list[int]" in str(err.value)
+    assert "output 'output' of step 'text', annotated str" in str(err.value)
+
+
+def test_non_json_parameter_is_rejected_with_its_path() -> None:
+    @pipeline
+    def p() -> None:
+        make(n=object())
+
+    with pytest.raises(ParameterError) as err:
+        compile_pipeline(p)
+    assert "parameter 'n' of step 'make' is not JSON-serialisable" in str(err.value)
+    assert "hint:" in str(err.value)
+
+    @pipeline
+    def q(cfg: Any = None) -> None:
+        make(3)
+
+    with pytest.raises(ParameterError, match=r"cfg.lr = nan"):
+        compile_pipeline(q, params={"cfg": {"lr": float("nan")}})
+
+
+def test_no_materializer_for_an_output_type() -> None:
+    class Model:
+        pass
+
+    @step
+    def fit() -> Model:
+        return Model()
+
+    @pipeline
+    def p() -> None:
+        fit()
+
+    with pytest.raises(MaterializerNotFound) as err:
+        compile_pipeline(p)
+    text = str(err.value)
+    assert "no materializer for the output 'output' of step 'fit'" in text
+    assert "register_materializer" in text and "pickle" in text
+    assert THIS_FILE in text
+
+    @pipeline
+    def opted() -> None:
+        fit.with_options(pickle=True)()
+
+    assert compile_pipeline(opted).plan.step("fit").outputs[0].pickle
+
+
+def test_duplicate_output_names() -> None:
+    @step
+    def two() -> tuple[Annotated[int, "a"], Annotated[int, "a"]]:
+        return 1, 2
+
+    @pipeline
+    def p() -> None:
+        two()
+
+    with pytest.raises(DefinitionError, match=r"declares the output name\(s\) \['a'\] more than once"):
+        compile_pipeline(p)
+
+
+def test_pipeline_parameters_unknown_and_missing() -> None:
+    @pipeline
+    def p(n: int, scale: float = 1.0) -> None:
+        make(n)
+
+    with pytest.raises(ParameterError, match="has no parameter\\(s\\) 'bogus'") as err:
+        compile_pipeline(p, params={"n": 1, "bogus": 2})
+    assert "its parameters are: n, scale" in str(err.value)
+    with pytest.raises(ParameterError, match="needs a value for the parameter 'n'"):
+        compile_pipeline(p)
+
+
+def test_output_unpacking_mistakes_are_explained() -> None:
+    @pipeline
+    def p() -> None:
+        a, b = make()
+
+    with pytest.raises(DefinitionError, match="single artifact and cannot be unpacked"):
+        compile_pipeline(p)
+
+    @pipeline
+    def q() -> None:
+        if make():
+            pass
+
+    with pytest.raises(DefinitionError, match="cannot be used in an if/while"):
+        compile_pipeline(q)
+
+
+def test_unknown_step_option() -> None:
+    with pytest.raises(DefinitionError, match="unknown option for @step"):
+
+        @step(retrys=2)  # type: ignore[call-overload]
+        def f() -> int:
+            return 1
+
+
+def test_an_empty_pipeline_is_an_error() -> None:
+    @pipeline
+    def p() -> None:
+        pass
+
+    with pytest.raises(DefinitionError, match="calls no steps"):
+        compile_pipeline(p)
+
+
+def test_caching_flags_resolve_run_over_step_over_pipeline() -> None:
+    @step(enable_cache=True)
+    def sticky() -> int:
+        return 1
+
+    @pipeline(enable_cache=False)
+    def p() -> None:
+        sticky()
+        make()
+
+    plan = compile_pipeline(p).plan
+    assert plan.step("sticky").options.enable_cache is True
+    assert plan.step("make").options.enable_cache is False
+    forced = compile_pipeline(p, enable_cache=False).plan
+    assert forced.step("sticky").options.enable_cache is False
+
+
+def test_errors_are_bevel_errors_with_hints() -> None:
+    assert issubclass(MaterializerNotFound, BevelError)
