@@ -36,7 +36,7 @@ class LocalArtifactStore:
             mode += "b"
         if any(flag in mode for flag in "wax+"):
             os.makedirs(os.path.dirname(full), exist_ok=True)
-        return cast(IO[bytes], open(full, mode))  # noqa: SIM115 (the caller closes it)
+        return cast(IO[bytes], open(full, mode))  # the caller closes it
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self._full(path))

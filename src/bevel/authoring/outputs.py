@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
 
 SINGLE_OUTPUT = "output"
 
-_MISSING = object()
+MISSING = object()  # no return annotation at all
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def _split_annotated(tp: Any) -> tuple[Any, str | None]:
 
 def parse_outputs(return_annotation: Any) -> tuple[OutputDecl, ...]:
     """Named outputs for a step's (already evaluated) return annotation; see the module doc."""
-    if return_annotation is _MISSING:
+    if return_annotation is MISSING:
         return (OutputDecl(SINGLE_OUTPUT, None),)
     if return_annotation is None or return_annotation is type(None):
         return ()
@@ -52,17 +51,3 @@ def parse_outputs(return_annotation: Any) -> tuple[OutputDecl, ...]:
                 decls.append(OutputDecl(elem_name or f"output_{index}", elem))
             return tuple(decls)
     return (OutputDecl(SINGLE_OUTPUT, base),)
-
-
-def step_hints(func: Any) -> dict[str, Any]:
-    """Evaluated annotations of ``func`` (with ``Annotated`` kept); ``return`` missing if absent."""
-    hints = typing.get_type_hints(func, include_extras=True)
-    return hints
-
-
-def return_annotation(func: Any) -> Any:
-    """The evaluated return annotation, or the module's ``_MISSING`` sentinel when there is none."""
-    raw = getattr(func, "__annotations__", {})
-    if "return" not in raw:
-        return _MISSING
-    return step_hints(func)["return"]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from bevel.authoring.outputs import OutputDecl, parse_outputs, return_annotation
+from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs
 from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
 from bevel.errors import DefinitionError
 
@@ -67,9 +67,14 @@ def _check_config(config: StepConfig, where: str) -> None:
 class StepDefinition(Generic[P, R]):
     """A function decorated with ``@step``; calling it outside a pipeline just calls it."""
 
-    def __init__(self, func: Callable[P, R], config: StepConfig) -> None:
+    def __init__(
+        self, func: Callable[P, R], config: StepConfig, localns: dict[str, Any] | None = None
+    ) -> None:
         self.func = func
         self.config = config
+        # Names visible where the step was defined (a step defined inside a function may be
+        # annotated with classes local to that function).
+        self._localns = localns
         self.name = func.__name__
         code = func.__code__
         self.file = code.co_filename
@@ -84,7 +89,10 @@ class StepDefinition(Generic[P, R]):
 
     @functools.cached_property
     def signature(self) -> inspect.Signature:
-        return inspect.signature(self.func)
+        try:  # evaluated annotations read better in error messages
+            return inspect.signature(self.func, eval_str=True, locals=self._localns)
+        except Exception:
+            return inspect.signature(self.func)
 
     @functools.cached_property
     def hints(self) -> dict[str, Any]:
@@ -92,7 +100,7 @@ class StepDefinition(Generic[P, R]):
         import typing
 
         try:
-            return typing.get_type_hints(self.func, include_extras=True)
+            return typing.get_type_hints(self.func, localns=self._localns, include_extras=True)
         except Exception as exc:  # NameError for unresolvable forward references, mostly
             raise DefinitionError(
                 f"cannot evaluate the annotations of step '{self.name}': {exc}",
@@ -103,7 +111,7 @@ class StepDefinition(Generic[P, R]):
     @functools.cached_property
     def outputs(self) -> tuple[OutputDecl, ...]:
         self.hints  # noqa: B018 - evaluate (and report) annotation errors first
-        decls = parse_outputs(return_annotation(self.func))
+        decls = parse_outputs(self.hints["return"] if "return" in self.hints else MISSING)
         names = [d.name for d in decls]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -124,7 +132,7 @@ class StepDefinition(Generic[P, R]):
                 where=self.where,
                 hint=f"valid options: {', '.join(StepConfig.__dataclass_fields__)}",
             ) from exc
-        return StepDefinition(self.func, config)
+        return StepDefinition(self.func, config, self._localns)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         trace = active_trace()
@@ -211,7 +219,9 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     """
     options = _normalise_options({k: v for k, v in options.items() if v is not None})
 
-    def decorate(f: Callable[P, R]) -> StepDefinition[P, R]:
+    def decorate(f: Callable[P, R], depth: int = 1) -> StepDefinition[P, R]:
+        caller = sys._getframe(depth)
+        localns = caller.f_locals if caller.f_code.co_name != "<module>" else None
         if isinstance(f, StepDefinition):
             raise DefinitionError(f"{f.name} is already a step", hint="apply @step once")
         if not callable(f):
@@ -226,8 +236,8 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
                 where=where,
                 hint=f"valid options: {', '.join(StepConfig.__dataclass_fields__)}",
             ) from exc
-        return StepDefinition(f, config)
+        return StepDefinition(f, config, localns)
 
     if func is not None:
-        return decorate(func)
+        return decorate(func, depth=2)
     return decorate

@@ -11,6 +11,7 @@ is a bug and prints its traceback (exit 1); Ctrl-C exits 130.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 import traceback
@@ -69,13 +70,13 @@ class LazyGroup(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        try:
-            return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as err:
-            # click suggests close matches from already-loaded commands only; offer the table.
-            raise click.exceptions.NoSuchCommand(
-                err.cmd_name, possibilities=self.list_commands(ctx), ctx=ctx
-            ) from None
+        # click suggests close matches among loaded commands only; suggest from the table.
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in self.list_commands(ctx):
+            matches = difflib.get_close_matches(name, self.list_commands(ctx))
+            suggestion = f" Did you mean {matches[0]!r}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{suggestion}")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, short_help) for name, (_, short_help) in COMMANDS.items()]
@@ -109,7 +110,7 @@ def _render_error(err: BevelError) -> None:
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(name="bevel", cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(bevel.__version__, "--version", "-V", prog_name="bevel")
 def cli() -> None:
     """bevel: typed Python ML pipelines, recorded, cached, and stack-swappable.

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -84,6 +84,17 @@ def add_row(tbl: Table, *values: Any) -> None:
     tbl.add_row(*(v if isinstance(v, Text) else text(v) for v in values))
 
 
+def emit(console: Console, renderable: RenderableType) -> None:
+    """Print a table; in plain mode without the padding rich leaves at the end of each line."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    console.file.write("\n".join(lines) + "\n")
+
+
 def fields(console: Console, pairs: Iterable[tuple[str, Any]]) -> None:
     """A key/value block (the header of ``runs show`` and ``artifacts show``)."""
     grid = Table.grid(padding=(0, 2))
@@ -91,7 +102,7 @@ def fields(console: Console, pairs: Iterable[tuple[str, Any]]) -> None:
     grid.add_column()
     for key, value in pairs:
         grid.add_row(key, value if isinstance(value, Text) else text(value))
-    console.print(grid)
+    emit(console, grid)
 
 
 def mapping(values: Mapping[str, Any]) -> str:

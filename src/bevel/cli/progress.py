@@ -33,7 +33,9 @@ def step_line(step_run: StepRunRecord, width: int = 0) -> Text:
     """``✓ train       1.23s`` / ``↺ load  cached (from 1a2b3c4d)`` / ``✗ eval  failed: ...``."""
     status = StepStatus(step_run.status).value
     line = Text()
-    line.append(f"{output.STATUS_ICONS.get(status, '?')} ", style=output.STATUS_STYLES.get(status, ""))
+    line.append(
+        f"{output.STATUS_ICONS.get(status, '?')} ", style=output.STATUS_STYLES.get(status, "")
+    )
     line.append(step_run.step_id.ljust(width))
     line.append("  ")
     line.append(status, style=output.STATUS_STYLES.get(status, ""))

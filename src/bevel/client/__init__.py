@@ -19,7 +19,17 @@ _EXPORTS = {
     "PipelineList": "bevel.client.lists:PipelineList",
 }
 
-__all__ = list(_EXPORTS)
+__all__ = [
+    "ArtifactList",
+    "ArtifactView",
+    "Client",
+    "PipelineList",
+    "PipelineView",
+    "RunList",
+    "RunView",
+    "StepCounts",
+    "StepView",
+]
 
 if TYPE_CHECKING:
     from bevel.client.client import Client

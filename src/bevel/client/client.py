@@ -92,7 +92,9 @@ class Client:
         if found:
             return RunView.from_record(found[0], self)
         if pipeline is None:
-            raise NotFound("no runs recorded yet", hint="run a pipeline: bevel run my_file.py:my_pipeline")
+            raise NotFound(
+                "no runs recorded yet", hint="run a pipeline: bevel run my_file.py:my_pipeline"
+            )
         known = [p.name for p in self.store.list_pipelines()]
         hint = f"pipelines with runs: {', '.join(known)}" if known else "no pipeline has run yet"
         raise NotFound(f"no runs of pipeline {pipeline!r}", hint=hint)
@@ -134,7 +136,9 @@ class Client:
         """Artifacts, newest first; ``run`` is a run id, id prefix or name."""
         run_id = self.store.get_run(run).id if run is not None else None
         flt = ArtifactFilter(name=name, run_id=run_id, limit=limit, offset=offset)
-        return ArtifactList(ArtifactView.from_record(a, self) for a in self.store.list_artifacts(flt))
+        return ArtifactList(
+            ArtifactView.from_record(a, self) for a in self.store.list_artifacts(flt)
+        )
 
     def get_artifact(self, id_or_prefix: str) -> ArtifactView:
         return ArtifactView.from_record(self.store.get_artifact(id_or_prefix), self)
@@ -160,7 +164,9 @@ class Client:
         return f"Client(stack={self.stack.name!r}, metadata={self.store.url!r})"
 
     # --- used by the views (lazy navigation); not public API -----------------------------------
-    def _run_details(self, run_id: str, pipeline: str) -> tuple[dict[str, StepView], dict[str, float]]:
+    def _run_details(
+        self, run_id: str, pipeline: str
+    ) -> tuple[dict[str, StepView], dict[str, float]]:
         """Steps (with their inputs, outputs and metrics) and metrics of a run in three queries."""
         step_runs = self.store.step_runs(run_id)
         io = self.store.step_io(run_id)
@@ -201,8 +207,13 @@ class Client:
         return result
 
     def _consumers(self, artifact_id: str) -> list[StepView]:
-        ids = [e.step_run_id for e in self.store.lineage(artifact_id=artifact_id) if e.direction == "in"]
-        return self._step_views(list(dict.fromkeys(ids)))
+        ids = [
+            e.step_run_id
+            for e in self.store.lineage(artifact_id=artifact_id)
+            if e.direction == "in"
+        ]
+        views = self._step_views(list(dict.fromkeys(ids)))
+        return sorted(views, key=lambda v: (v.started, v.id))
 
     def _load_artifact(self, artifact: ArtifactView) -> Any:
         return load_artifact(
@@ -239,23 +250,22 @@ class Client:
                 f"({source.step_id} in run {source_run.name}, {fmt.timestamp(source.started)})",
                 f"same cache key: {step.cache_key or '-'}",
             ]
-        lines = [*self._cache_disabled(step)]
+        lines = self._cache_disabled(step)
         previous = self.store.previous_step_run(step.pipeline, step.step_id, step.started)
         if previous is None:
             lines.append(
                 f"not cached: no earlier completed run of step {step.step_id!r} "
                 f"in pipeline {step.pipeline!r}"
             )
-        else:
-            previous_run = self.store.get_run(previous.run_id)
-            lines.append(
-                f"not cached: compared with step run {fmt.short_id(previous.id)} "
-                f"(run {previous_run.name}, {fmt.timestamp(previous.started)})"
-            )
-        reasons = explain_cache_key(previous.cache_ingredients if previous else None, step.cache_ingredients)
-        lines.extend(reasons)
-        if previous is not None and not reasons:
-            lines.append("no cache ingredient changed (the earlier outputs may have been deleted)")
+            return lines
+        previous_run = self.store.get_run(previous.run_id)
+        lines.append(
+            f"not cached: compared with step run {fmt.short_id(previous.id)} "
+            f"(run {previous_run.name}, {fmt.timestamp(previous.started)})"
+        )
+        lines.extend(explain_cache_key(previous.cache_ingredients, step.cache_ingredients))
+        if previous.cache_ingredients == step.cache_ingredients and len(lines) == 2:
+            lines.append("the earlier outputs were probably deleted, so the step ran again")
         return lines
 
     def _cache_disabled(self, step: StepView) -> list[str]:
@@ -263,6 +273,8 @@ class Client:
         if plan and not plan.get("enable_cache", True):
             return ["caching was disabled for the whole run (--no-cache / enable_cache=False)"]
         for spec in plan.get("steps", ()):
-            if spec.get("id") == step.step_id and not spec.get("options", {}).get("enable_cache", True):
+            if spec.get("id") == step.step_id and not spec.get("options", {}).get(
+                "enable_cache", True
+            ):
                 return [f"caching is disabled for step {step.step_id!r} (enable_cache=False)"]
         return []

@@ -15,6 +15,11 @@ def short_id(value: str | None, length: int = 8) -> str:
     return value[:length] if value else ""
 
 
+def short_hash(value: str | None, length: int = 12) -> str:
+    """``sha256:0bef169b3...`` -> ``0bef169b3a1c``: the digest without its algorithm prefix."""
+    return (value or "").rpartition(":")[2][:length]
+
+
 def duration(seconds: float | None) -> str:
     """``0.12s``, ``4.5s``, ``2m05s``, ``1h02m``; ``-`` when unknown (still running)."""
     if seconds is None:
@@ -23,7 +28,7 @@ def duration(seconds: float | None) -> str:
         return f"{seconds:.2f}s"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)

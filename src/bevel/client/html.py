@@ -59,14 +59,22 @@ def pre(value: str, max_height: int = 240) -> Raw:
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str | None = None) -> str:
     head = "".join(_cell(h, "th") for h in headers)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in rows)
-    cap = f'<caption style="text-align:left;font-weight:600">{esc(caption)}</caption>' if caption else ""
+    cap = (
+        f'<caption style="text-align:left;font-weight:600">{esc(caption)}</caption>'
+        if caption
+        else ""
+    )
     return f"<table {_TABLE}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def fields(pairs: Iterable[tuple[str, Any]], caption: str | None = None) -> str:
     """A two-column key/value table (the header block of a run, step or artifact)."""
     body = "".join(f"<tr>{_cell(Raw(f'<b>{esc(k)}</b>'))}{_cell(v)}</tr>" for k, v in pairs)
-    cap = f'<caption style="text-align:left;font-weight:600">{esc(caption)}</caption>' if caption else ""
+    cap = (
+        f'<caption style="text-align:left;font-weight:600">{esc(caption)}</caption>'
+        if caption
+        else ""
+    )
     return f"<table {_TABLE}>{cap}<tbody>{body}</tbody></table>"
 
 

@@ -46,7 +46,10 @@ def run_html(run: RunView) -> str:
             ("status", h.status(run.status.value)),
             ("created", fmt.timestamp(run.created)),
             ("duration", fmt.duration(run.duration)),
-            ("steps", f"{counts.total} ({counts.completed} ran, {counts.cached} cached, {counts.failed} failed)"),
+            (
+                "steps",
+                f"{counts.total} ({counts.completed} ran, {counts.cached} cached, {counts.failed} failed)",
+            ),
             ("params", fmt.value(run.params, 200) if run.params else "-"),
             ("stack", run.stack),
         ]
@@ -69,7 +72,11 @@ def run_html(run: RunView) -> str:
     parts = [header, steps]
     if run.metrics:
         parts.append(
-            h.table(("metric", "value"), [(k, fmt.metric(v)) for k, v in run.metrics.items()], caption="metrics")
+            h.table(
+                ("metric", "value"),
+                [(k, fmt.metric(v)) for k, v in run.metrics.items()],
+                caption="metrics",
+            )
         )
     return h.section(*parts)
 
@@ -92,13 +99,21 @@ def step_html(step: StepView) -> str:
     if step.traceback:
         rows.append(("traceback", h.pre(step.traceback)))
     parts = [h.fields(rows)]
-    io_rows = [("in", n, _artifact_ref(a), fmt.type_name(a.type_ref)) for n, a in step.inputs.items()]
-    io_rows += [("out", n, _artifact_ref(a), fmt.type_name(a.type_ref)) for n, a in step.outputs.items()]
+    io_rows = [
+        ("in", n, _artifact_ref(a), fmt.type_name(a.type_ref)) for n, a in step.inputs.items()
+    ]
+    io_rows += [
+        ("out", n, _artifact_ref(a), fmt.type_name(a.type_ref)) for n, a in step.outputs.items()
+    ]
     if io_rows:
         parts.append(h.table(("", "name", "artifact", "type"), io_rows, caption="artifacts"))
     if step.metrics:
         parts.append(
-            h.table(("metric", "value"), [(k, fmt.metric(v)) for k, v in step.metrics.items()], caption="metrics")
+            h.table(
+                ("metric", "value"),
+                [(k, fmt.metric(v)) for k, v in step.metrics.items()],
+                caption="metrics",
+            )
         )
     return h.section(*parts)
 
@@ -142,7 +157,11 @@ def artifact_html(artifact: ArtifactView) -> str:
         )
     if artifact.visualizations:
         parts.append(
-            h.table(("name", "uri"), [(k, h.code(v)) for k, v in artifact.visualizations.items()], caption="visualizations")
+            h.table(
+                ("name", "uri"),
+                [(k, h.code(v)) for k, v in artifact.visualizations.items()],
+                caption="visualizations",
+            )
         )
     return h.section(*parts)
 

@@ -58,7 +58,8 @@ class SklearnMaterializer:
         changed = [f"{k} {saved.get(k)} (now {now[k]})" for k in now if saved.get(k) != now[k]]
         if changed:
             warnings.warn(
-                "this scikit-learn estimator was saved with " + ", ".join(changed)
+                "this scikit-learn estimator was saved with "
+                + ", ".join(changed)
                 + "; it may load wrongly or predict differently. Re-run the producing step "
                 "(`bevel run ... --no-cache`) to re-create it with the current versions",
                 BevelWarning,

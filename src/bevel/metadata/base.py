@@ -27,6 +27,12 @@ from bevel.metadata.records import (
 
 @dataclass(frozen=True)
 class RunFilter:
+    """Which runs ``list_runs`` returns: all conditions must hold.
+
+    ``name`` matches run names containing it (case-insensitive): run names are unique, so an
+    exact match is ``get_run``'s job. ``limit <= 0`` means no limit.
+    """
+
     pipeline: str | None = None
     status: RunStatus | None = None
     name: str | None = None
@@ -36,6 +42,11 @@ class RunFilter:
 
 @dataclass(frozen=True)
 class ArtifactFilter:
+    """Which artifacts ``list_artifacts`` returns (newest first): all conditions must hold.
+
+    ``name`` is exact (every version of one artifact). ``limit <= 0`` means no limit.
+    """
+
     name: str | None = None
     run_id: str | None = None
     content_hash: str | None = None
@@ -82,11 +93,17 @@ class MetadataStore(Protocol):
         """Newest first; one query."""
         ...
 
-    def delete_run(self, run_id: str) -> list[str]:
+    def delete_run(self, run_id: str, *, force: bool = False) -> list[str]:
         """Delete a run, its step runs, metrics, metadata, lineage and the artifacts it produced.
 
-        Returns the uris of deleted artifacts no longer referenced by any other artifact (so the
-        caller can remove their files).
+        Artifacts that other runs' lineage still points at (consumed by a later run, or reused
+        by a CACHED step run) are kept, detached (``run_id`` and ``producer_step_run_id``
+        cleared), so those runs stay loadable, and deleted with the last run that references
+        them. A RUNNING run is refused with MetadataError
+        unless ``force``. Raises NotFound for an unknown id.
+
+        Returns the uris of deleted artifacts no longer referenced by any remaining artifact (so
+        the caller can remove their files; deduplicated artifacts share uris).
         """
         ...
 
@@ -114,29 +131,40 @@ class MetadataStore(Protocol):
         """The newest COMPLETED step run with this cache key, with its outputs."""
         ...
 
-    def previous_step_run(self, pipeline: str, step_id: str, before: datetime) -> StepRunRecord | None:
+    def previous_step_run(
+        self, pipeline: str, step_id: str, before: datetime
+    ) -> StepRunRecord | None:
         """The latest COMPLETED/CACHED run of the same step of the same pipeline before ``before``
         (what ``bevel runs explain`` compares against)."""
         ...
 
     # --- artifacts & lineage ----------------------------------------------------------------
-    def get_artifact(self, id_or_prefix: str) -> ArtifactRecord: ...
+    def get_artifact(self, id_or_prefix: str) -> ArtifactRecord:
+        """By id, ``name:version``, unique id prefix (6+ chars) or name (its latest version).
+
+        Raises NotFound with a hint."""
+        ...
 
     def list_artifacts(self, flt: ArtifactFilter = ArtifactFilter()) -> list[ArtifactRecord]: ...
 
     def lineage(
         self, *, step_run_id: str | None = None, artifact_id: str | None = None
     ) -> list[LineageEdge]:
-        """Edges touching a step run or an artifact."""
+        """Edges touching a step run or an artifact (both given: edges between the two).
+
+        Raises ValueError when neither is given."""
         ...
 
     def step_io(self, run_id: str) -> dict[str, dict[str, dict[str, ArtifactRecord]]]:
-        """For every step run of a run: {"in": {name: artifact}, "out": {name: artifact}} (one or
-        two queries, no N+1)."""
+        """``{step_run_id: {"in": {name: artifact}, "out": {name: artifact}}}`` for every step run
+        of a run, including those without inputs or outputs (one or two queries, no N+1)."""
         ...
 
     # --- metrics, metadata, pipelines -------------------------------------------------------
-    def log_metadata(self, entries: Sequence[MetadataEntry]) -> None: ...
+    def log_metadata(self, entries: Sequence[MetadataEntry]) -> None:
+        """Record entries; logging a key again replaces its value. ``entity`` must be "run",
+        "step_run" or "artifact" (ConfigError otherwise)."""
+        ...
 
     def get_metadata(self, entity: str, entity_id: str) -> dict[str, Any]: ...
 

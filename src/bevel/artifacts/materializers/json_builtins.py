@@ -15,8 +15,8 @@ from bevel.errors import ArtifactError
 
 FILENAME = "data.json"
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_BUILTINS = (*_SCALARS, list, dict, tuple)
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+_BUILTINS: tuple[type, ...] = (*_SCALARS, list, dict, tuple)
 
 
 def check_json(value: Any, what: str = "the value") -> None:
@@ -46,7 +46,11 @@ def check_json(value: Any, what: str = "the value") -> None:
 def _not_json(what: str, path: tuple[Any, ...], item: Any, article: str) -> ArtifactError:
     where = what + "".join(f"[{p!r}]" for p in path)
     kind = type(item)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     return ArtifactError(
         f"{where} is {article} {name} ({item!r:.80}), which JSON cannot store",
         hint=(
@@ -66,7 +70,8 @@ def _as_builtin(obj: Any) -> Any:
         return str.__str__(obj)  # str() of a (str, Enum) member would give "Cls.NAME"
     for base in (int, float, tuple, list, dict):
         if isinstance(obj, base):
-            return base(obj)
+            convert: Any = base
+            return convert(obj)
     return obj  # check_json reports it
 
 
@@ -85,7 +90,7 @@ class JsonMaterializer:
     def load(self, directory: str, type_: type | None) -> Any:
         with open(os.path.join(directory, FILENAME), encoding="utf-8") as f:
             data = json.loads(f.read())
-        if type_ is None or type_ in _BUILTINS and type_ is not tuple:
+        if type_ is None or (type_ in _BUILTINS and type_ is not tuple):
             return data
         if type_ is tuple:
             return tuple(data)
@@ -93,7 +98,7 @@ class JsonMaterializer:
             if issubclass(type_, tuple) and hasattr(type_, "_fields"):
                 return type_(*data)  # NamedTuple
             if issubclass(type_, _BUILTINS):
-                return type_(data)  # IntEnum, StrEnum, OrderedDict...
+                return type_(data)  # type: ignore[call-arg]  # IntEnum, StrEnum, OrderedDict...
         except Exception as exc:
             raise ArtifactError(
                 f"cannot rebuild a {type_.__qualname__} from its stored JSON: {exc}",

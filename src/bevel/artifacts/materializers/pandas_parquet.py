@@ -7,6 +7,7 @@ Series name need not be a string while a Parquet column name must be.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any, ClassVar
@@ -58,10 +59,8 @@ def _frame_html(frame: pd.DataFrame) -> str:
         "<h4>head</h4>",
         shown.head(10).to_html(border=0),
     ]
-    try:
+    with contextlib.suppress(ValueError):  # no columns to describe
         parts += ["<h4>describe</h4>", shown.describe().to_html(border=0)]
-    except ValueError:  # no columns to describe
-        pass
     return "\n".join(parts)
 
 

@@ -38,8 +38,9 @@ SKLEARN_MATERIALIZER = "bevel.integrations.sklearn:SklearnMaterializer"
 
 NONE_REF = "builtins:NoneType"
 
-# Keys are the classes' real "module:qualname" (pandas defines DataFrame in pandas.core.frame);
-# a public alias such as "pandas:DataFrame" also matches, see _refs_of().
+# Keys are "module:qualname" as the class reports it (``cls.__module__``): pandas 3 says
+# "pandas:DataFrame", pandas 2 "pandas.core.frame:DataFrame", so both are listed. Any other
+# importable location of the same class also matches, see _match_by_identity().
 _DEFAULT_TABLE: dict[str, str] = {
     **{
         f"builtins:{name}": JSON_MATERIALIZER
@@ -49,7 +50,9 @@ _DEFAULT_TABLE: dict[str, str] = {
     "builtins:bytearray": BYTES_MATERIALIZER,
     "numpy:ndarray": NUMPY_MATERIALIZER,
     "numpy:generic": NUMPY_MATERIALIZER,  # numpy scalars (np.float64 also derives from float)
-    "pandas.core.frame:DataFrame": DATAFRAME_MATERIALIZER,
+    "pandas:DataFrame": DATAFRAME_MATERIALIZER,
+    "pandas:Series": SERIES_MATERIALIZER,
+    "pandas.core.frame:DataFrame": DATAFRAME_MATERIALIZER,  # pandas < 3
     "pandas.core.series:Series": SERIES_MATERIALIZER,
     "pydantic.main:BaseModel": PYDANTIC_MATERIALIZER,
     "pathlib:Path": PATH_MATERIALIZER,
@@ -71,12 +74,31 @@ _EXTRAS = {
 }
 
 
+def _unwrap(tp: Any) -> Any:
+    """The class behind ``NewType`` and ``Annotated`` wrappers."""
+    while True:
+        if getattr(tp, "__supertype__", None) is not None:  # typing.NewType
+            tp = tp.__supertype__
+        elif typing.get_origin(tp) is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        else:
+            return tp
+
+
+def _is_union(tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    return origin is typing.Union or origin is types.UnionType
+
+
 def type_ref(tp: Any) -> str:
     """``"module:qualname"`` of a class; generic aliases give their origin (``list[int]`` ->
     ``"builtins:list"``) and ``None`` gives ``"builtins:NoneType"``. Annotations that are not a
     class (unions, ``Any``) give ``""``: the artifact then loads without a type."""
+    tp = _unwrap(tp)
     if tp is None or tp is type(None):
         return NONE_REF
+    if _is_union(tp):
+        return ""
     origin = typing.get_origin(tp)
     if isinstance(origin, type):
         tp = origin
@@ -126,44 +148,46 @@ def resolve_materializer(tp: Any) -> str | None:
     ``Annotated``, ``NewType``, unions whose members all resolve to the same materializer, and
     dataclasses (when nothing in their MRO is registered). Nothing is imported.
     """
+    tp = _unwrap(tp)
     if tp is None or tp is type(None):
         return _table.get(NONE_REF)
-    supertype = getattr(tp, "__supertype__", None)  # typing.NewType
-    if supertype is not None:
-        return resolve_materializer(supertype)
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return resolve_materializer(typing.get_args(tp)[0])
-    if origin is typing.Union or origin is types.UnionType:
+    if _is_union(tp):
         found = {resolve_materializer(arg) for arg in typing.get_args(tp)}
         return found.pop() if len(found) == 1 else None
+    origin = typing.get_origin(tp)
     if isinstance(origin, type):
         tp = origin
     if not isinstance(tp, type):
         return None
     for cls in tp.__mro__:
-        for ref in _refs_of(cls):
-            if ref in _table:
-                return _table[ref]
+        ref = _table.get(f"{cls.__module__}:{cls.__qualname__}") or _match_by_identity(cls)
+        if ref:
+            return ref
     if dataclasses.is_dataclass(tp):
         return DATACLASS_MATERIALIZER
     return None
 
 
-def _refs_of(cls: type) -> list[str]:
-    """The class's real ref, plus its public alias when the top-level package re-exports it
-    (``pandas.core.frame:DataFrame`` is also ``pandas:DataFrame``)."""
-    module, qualname = cls.__module__, cls.__qualname__
-    refs = [f"{module}:{qualname}"]
-    top = module.partition(".")[0]
-    package = sys.modules.get(top) if top != module else None
-    if package is not None:
+def _match_by_identity(cls: type) -> str | None:
+    """A registration that names ``cls`` by another importable location (``"pandas:DataFrame"``
+    for a class reporting ``pandas.core.frame``, or the reverse). Only modules that are already
+    imported are looked at, so this never imports anything."""
+    for key, materializer in _table.items():
+        module_name, _, qualname = key.partition(":")
+        if qualname.rpartition(".")[2] != cls.__name__:
+            continue
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
         try:
-            if getattr(package, qualname, None) is cls:
-                refs.append(f"{top}:{qualname}")
-        except Exception:  # a package's lazy __getattr__ misbehaving must not break resolution
-            pass
-    return refs
+            obj: Any = module
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+        except Exception:  # a stale or odd registration must not break resolution
+            continue
+        if obj is cls:
+            return materializer
+    return None
 
 
 def get_materializer(ref: str) -> Materializer:
@@ -203,12 +227,12 @@ def unknown_type_hint(tp: Any) -> str:
     if not ref:
         return (
             f"annotate the output with one concrete class instead of {tp!r} "
-            "(or opt into pickle for it: `@step(pickle=True)` or `@step(pickle=[\"output_name\"])`)"
+            '(or opt into pickle for it: `@step(pickle=True)` or `@step(pickle=["output_name"])`)'
         )
     return (
         f"register a materializer for it: `bevel.register_materializer({ref!r}, "
         "'your_module:YourMaterializer')` (a class with version, save, load, metadata and "
         "visualizations; see bevel.artifacts.materializers.base.Materializer), or opt into "
-        "pickle for this output: `@step(pickle=True)` or `@step(pickle=[\"output_name\"])` "
+        'pickle for this output: `@step(pickle=True)` or `@step(pickle=["output_name"])` '
         "(pickled artifacts only load on the same Python minor version)"
     )

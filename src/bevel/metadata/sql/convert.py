@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy.engine import RowMapping
 
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -14,7 +15,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 
-Row = Mapping[str, Any]
+Row = RowMapping
 
 
 def run_params(run: RunRecord) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, ContextManager
+from typing import IO
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -92,7 +92,7 @@ def upgrade(conn: Connection, revision: str = HEAD) -> None:
     conn.commit()
 
 
-def schema_lock(engine: Engine) -> ContextManager[None]:
+def schema_lock(engine: Engine) -> AbstractContextManager[None]:
     """A lock held by one process at a time while it migrates this database."""
     name = engine.dialect.name
     if name == "sqlite":
@@ -102,7 +102,9 @@ def schema_lock(engine: Engine) -> ContextManager[None]:
         return file_lock(database.with_name(database.name + ".lock"))
     if name == "postgresql":
         return _sql_lock(
-            engine, f"SELECT pg_advisory_lock({_PG_LOCK_KEY})", f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})"
+            engine,
+            f"SELECT pg_advisory_lock({_PG_LOCK_KEY})",
+            f"SELECT pg_advisory_unlock({_PG_LOCK_KEY})",
         )
     if name in ("mysql", "mariadb"):
         return _sql_lock(
@@ -163,4 +165,3 @@ else:
 
     def _unlock(fh: IO[bytes]) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-

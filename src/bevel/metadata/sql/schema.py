@@ -48,6 +48,12 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+# MySQL/MariaDB tables are created with full Unicode and binary collation, so that names compare
+# (and are unique) case- and trailing-space-sensitively, as on SQLite and PostgreSQL. Only the
+# migrations need these options (the tables below are used for queries, never to create), and
+# leaving them off here keeps SQLAlchemy from loading its MySQL dialect to validate them.
+MYSQL_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 ID = 32  # uuid4 hex
 NAME = 255
 STATUS = 16

@@ -7,15 +7,15 @@ databases. Statements that run on every step are built once, at import.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bevel.errors import ConfigError, MetadataError, NotFound
+from bevel.errors import ConfigError, MetadataError
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -26,6 +26,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.metadata.sql.convert import artifact_params, metric_params, run_params, step_run_params
+from bevel.metadata.sql.reads import run_not_found
 from bevel.metadata.sql.schema import (
     artifacts,
     lineage,
@@ -37,6 +38,7 @@ from bevel.metadata.sql.schema import (
 )
 
 ENTITIES = ("run", "step_run", "artifact")
+T = TypeVar("T")
 
 _INSERT_STEP = insert(step_runs)
 _UPDATE_STEP = update(step_runs).where(step_runs.c.id == bindparam("_id"))
@@ -62,7 +64,9 @@ def create_run(conn: Connection, run: RunRecord) -> None:
     source = str(run.plan.get("source") or "")
     known = conn.execute(select(pipelines.c.source).where(pipelines.c.name == run.pipeline)).first()
     if known is None:
-        conn.execute(insert(pipelines), {"name": run.pipeline, "created": run.created, "source": source})
+        conn.execute(
+            insert(pipelines), {"name": run.pipeline, "created": run.created, "source": source}
+        )
     elif source and known[0] != source:
         conn.execute(
             update(pipelines).where(pipelines.c.name == run.pipeline).values(source=source)
@@ -166,7 +170,13 @@ def log_metadata(conn: Connection, entries: Iterable[MetadataEntry]) -> None:
     conn.execute(
         _INSERT_METADATA,
         [
-            {"entity": e.entity, "entity_id": e.entity_id, "key": e.key, "value": e.value, "created": e.created}
+            {
+                "entity": e.entity,
+                "entity_id": e.entity_id,
+                "key": e.key,
+                "value": e.value,
+                "created": e.created,
+            }
             for e in latest.values()
         ],
     )
@@ -177,7 +187,8 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
 
     Artifacts the run produced are deleted with it, except those that other runs' lineage
     still points at (a later run consumed them, or a CACHED step run reused them): those stay,
-    detached (``run_id`` and ``producer_step_run_id`` cleared), so the other runs stay loadable.
+    detached (``run_id`` and ``producer_step_run_id`` cleared), so the other runs stay loadable;
+    a detached artifact is deleted with the last run that references it.
     A uri is returned only when no remaining artifact row records it (content-addressed
     artifacts can share files).
     """
@@ -201,8 +212,20 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
         .where(artifacts.c.run_id == run_id, artifacts.c.id.in_(used_elsewhere))
         .values(run_id=None, producer_step_run_id=None)
     )
+    # Besides its own artifacts, a run can hold the last reference to a detached artifact
+    # (one whose producing run was deleted earlier): those go now too.
+    touched = select(lineage.c.artifact_id).where(lineage.c.step_run_id.in_(own_steps))
     doomed = conn.execute(
-        select(artifacts.c.id, artifacts.c.uri).where(artifacts.c.run_id == run_id)
+        select(artifacts.c.id, artifacts.c.uri).where(
+            or_(
+                artifacts.c.run_id == run_id,
+                and_(
+                    artifacts.c.run_id.is_(None),
+                    artifacts.c.id.in_(touched),
+                    artifacts.c.id.not_in(used_elsewhere),
+                ),
+            )
+        )
     ).all()
     doomed_ids = [r[0] for r in doomed]
 
@@ -211,21 +234,30 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
     conn.execute(
         delete(metadata_entries).where(me.entity == "step_run", me.entity_id.in_(own_steps))
     )
-    if doomed_ids:
+    for chunk in _chunks(doomed_ids):
         conn.execute(
-            delete(metadata_entries).where(me.entity == "artifact", me.entity_id.in_(doomed_ids))
+            delete(metadata_entries).where(me.entity == "artifact", me.entity_id.in_(chunk))
         )
     conn.execute(delete(lineage).where(lineage.c.step_run_id.in_(own_steps)))
     conn.execute(delete(metrics).where(metrics.c.run_id == run_id))
-    conn.execute(delete(artifacts).where(artifacts.c.run_id == run_id))
+    for chunk in _chunks(doomed_ids):
+        conn.execute(delete(artifacts).where(artifacts.c.id.in_(chunk)))
     conn.execute(delete(step_runs).where(step_runs.c.run_id == run_id))
     conn.execute(delete(runs).where(runs.c.id == run_id))
 
     uris = sorted({r[1] for r in doomed})
-    if not uris:
-        return []
-    still_used = set(conn.execute(select(artifacts.c.uri).where(artifacts.c.uri.in_(uris))).scalars())
+    still_used: set[str] = set()
+    for chunk in _chunks(uris):
+        still_used.update(
+            conn.execute(select(artifacts.c.uri).where(artifacts.c.uri.in_(chunk))).scalars()
+        )
     return [u for u in uris if u not in still_used]
+
+
+def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Slices small enough for any database's limit on bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def mark_stale_runs(conn: Connection, older_than: datetime) -> list[str]:
@@ -256,9 +288,3 @@ def mark_stale_runs(conn: Connection, older_than: datetime) -> list[str]:
         .values(status=StepStatus.FAILED.value, ended=now, error=error)
     )
     return ids
-
-
-def run_not_found(what: str) -> NotFound:
-    return NotFound(
-        f"no run with id or name {what!r}", hint="`bevel runs list` shows the runs and their ids"
-    )

@@ -31,7 +31,11 @@ def _run(connection: Connection) -> None:
 
 def main() -> None:
     if context.is_offline_mode():  # ``alembic upgrade --sql``: print the DDL for a DBA
-        url = context.get_x_argument(as_dictionary=True).get("url", "sqlite://")
+        url: str = (
+            context.get_x_argument(as_dictionary=True).get("url")
+            or context.config.get_main_option("sqlalchemy.url")
+            or "sqlite://"
+        )
         context.configure(url=url, target_metadata=metadata, literal_binds=True)
         with context.begin_transaction():
             context.run_migrations()
@@ -40,10 +44,10 @@ def main() -> None:
     if connection is not None:
         _run(connection)
         return
-    url = context.get_x_argument(as_dictionary=True).get("url")
-    if not url:
+    target = context.get_x_argument(as_dictionary=True).get("url")
+    if not target:
         raise SystemExit("pass the database: alembic -x url=sqlite:///path/to/metadata.db ...")
-    engine = create_engine(url)
+    engine = create_engine(target)
     try:
         with engine.connect() as conn:
             _run(conn)

@@ -10,6 +10,8 @@ record of one step, and must keep producing the same tables after ``schema.py`` 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -20,20 +22,22 @@ branch_labels = None
 depends_on = None
 
 MYSQL = ("mysql", "mariadb")
+# Full Unicode and case-sensitive names on MySQL/MariaDB, as on the other databases.
+TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
-def _dt() -> sa.types.TypeEngine[object]:
+def _dt() -> sa.types.TypeEngine[Any]:
     """Aware UTC datetime; microsecond precision on MySQL (its default is whole seconds)."""
     return sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), *MYSQL)
 
 
-def _text() -> sa.types.TypeEngine[object]:
+def _text() -> sa.types.TypeEngine[Any]:
     """Unbounded text; MySQL's TEXT stops at 64 KiB."""
     return sa.Text().with_variant(mysql.LONGTEXT(), *MYSQL)
 
 
-def _id(name: str, **kw: object) -> sa.Column[str]:
-    return sa.Column(name, sa.String(32), **kw)  # type: ignore[arg-type]
+def _id(name: str, **kw: Any) -> sa.Column[str]:
+    return sa.Column(name, sa.String(32), **kw)
 
 
 def upgrade() -> None:
@@ -43,6 +47,7 @@ def upgrade() -> None:
         sa.Column("created", _dt(), nullable=False),
         sa.Column("source", _text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name="pk_pipelines"),
+        **TABLE_OPTIONS,
     )
     op.create_table(
         "runs",
@@ -65,6 +70,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["pipeline"], ["pipelines.name"], name="fk_runs_pipeline_pipelines"
         ),
+        **TABLE_OPTIONS,
     )
     op.create_index("ix_runs_pipeline_created", "runs", ["pipeline", "created"])
     op.create_index("ix_runs_status_created", "runs", ["status", "created"])
@@ -90,6 +96,7 @@ def upgrade() -> None:
         sa.Column("cache_ingredients", _text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_step_runs"),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_step_runs_run_id_runs"),
+        **TABLE_OPTIONS,
     )
     op.create_index("ix_step_runs_run_id_started", "step_runs", ["run_id", "started"])
     op.create_index(
@@ -123,6 +130,7 @@ def upgrade() -> None:
             name="fk_artifacts_producer_step_run_id_step_runs",
         ),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_artifacts_run_id_runs"),
+        **TABLE_OPTIONS,
     )
     op.create_index("ix_artifacts_content_hash", "artifacts", ["content_hash"])
     op.create_index("ix_artifacts_run_id", "artifacts", ["run_id"])
@@ -141,6 +149,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["artifact_id"], ["artifacts.id"], name="fk_lineage_artifact_id_artifacts"
         ),
+        **TABLE_OPTIONS,
     )
     op.create_index("ix_lineage_artifact_id", "lineage", ["artifact_id"])
 
@@ -158,6 +167,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["step_run_id"], ["step_runs.id"], name="fk_metrics_step_run_id_step_runs"
         ),
+        **TABLE_OPTIONS,
     )
     op.create_index("ix_metrics_run_id_key", "metrics", ["run_id", "key"])
     op.create_index("ix_metrics_step_run_id", "metrics", ["step_run_id"])
@@ -170,6 +180,7 @@ def upgrade() -> None:
         sa.Column("value", _text(), nullable=True),
         sa.Column("created", _dt(), nullable=False),
         sa.PrimaryKeyConstraint("entity", "entity_id", "key", name="pk_metadata_entries"),
+        **TABLE_OPTIONS,
     )
 
 

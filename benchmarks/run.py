@@ -1,0 +1,279 @@
+"""bevel's benchmark: whole-process timings beside plain-Python references, as ratios.
+
+Run:  .venv/bin/python benchmarks/run.py [--repeat 5] [--only chain,array,...]
+
+Every number is the median wall time of ``--repeat`` fresh processes, so interpreter start and
+imports are included, as a user feels them. Each bevel workload is printed beside a reference that
+does the same work without bevel, run in the same invocation (so machine noise hits both):
+
+  import     `import bevel` / `bevel --help`          vs `python -c pass`
+  chain      10- and 100-step int->int+1 chains, caching off; per-step overhead is the slope
+             vs a loop writing each result to its own file and one SQLite row per step
+  cached     the 10-step chain re-run fully cached     vs the same reference
+  array      a step making a 100 MiB float64 array, a step summing it   vs np.save + np.load
+  frame      the same with a 1M x 10 DataFrame                          vs to_parquet + read_parquet
+  list       listing 50 runs with their status through the Client      vs `python -c pass`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+PY = sys.executable
+BEVEL = str(Path(PY).with_name("bevel"))
+
+CHAIN = """
+import sys
+from bevel import pipeline, step
+
+@step
+def inc(x: int) -> int:
+    return x + 1
+
+@step
+def start() -> int:
+    return 0
+
+@pipeline
+def chain(n: int = 10):
+    x = start()
+    for _ in range(n - 1):
+        x = inc(x)
+
+if __name__ == "__main__":
+    chain.with_options(enable_cache=sys.argv[2] == "cache")(n=int(sys.argv[1]))
+"""
+
+CHAIN_REF = """
+import sqlite3, sys, os, json
+n, folder = int(sys.argv[1]), sys.argv[2]
+db = sqlite3.connect(os.path.join(folder, "ref.db"))
+db.execute("pragma journal_mode=wal")
+db.execute("create table if not exists steps (run int, step int, uri text, value text)")
+x = 0
+for i in range(n):
+    x = x + 1
+    path = os.path.join(folder, f"out-{i}.json")
+    with open(path + ".tmp", "w") as fh:
+        json.dump(x, fh)
+    os.replace(path + ".tmp", path)
+    with db:
+        db.execute("insert into steps values (?, ?, ?, ?)", (1, i, path, json.dumps(x)))
+"""
+
+ARRAY = """
+import sys
+import numpy as np
+from bevel import pipeline, step
+
+@step
+def make() -> np.ndarray:
+    return np.random.default_rng(0).random(100 * 2**20 // 8)
+
+@step
+def total(a: np.ndarray) -> float:
+    return float(a.sum())
+
+@pipeline
+def arrays():
+    total(make())
+
+if __name__ == "__main__":
+    arrays.with_options(enable_cache=False)()
+"""
+
+ARRAY_REF = """
+import sys, os
+import numpy as np
+a = np.random.default_rng(0).random(100 * 2**20 // 8)
+path = os.path.join(sys.argv[1], "a.npy")
+np.save(path, a)
+b = np.load(path)
+float(b.sum())
+"""
+
+FRAME = """
+import numpy as np
+import pandas as pd
+from bevel import pipeline, step
+
+@step
+def make() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(rng.random((1_000_000, 10)), columns=[f"c{i}" for i in range(10)])
+
+@step
+def total(df: pd.DataFrame) -> float:
+    return float(df.to_numpy().sum())
+
+@pipeline
+def frames():
+    total(make())
+
+if __name__ == "__main__":
+    frames.with_options(enable_cache=False)()
+"""
+
+FRAME_REF = """
+import sys, os
+import numpy as np
+import pandas as pd
+rng = np.random.default_rng(0)
+df = pd.DataFrame(rng.random((1_000_000, 10)), columns=[f"c{i}" for i in range(10)])
+path = os.path.join(sys.argv[1], "f.parquet")
+df.to_parquet(path)
+float(pd.read_parquet(path).to_numpy().sum())
+"""
+
+LIST = """
+from bevel import Client
+runs = Client().runs(limit=50)
+assert len(runs) == 50, len(runs)
+statuses = [r.status for r in runs]
+"""
+
+
+@dataclass
+class Row:
+    name: str
+    bevel: float
+    reference: float
+    ref_name: str
+    target: str
+
+    @property
+    def ratio(self) -> float:
+        return self.bevel / self.reference if self.reference else float("nan")
+
+
+def timed(cmd: list[str], env: dict[str, str], repeat: int, setup: Callable[[], None] | None = None) -> float:
+    """Median wall time of ``repeat`` fresh processes running ``cmd``."""
+    times = []
+    for _ in range(repeat):
+        if setup:
+            setup()
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+        times.append(elapsed)
+    return statistics.median(times)
+
+
+class Bench:
+    def __init__(self, repeat: int, workdir: Path) -> None:
+        self.repeat = repeat
+        self.work = workdir
+        self.env = {**os.environ, "BEVEL_HOME": str(workdir / ".bevel"), "DO_NOT_TRACK": "1"}
+        self.rows: list[Row] = []
+        self.extra: list[str] = []
+
+    def script(self, name: str, text: str) -> str:
+        path = self.work / name
+        path.write_text(textwrap.dedent(text))
+        return str(path)
+
+    def run(self, args: list[str], repeat: int | None = None, setup: Callable[[], None] | None = None) -> float:
+        return timed([PY, *args], self.env, repeat or self.repeat, setup)
+
+    def add(self, name: str, bevel: float, reference: float, ref_name: str, target: str) -> None:
+        self.rows.append(Row(name, bevel, reference, ref_name, target))
+
+    def reset_home(self) -> None:
+        shutil.rmtree(self.work / ".bevel", ignore_errors=True)
+        subprocess.run([PY, "-c", "from bevel.stack.stack import default_stack; default_stack().metadata_store.list_runs()"], env=self.env, check=True)
+
+    # ------------------------------------------------------------------------------------------
+    def imports(self) -> None:
+        bare = self.run(["-c", "pass"])
+        imp = self.run(["-c", "import bevel"])
+        helptime = timed([BEVEL, "--help"], self.env, self.repeat)
+        self.add("import bevel", imp, bare, "python -c pass", f"+{(imp - bare) * 1000:.0f} ms (target <= +40 ms)")
+        self.add("bevel --help", helptime, bare, "python -c pass", "<= 150 ms total")
+
+    def chain(self) -> None:
+        self.reset_home()
+        script = self.script("chain.py", CHAIN)
+        ref = self.script("chain_ref.py", CHAIN_REF)
+        refdir = self.work / "ref"
+        refdir.mkdir(exist_ok=True)
+        results = {}
+        for n in (10, 100):
+            results[n] = self.run([script, str(n), "nocache"])
+            reference = self.run([ref, str(n), str(refdir)])
+            self.add(f"{n}-step chain, first run", results[n], reference, "file + sqlite row per step",
+                     "<= 0.4 s" if n == 10 else "")
+        slope_ms = (results[100] - results[10]) / 90 * 1000
+        self.extra.append(f"per-step overhead (slope 10 -> 100 steps): {slope_ms:.2f} ms (target <= 3 ms)")
+        self.run([script, "10", "cache"], repeat=1)  # warm the cache
+        cached = self.run([script, "10", "cache"])
+        reference = self.run([ref, "10", str(refdir)])
+        self.add("10-step chain, fully cached", cached, reference, "file + sqlite row per step", "<= 0.3 s")
+
+    def array(self) -> None:
+        self.reset_home()
+        script = self.script("array.py", ARRAY)
+        ref = self.script("array_ref.py", ARRAY_REF)
+        bevel = self.run([script], setup=self._clear_artifacts)
+        reference = self.run([ref, str(self.work)])
+        self.add("100 MiB array pipeline", bevel, reference, "np.save + np.load", "<= 1.5x")
+
+    def frame(self) -> None:
+        self.reset_home()
+        script = self.script("frame.py", FRAME)
+        ref = self.script("frame_ref.py", FRAME_REF)
+        bevel = self.run([script], setup=self._clear_artifacts)
+        reference = self.run([ref, str(self.work)])
+        self.add("1M x 10 DataFrame pipeline", bevel, reference, "to_parquet + read_parquet", "")
+
+    def listing(self) -> None:
+        self.reset_home()
+        script = self.script("chain.py", CHAIN)
+        for _ in range(50):
+            subprocess.run([PY, script, "2", "cache"], env=self.env, check=True, capture_output=True)
+        bevel = self.run(["-c", LIST])
+        bare = self.run(["-c", "pass"])
+        self.add("list 50 runs via Client", bevel, bare, "python -c pass", "<= 0.25 s")
+
+    def _clear_artifacts(self) -> None:
+        shutil.rmtree(self.work / ".bevel" / "artifacts", ignore_errors=True)
+
+    def report(self) -> None:
+        head = f"{'workload':32} {'bevel':>9} {'reference':>10} {'ratio':>7}  {'reference is':28} target"
+        print(head)
+        print("-" * len(head))
+        for r in self.rows:
+            print(f"{r.name:32} {r.bevel * 1000:7.0f}ms {r.reference * 1000:8.0f}ms {r.ratio:6.2f}x  {r.ref_name:28} {r.target}")
+        for line in self.extra:
+            print(line)
+
+
+WORKLOADS = ("imports", "chain", "array", "frame", "listing")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {WORKLOADS}")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bevel-bench-") as tmp:
+        bench = Bench(args.repeat, Path(tmp))
+        for name in args.only.split(","):
+            getattr(bench, name.strip())()
+        bench.report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The content hash of an artifact folder: ``"sha256:<hex>"``.
+
+Defined over the folder's files only, never their modification times or absolute location, so
+the same bytes give the same hash on any machine (the cache key and deduplication rely on it)::
+
+    sha256( for each file, in sorted order of its relative posix path:
+              path (utf-8) + b"\\0" + size (decimal ascii) + b"\\0" + the file's bytes )
+
+Files are read in 4 MiB chunks into one reused buffer: hashing a 100 MiB array costs about as
+much as sha256 itself (~0.05 s on a modern CPU), far less than writing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from bevel.artifacts._paths import local_files
+from bevel.errors import ArtifactCorrupted, ArtifactError
+
+PREFIX = "sha256:"
+CHUNK = 4 << 20
+
+
+def hash_folder(folder: str) -> tuple[str, int]:
+    """``("sha256:<hex>", total size in bytes)`` of the files under ``folder``."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    total = 0
+    for name in local_files(folder):
+        with open(os.path.join(folder, *name.split("/")), "rb", buffering=0) as f:
+            size = os.fstat(f.fileno()).st_size
+            digest.update(b"%s\0%d\0" % (name.encode("utf-8"), size))
+            seen = 0
+            while count := f.readinto(view):
+                digest.update(view[:count])
+                seen += count
+        if seen != size:
+            raise ArtifactError(
+                f"{name} in {folder} changed size while it was being hashed",
+                hint="do not modify an artifact's files while bevel saves or loads it",
+            )
+        total += size
+    return PREFIX + digest.hexdigest(), total
+
+
+def hex_of(content_hash: str) -> str:
+    """The hex digest of ``"sha256:<hex>"`` (used in content-addressed paths)."""
+    return content_hash.partition(":")[2] or content_hash
+
+
+RERUN_HINT = (
+    "re-create it by re-running the step that produced it with caching off "
+    "(`bevel run <pipeline> --no-cache`)"
+)
+
+
+def verify_folder(folder: str, *, uri: str, content_hash: str, name: str) -> None:
+    """Raise ArtifactCorrupted (naming the artifact and where it is) when ``folder`` no longer
+    hashes to ``content_hash``."""
+    actual, _ = hash_folder(folder)
+    if actual != content_hash:
+        raise ArtifactCorrupted(
+            f"artifact {name!r} at {uri} is corrupted: its files hash to {actual}, "
+            f"not the recorded {content_hash}",
+            hint=f"its files were modified after it was saved; {RERUN_HINT}",
+        )

@@ -1,0 +1,132 @@
+"""``bevel artifacts``: list artifacts and show one with its lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from bevel.cli import output
+from bevel.cli.common import open_client
+from bevel.client import format as fmt
+from bevel.client.views import ArtifactView, StepView
+
+
+@click.group()
+def artifacts() -> None:
+    """List artifacts and show their lineage.
+
+    \b
+    Examples:
+      bevel artifacts list --name training.train.output
+      bevel artifacts show 1a2b3c4d
+    """
+
+
+@artifacts.command("list")
+@click.option("--name", "-N", help="Only versions of the artifact with this name.")
+@click.option("--run", "-r", help="Only artifacts produced by this run (name or id).")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+def list_artifacts(name: str | None, run: str | None, limit: int) -> None:
+    """List artifacts, newest first.
+
+    \b
+    Example:
+      bevel artifacts list --name training.train.output --limit 5
+    """
+    with open_client() as client:
+        found = client.artifacts(name=name, run=run, limit=limit)
+    console = output.stdout()
+    if not found:
+        console.print("no artifacts found")
+        return
+    output.emit(console, _artifact_table(console, found))
+
+
+def _artifact_table(
+    console: Console, found: Sequence[ArtifactView], title: str | None = None
+) -> Table:
+    tbl = output.table(console, "id", "name", "version", "type", "size", "created", title=title)
+    for art in found:
+        output.add_row(
+            tbl,
+            fmt.short_id(art.id),
+            art.name,
+            art.version,
+            fmt.type_name(art.type_ref),
+            fmt.size(art.size),
+            fmt.timestamp(art.created),
+        )
+    return tbl
+
+
+def _step_table(console: Console, steps: Sequence[StepView], title: str) -> Table:
+    tbl = output.table(console, "step", "status", "run", "step run", title=title)
+    for step in steps:
+        output.add_row(
+            tbl,
+            step.step_id,
+            output.status(step.status.value),
+            fmt.short_id(step.run_id),
+            fmt.short_id(step.id),
+        )
+    return tbl
+
+
+@artifacts.command("show")
+@click.argument("artifact_id", metavar="ID")
+def show_artifact(artifact_id: str) -> None:
+    """Show an artifact: metadata, producer, consumers, lineage and where its files are.
+
+    ID is the artifact id or a unique prefix of it (as printed by `bevel artifacts list`).
+
+    \b
+    Example:
+      bevel artifacts show 1a2b3c4d
+    """
+    console = output.stdout()
+    with open_client() as client:
+        art = client.get_artifact(artifact_id)
+        producer = art.producer()
+        consumers = art.consumers()
+        upstream = list(producer.inputs.values()) if producer else []
+        downstream = list({a.id: a for s in consumers for a in s.outputs.values()}.values())
+        path = art.path()
+    made_by = "-"
+    if producer:
+        made_by = f"{producer.step_id} (step run {fmt.short_id(producer.id)}, run {fmt.short_id(producer.run_id)})"
+    output.fields(
+        console,
+        [
+            ("artifact", Text(f"{art.name} v{art.version}", style="bold")),
+            ("id", art.id),
+            ("type", art.type_ref or "-"),
+            ("materializer", f"{art.materializer} (version {art.materializer_version})"),
+            ("size", fmt.size(art.size)),
+            ("content hash", art.content_hash),
+            ("created", fmt.timestamp(art.created)),
+            ("produced by", made_by),
+            ("path", path),
+        ]
+        + ([("pickled with", f"Python {art.python_version}")] if art.python_version else []),
+    )
+    if art.metadata:
+        output.heading(console, "metadata")
+        output.fields(console, [(k, fmt.value(v, 120)) for k, v in art.metadata.items()])
+    if art.visualizations:
+        output.heading(console, "visualizations")
+        output.fields(console, list(art.visualizations.items()))
+    if consumers:
+        console.print()
+        output.emit(console, _step_table(console, consumers, "consumers"))
+    lineage = (
+        ("upstream (inputs of the producer)", upstream),
+        ("downstream (outputs of consumers)", downstream),
+    )
+    for title, arts in lineage:
+        if arts:
+            console.print()
+            output.emit(console, _artifact_table(console, arts, title))

@@ -1,0 +1,131 @@
+"""``bevel run``: load a pipeline from a file, run it with live progress, print a summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from bevel.api import load_pipeline, run_pipeline
+from bevel.cli import output
+from bevel.cli.params import parse_params
+from bevel.cli.progress import LiveProgress, PlainProgress
+from bevel.client import format as fmt
+from bevel.client.views import RunView
+from bevel.errors import ConfigError
+from bevel.metadata.records import RunStatus, StepStatus
+
+
+def _params_callback(
+    ctx: click.Context, param: click.Parameter, value: Sequence[str]
+) -> dict[str, Any]:
+    try:
+        return parse_params(value)
+    except ConfigError as err:
+        raise click.BadParameter(f"{err.message} ({err.hint})", ctx=ctx, param=param) from None
+
+
+@click.command()
+@click.argument("target")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_params_callback,
+    help="A pipeline parameter; the value is read as JSON/YAML (0.5, abc, [1,2]). Repeatable.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A YAML run config (parameters, step settings).",
+)
+@click.option("--no-cache", is_flag=True, help="Run every step, even when cached outputs exist.")
+@click.option(
+    "--name", "run_name", help="A name for this run (unique); default <pipeline>-<time>-<id>."
+)
+def run(
+    target: str,
+    params: dict[str, Any],
+    config_file: str | None,
+    no_cache: bool,
+    run_name: str | None,
+) -> None:
+    """Run a pipeline defined in a Python file.
+
+    TARGET is FILE.py:PIPELINE, or just FILE.py when the file defines exactly one pipeline.
+    The exit code is 0 when the run completed, 1 when a step failed.
+
+    \b
+    Examples:
+      bevel run pipelines/train.py:training
+      bevel run train.py -p C=0.5 -p features=[age,income] --name baseline
+      bevel run train.py:training --config configs/large.yaml --no-cache
+    """
+    pipeline = load_pipeline(target)
+    console = output.stdout()
+    listener = LiveProgress(console) if console.is_terminal else PlainProgress(console)
+    try:
+        view = run_pipeline(
+            pipeline,
+            params=params or None,
+            config=config_file,
+            run_name=run_name,
+            enable_cache=False if no_cache else None,
+            listener=listener,
+            raise_on_failure=False,
+        )
+    finally:
+        listener.close()
+    print_summary(console, view)
+    if view.status is not RunStatus.COMPLETED:
+        print_failure(output.stderr(), view)
+        raise click.exceptions.Exit(1)
+
+
+def print_summary(console: Console, view: RunView) -> None:
+    """The step table, then one line with the outcome, the run name and id."""
+    tbl = output.table(console, "step", "status", "duration", "cached")
+    for step in view.steps.values():
+        cached = f"from {fmt.short_id(step.cached_from)}" if step.cached_from else ""
+        output.add_row(
+            tbl, step.step_id, output.status(step.status.value), fmt.duration(step.duration), cached
+        )
+    console.print()
+    output.emit(console, tbl)
+    counts = view.counts
+    console.print(
+        Text.assemble(
+            ("run ", ""),
+            (view.name, "bold"),
+            " ",
+            output.status(view.status.value),
+            f" in {fmt.duration(view.duration)}: {counts.completed} ran, {counts.cached} cached",
+            f", {counts.failed} failed" if counts.failed else "",
+            (f"  (id {view.id})", "dim"),
+        )
+    )
+
+
+def print_failure(console: Console, view: RunView) -> None:
+    """Which step failed, its error headline, and where to read the traceback."""
+    failed = [s for s in view.steps.values() if s.status is StepStatus.FAILED]
+    for step in failed:
+        console.print(
+            Text.assemble(
+                ("step ", "bold red"),
+                (step.step_id, "bold red"),
+                (" failed: ", "bold red"),
+                fmt.first_line(step.error) or "(no error recorded)",
+            )
+        )
+    if not failed and view.error:
+        console.print(
+            Text(f"run {view.status.value}: {fmt.first_line(view.error)}", style="bold red")
+        )
+    console.print(Text(f"hint: see the traceback with: bevel runs show {view.name}"))

@@ -1,0 +1,192 @@
+"""``bevel runs``: list, show, explain and delete recorded runs."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from bevel.cli import output
+from bevel.cli.common import open_client
+from bevel.client import format as fmt
+from bevel.client.views import RunView, StepView
+from bevel.metadata.records import RunStatus, StepStatus
+
+_STATUSES = [s.value for s in RunStatus]
+
+
+@click.group()
+def runs() -> None:
+    """List, inspect, explain and delete recorded runs.
+
+    RUN is a run name, its id, or a unique id prefix (6+ characters).
+
+    \b
+    Examples:
+      bevel runs list --pipeline training --status failed
+      bevel runs show training-20240101-120000-ab12cd
+      bevel runs explain 1a2b3c4d train
+    """
+
+
+@runs.command("list")
+@click.option("--pipeline", "-P", help="Only runs of this pipeline.")
+@click.option("--status", "-s", type=click.Choice(_STATUSES), help="Only runs in this state.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+def list_runs(pipeline: str | None, status: str | None, limit: int) -> None:
+    """List runs, newest first.
+
+    \b
+    Example:
+      bevel runs list --pipeline training --status completed --limit 5
+    """
+    with open_client() as client:
+        found = client.runs(pipeline=pipeline, status=status, limit=limit)
+        console = output.stdout()
+        if not found:
+            console.print(
+                "no runs found" + (" (try without filters)" if pipeline or status else "")
+            )
+            return
+        tbl = output.table(
+            console, "id", "name", "pipeline", "status", "created", "duration", "params"
+        )
+        for run in found:
+            output.add_row(
+                tbl,
+                fmt.short_id(run.id),
+                run.name,
+                run.pipeline,
+                output.status(run.status.value),
+                fmt.timestamp(run.created),
+                fmt.duration(run.duration),
+                output.mapping(run.params) if run.params else "",
+            )
+        output.emit(console, tbl)
+
+
+@runs.command("show")
+@click.argument("run")
+def show_run(run: str) -> None:
+    """Show a run: its steps, outputs, metrics and errors.
+
+    \b
+    Example:
+      bevel runs show training-20240101-120000-ab12cd
+    """
+    with open_client() as client:
+        print_run(output.stdout(), client.get_run(run))
+
+
+def print_run(console: Console, run: RunView) -> None:
+    counts = run.counts
+    pairs: list[tuple[str, object]] = [
+        ("run", Text(run.name, style="bold")),
+        ("id", run.id),
+        ("pipeline", run.pipeline),
+        ("status", output.status(run.status.value)),
+        ("created", fmt.timestamp(run.created)),
+        ("duration", fmt.duration(run.duration)),
+        (
+            "steps",
+            f"{counts.total} of {run.planned_steps}: {counts.completed} ran, "
+            f"{counts.cached} cached, {counts.failed} failed",
+        ),
+        ("params", output.mapping(run.params)),
+        ("stack", run.stack),
+        ("code", fmt.short_hash(run.code_fingerprint) or "-"),
+    ]
+    if run.config:
+        pairs.append(("config", output.mapping(run.config)))
+    if run.error:
+        pairs.append(("error", Text(fmt.first_line(run.error), style="red")))
+    output.fields(console, pairs)
+
+    output.heading(console, "steps")
+    tbl = output.table(console, "step", "status", "duration", "attempts", "cached from", "params")
+    for step in run.steps.values():
+        output.add_row(
+            tbl,
+            step.step_id,
+            output.status(step.status.value),
+            fmt.duration(step.duration),
+            step.attempts,
+            fmt.short_id(step.cached_from),
+            output.mapping(step.params) if step.params else "",
+        )
+    output.emit(console, tbl)
+    _print_outputs(console, list(run.steps.values()))
+    if run.metrics:
+        output.heading(console, "metrics")
+        mtbl = output.table(console, "metric", "value")
+        for key, value in run.metrics.items():
+            output.add_row(mtbl, key, fmt.metric(value))
+        output.emit(console, mtbl)
+    for step in run.steps.values():
+        if step.status is StepStatus.FAILED:
+            output.heading(console, f"step {step.step_id} failed")
+            console.print(Text(step.error or "(no error recorded)", style="red"))
+            if step.traceback:
+                console.print(Text(step.traceback.rstrip()))
+
+
+def _print_outputs(console: Console, steps: list[StepView]) -> None:
+    rows = [(s, name, a) for s in steps for name, a in s.outputs.items()]
+    if not rows:
+        return
+    output.heading(console, "outputs")
+    tbl = output.table(console, "step", "output", "type", "version", "artifact")
+    for step, name, artifact in rows:
+        output.add_row(
+            tbl,
+            step.step_id,
+            name,
+            fmt.type_name(artifact.type_ref),
+            f"{artifact.name} v{artifact.version}",
+            fmt.short_id(artifact.id),
+        )
+    output.emit(console, tbl)
+
+
+@runs.command("delete")
+@click.argument("run")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def delete_run(run: str, yes: bool) -> None:
+    """Delete a run, its records and the artifacts nothing else uses.
+
+    \b
+    Example:
+      bevel runs delete training-20240101-120000-ab12cd --yes
+    """
+    with open_client() as client:
+        view = client.get_run(run)
+        if not yes:
+            click.confirm(
+                f"Delete run {view.name} ({fmt.short_id(view.id)}, pipeline {view.pipeline}, "
+                f"{view.status.value}) and its artifacts?",
+                abort=True,
+            )
+        removed = client.delete_run(view.id)
+        click.echo(f"deleted run {view.name}; removed {len(removed)} artifact folder(s)")
+
+
+@runs.command("explain")
+@click.argument("run")
+@click.argument("step")
+def explain_step(run: str, step: str) -> None:
+    """Explain why a step was (or was not) taken from the cache.
+
+    STEP is the step's invocation id (train, train_2) or its function name.
+
+    \b
+    Example:
+      bevel runs explain training-20240101-120000-ab12cd train
+    """
+    with open_client() as client:
+        view = client.get_run(run).step(step)
+        lines = view.explain()
+        console = output.stdout()
+        if lines:
+            console.print(Text(lines[0], style="bold"))
+        for line in lines[1:]:
+            console.print(Text(f"  - {line}"))

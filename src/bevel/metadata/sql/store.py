@@ -1,0 +1,251 @@
+"""``SqlMetadataStore``: the metadata store on SQLite (default), PostgreSQL or MySQL/MariaDB.
+
+One Engine per store, created without connecting; the first call connects and checks the schema
+revision once (:mod:`bevel.metadata.sql.migrate`: a single ``SELECT`` when up to date, an Alembic
+upgrade only for a new or older database). Every method is one short transaction. Writes that
+can race on a server database (artifact versions, a new pipeline row) are retried whole.
+
+Example::
+
+    store = SqlMetadataStore("sqlite:///.bevel/metadata.db")
+    for run in store.list_runs(RunFilter(pipeline="train", limit=10)):
+        print(run.name, run.status)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection
+
+from bevel.errors import MetadataError
+from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter
+from bevel.metadata.records import (
+    ArtifactRecord,
+    LineageEdge,
+    MetadataEntry,
+    MetricRecord,
+    PipelineRecord,
+    RunRecord,
+    RunStatus,
+    StepCompletion,
+    StepRunRecord,
+)
+from bevel.metadata.sql import reads, writes
+from bevel.metadata.sql.engine import WRITE_OPTION, build_engine, mask_url, wrap_errors
+from bevel.metadata.sql.migrate import ensure_schema
+
+T = TypeVar("T")
+
+_ATTEMPTS = 6
+# Errors worth retrying a whole transaction for, on server databases: unique-key races are
+# IntegrityError; PostgreSQL serialization failure / deadlock; MySQL deadlock / lock wait timeout.
+_RETRY_CODES = {"40001", "40P01", 1213, 1205}
+_ALL_RUNS = RunFilter()
+_ALL_ARTIFACTS = ArtifactFilter()
+
+
+class SqlMetadataStore:
+    """The SQL implementation of :class:`bevel.metadata.base.MetadataStore`.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:///path/metadata.db`` (``sqlite://`` for an in-memory
+    database, single-threaded tests only), ``postgresql+psycopg://user:pw@host/db`` or
+    ``mysql+pymysql://user:pw@host/db``. ``connect_timeout`` bounds how long connecting to a
+    server database may take; SQLite instead waits up to 30 s for another process's write lock.
+    Safe to share between threads, and between processes (each opens its own connections;
+    forked children drop the parent's).
+    """
+
+    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+        self.url = mask_url(url)
+        self._engine = build_engine(url, connect_timeout=connect_timeout)
+        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._server = self._engine.dialect.name != "sqlite"
+        self._checked = False
+        self._check_lock = threading.Lock()
+        _stores.add(self)
+
+    def __repr__(self) -> str:
+        return f"SqlMetadataStore({self.url!r})"
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _ensure_ready(self) -> None:
+        if self._checked:
+            return
+        with self._check_lock:
+            if not self._checked:
+                with wrap_errors(self.url, "connecting"):
+                    ensure_schema(self._engine, self._write_engine, self.url)
+                self._checked = True
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[Connection]:
+        self._ensure_ready()
+        with wrap_errors(self.url, action), self._engine.connect() as conn:
+            yield conn
+
+    def _write(self, action: str, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction, retrying it whole on a race (server databases)."""
+        self._ensure_ready()
+        for attempt in range(_ATTEMPTS):
+            try:
+                with self._write_engine.begin() as conn:
+                    return fn(conn)
+            except exc.DBAPIError as err:
+                if attempt + 1 < _ATTEMPTS and self._retryable(err):
+                    time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+                    continue
+                with wrap_errors(self.url, action):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retryable(self, err: exc.DBAPIError) -> bool:
+        if not self._server:  # SQLite writers are serialised by BEGIN IMMEDIATE: no races
+            return False
+        if isinstance(err, exc.IntegrityError):
+            return True
+        orig = err.orig
+        code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
+        return code in _RETRY_CODES
+
+    def close(self) -> None:
+        """Close pooled connections (the store reconnects if used again)."""
+        self._engine.dispose()
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> RunRecord:
+        self._write(f"recording run {run.name!r}", lambda conn: writes.create_run(conn, run))
+        return run
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, *, ended: datetime, error: str | None = None
+    ) -> None:
+        self._write(
+            f"finishing run {run_id}",
+            lambda conn: writes.update_run(
+                conn, run_id, status=RunStatus(status).value, ended=ended, error=error
+            ),
+        )
+
+    def heartbeat(self, run_id: str, at: datetime) -> None:
+        self._write(
+            f"heartbeat of run {run_id}",
+            lambda conn: writes.update_run(conn, run_id, heartbeat=at),
+        )
+
+    def get_run(self, id_or_name: str) -> RunRecord:
+        with self._read(f"looking up run {id_or_name!r}") as conn:
+            return reads.get_run(conn, id_or_name)
+
+    def list_runs(self, flt: RunFilter = _ALL_RUNS) -> list[RunRecord]:
+        with self._read("listing runs") as conn:
+            return reads.list_runs(conn, flt)
+
+    def delete_run(self, run_id: str, *, force: bool = False) -> list[str]:
+        return self._write(
+            f"deleting run {run_id}", lambda conn: writes.delete_run(conn, run_id, force=force)
+        )
+
+    def mark_stale_runs(self, older_than: datetime) -> list[str]:
+        if older_than.tzinfo is None:
+            older_than = older_than.replace(tzinfo=UTC)
+        return self._write(
+            "marking stale runs", lambda conn: writes.mark_stale_runs(conn, older_than)
+        )
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def start_step_run(self, step_run: StepRunRecord) -> None:
+        self._write(
+            f"recording the start of step {step_run.step_id!r}",
+            lambda conn: writes.start_step_run(conn, step_run),
+        )
+
+    def finish_step_run(self, completion: StepCompletion) -> list[ArtifactRecord]:
+        return self._write(
+            f"recording the outcome of step {completion.step_run.step_id!r}",
+            lambda conn: writes.finish_step_run(conn, completion),
+        )
+
+    def step_runs(self, run_id: str) -> list[StepRunRecord]:
+        with self._read(f"listing the step runs of run {run_id}") as conn:
+            return reads.step_runs_of(conn, run_id)
+
+    def get_step_run(self, step_run_id: str) -> StepRunRecord:
+        with self._read(f"looking up step run {step_run_id!r}") as conn:
+            return reads.get_step_run(conn, step_run_id)
+
+    def find_cached(self, cache_key: str) -> CacheHit | None:
+        with self._read("looking up the cache") as conn:
+            return reads.find_cached(conn, cache_key)
+
+    def previous_step_run(
+        self, pipeline: str, step_id: str, before: datetime
+    ) -> StepRunRecord | None:
+        with self._read(f"looking up the previous run of step {step_id!r}") as conn:
+            return reads.previous_step_run(conn, pipeline, step_id, before)
+
+    # --- artifacts & lineage ----------------------------------------------------------------
+
+    def get_artifact(self, id_or_prefix: str) -> ArtifactRecord:
+        with self._read(f"looking up artifact {id_or_prefix!r}") as conn:
+            return reads.get_artifact(conn, id_or_prefix)
+
+    def list_artifacts(self, flt: ArtifactFilter = _ALL_ARTIFACTS) -> list[ArtifactRecord]:
+        with self._read("listing artifacts") as conn:
+            return reads.list_artifacts(conn, flt)
+
+    def lineage(
+        self, *, step_run_id: str | None = None, artifact_id: str | None = None
+    ) -> list[LineageEdge]:
+        with self._read("reading lineage") as conn:
+            return reads.lineage_edges(conn, step_run_id, artifact_id)
+
+    def step_io(self, run_id: str) -> dict[str, dict[str, dict[str, ArtifactRecord]]]:
+        with self._read(f"reading the inputs and outputs of run {run_id}") as conn:
+            return reads.step_io(conn, run_id)
+
+    # --- metrics, metadata, pipelines -------------------------------------------------------
+
+    def log_metadata(self, entries: Sequence[MetadataEntry]) -> None:
+        if entries:
+            self._write("logging metadata", lambda conn: writes.log_metadata(conn, entries))
+
+    def get_metadata(self, entity: str, entity_id: str) -> dict[str, Any]:
+        with self._read(f"reading metadata of {entity} {entity_id}") as conn:
+            return reads.get_metadata(conn, entity, entity_id)
+
+    def metrics(self, run_id: str) -> list[MetricRecord]:
+        with self._read(f"reading metrics of run {run_id}") as conn:
+            return reads.metrics_of(conn, run_id)
+
+    def list_pipelines(self) -> list[PipelineRecord]:
+        with self._read("listing pipelines") as conn:
+            return reads.list_pipelines(conn)
+
+
+# A forked child must not use the parent's pooled connections (SQLAlchemy's pooling docs):
+# drop them, without closing, in every live store.
+_stores: weakref.WeakSet[SqlMetadataStore] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_stores):
+        store._engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+__all__ = ["MetadataError", "SqlMetadataStore"]

@@ -1,0 +1,153 @@
+"""runs / artifacts / pipelines / logs / init against a real SQLite store seeded through its API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+from client_seed import Seeded
+
+Invoke = Callable[..., Result]
+
+
+def _ok(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    assert "\x1b[" not in result.output  # plain output when not a terminal
+    return result.stdout
+
+
+def test_runs_list(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "list"))
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "name", "pipeline", "status", "created", "duration", "params"]
+    assert [line.split()[1] for line in lines[1:]] == ["etl-1", "training-2", "training-1"]
+    assert seeded.runs["training-1"][:8] in out and "C=0.5" in out
+
+
+def test_runs_list_filters(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "list", "--pipeline", "training", "--status", "failed"))
+    assert "training-2" in out and "training-1" not in out and "etl-1" not in out
+    out = _ok(invoke("runs", "list", "--limit", "1"))
+    assert "etl-1" in out and "training" not in out
+    out = _ok(invoke("runs", "list", "--pipeline", "nope"))
+    assert "no runs found" in out
+    result = invoke("runs", "list", "--status", "done")
+    assert result.exit_code == 2 and "'done' is not one of" in result.output
+
+
+def test_runs_show(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "show", "training-1"))
+    assert seeded.runs["training-1"] in out
+    assert "3 of 3: 3 ran, 0 cached, 0 failed" in out
+    for text in (
+        "load",
+        "train",
+        "evaluate",
+        "C=0.5",
+        "training.train.model v1",
+        "accuracy",
+        "0.9",
+    ):
+        assert text in out
+    assert seeded.artifacts["training-1/train.model"][:8] in out
+
+
+def test_runs_show_a_failed_run_prints_error_and_traceback(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "show", seeded.runs["training-2"][:8]))
+    assert "failed" in out and "cached" in out and "skipped" in out
+    assert seeded.steps["training-1/load"][:8] in out  # cached from
+    assert "step train failed" in out
+    assert "ValueError: C must be positive" in out
+    assert 'File "pipe.py", line 9, in train' in out
+
+
+def test_runs_explain(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "explain", "training-2", "load"))
+    assert out.startswith(
+        "cached: reused the outputs of step run " + seeded.steps["training-1/load"][:8]
+    )
+    out = _ok(invoke("runs", "explain", "training-2", "train"))
+    assert out.startswith(
+        "not cached: compared with step run " + seeded.steps["training-1/train"][:8]
+    )
+    assert "\n  - " in out
+
+
+def test_runs_explain_unknown_step_lists_the_steps(invoke: Invoke, seeded: Seeded) -> None:
+    result = invoke("runs", "explain", "training-1", "fit")
+    assert result.exit_code == 1
+    assert "error: run 'training-1' has no step 'fit'" in result.stderr
+    assert "hint: steps: load, train, evaluate" in result.stderr
+
+
+def test_runs_delete_asks_first(invoke: Invoke, seeded: Seeded) -> None:
+    result = invoke("runs", "delete", "training-1", input="n\n")
+    assert result.exit_code == 1 and "Delete run training-1" in result.output
+    _ok(invoke("runs", "show", "training-1"))  # still there
+
+    out = _ok(invoke("runs", "delete", "training-1", input="y\n"))
+    assert "deleted run training-1; removed 2 artifact folder(s)" in out
+    assert invoke("runs", "show", "training-1").exit_code == 1
+
+
+def test_runs_delete_yes(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "delete", "etl-1", "--yes"))
+    assert "deleted run etl-1; removed 2 artifact folder(s)" in out
+    assert "etl-1" not in _ok(invoke("runs", "list"))
+
+
+def test_pipelines_list(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("pipelines", "list"))
+    rows = [line.split()[:2] for line in out.splitlines()[1:]]
+    assert rows == [["etl", "1"], ["training", "2"]]
+
+
+def test_pipelines_list_empty(invoke: Invoke) -> None:
+    assert "no pipelines have run yet" in _ok(invoke("pipelines", "list"))
+
+
+def test_artifacts_list(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("artifacts", "list"))
+    assert len(out.splitlines()) == 1 + 5
+    out = _ok(invoke("artifacts", "list", "--name", "training.train.model"))
+    assert len(out.splitlines()) == 2 and "dict" in out
+    out = _ok(invoke("artifacts", "list", "--run", "etl-1", "--limit", "1"))
+    assert len(out.splitlines()) == 2
+
+
+def test_artifacts_show_with_lineage(invoke: Invoke, seeded: Seeded) -> None:
+    art_id = seeded.artifacts["training-1/train.model"]
+    out = _ok(invoke("artifacts", "show", art_id[:8]))
+    assert art_id in out and "training.train.model v1" in out
+    assert "builtins:dict" in out and "JsonMaterializer" in out
+    assert f"train (step run {seeded.steps['training-1/train'][:8]}" in out
+    assert "consumers" in out and "evaluate" in out
+    assert "upstream" in out and "training.load.output" in out
+    assert "downstream" in out and "training.evaluate.report" in out
+    path = next(line.split(None, 1)[1] for line in out.splitlines() if line.startswith("path"))
+    assert Path(path.strip()).is_dir()
+
+
+def test_artifacts_show_unknown(invoke: Invoke, seeded: Seeded) -> None:
+    result = invoke("artifacts", "show", "ffffffffff")
+    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.output
+
+
+def test_logs(invoke: Invoke, seeded: Seeded) -> None:
+    result = invoke("logs", "training-1", "load")
+    assert _ok(result) == "loading 3 rows\n[bold]not markup[/bold]\n"
+    result = invoke("logs", "training-1", "train")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "no output was captured for step train" in result.stderr
+
+
+def test_init_is_idempotent_and_says_where(
+    tmp_path: Path, invoke: Invoke, monkeypatch: object
+) -> None:
+    out = _ok(invoke("init"))
+    assert out.startswith("bevel initialized in ") and str(tmp_path / ".bevel") in out
+    assert (tmp_path / ".bevel" / "artifacts").is_dir()
+    out = _ok(invoke("init"))
+    assert out.startswith("bevel already initialized in ")
