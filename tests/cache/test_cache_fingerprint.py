@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -516,3 +517,99 @@ def test_cached_lookup_is_cheap(user: UserModules) -> None:
     cached = (time.perf_counter() - start) / n
     assert cached < 50e-6, f"cached lookup took {cached * 1e6:.1f} µs"
     assert first < 0.1, f"first computation took {first * 1e3:.1f} ms"
+
+
+# -- other ways to reach a helper -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "old", "new"),
+    [
+        (
+            "import functools\n\n@functools.lru_cache\ndef helper(x):\n    return x + 1\n\n"
+            "def step(x):\n    return helper(x)\n",
+            "x + 1",
+            "x + 2",
+        ),
+        (
+            "import functools\n\ndef scale(x, factor):\n    return x * factor\n\n"
+            "double = functools.partial(scale, factor=2)\n\ndef step(x):\n    return double(x)\n",
+            "factor=2",
+            "factor=3",
+        ),
+        (
+            "helper = lambda x: x + 1\n\ndef step(x):\n    return helper(x)\n",
+            "x + 1",
+            "x + 2",
+        ),
+        (
+            "class Model:\n    def predict(self, x):\n        return x + 1\n\nMODEL = Model()\n\n"
+            "def step(x):\n    return MODEL.predict(x)\n",
+            "x + 1",
+            "x + 2",
+        ),
+        (
+            "class Box:\n    @property\n    def size(self):\n        return 1\n\n"
+            "    @size.setter\n    def size(self, v):\n        self.v = v\n\n"
+            "def step(x):\n    return Box().size\n",
+            "self.v = v",
+            "self.v = -v",
+        ),
+    ],
+    ids=["lru_cache", "partial", "lambda", "instance-of-project-class", "property-setter"],
+)
+def test_other_ways_to_reach_a_helper(user: UserModules, source: str, old: str, new: str) -> None:
+    before, after = edited(user, "m", source, old, new)
+    assert before != after
+
+
+def test_classes_without_source_fall_back_to_bytecode() -> None:
+    base = (
+        "class Model:\n    '''doc'''\n    alpha = 0.1\n"
+        "    def fit(self, x):\n        return helper(x) * self.alpha\n"
+        "def helper(x):\n    return x + 1\n"
+        "def step(x):\n    return Model().fit(x)\n"
+    )
+    digest = code_hash(_exec(base)["step"])
+    assert code_hash(_exec(base.replace("'''doc'''", "'''new doc'''"))["step"]) == digest
+    for old, new in [("alpha = 0.1", "alpha = 0.2"), ("* self.alpha", "/ self.alpha")]:
+        assert code_hash(_exec(base.replace(old, new))["step"]) != digest, old
+    # helper() is only reached through the method's bytecode
+    assert code_hash(_exec(base.replace("x + 1", "x + 2"))["step"]) != digest
+
+
+def test_lazy_library_imports_inside_a_step_are_not_imported() -> None:
+    if "colorsys" in sys.modules:
+        pytest.skip("colorsys already imported")
+    namespace = _exec(
+        "def step(x):\n    import colorsys\n    return colorsys.rgb_to_hsv(x, x, x)\n"
+    )
+    code_hash(namespace["step"])
+    assert "colorsys" not in sys.modules
+
+
+# -- what counts as the user's project --------------------------------------------------------
+
+
+def test_library_paths_are_not_the_project(tmp_path: Any) -> None:
+    from bevel.cache import _project
+
+    assert _project.is_user_path(str(tmp_path / "mylib" / "features.py"))
+    assert not _project.is_user_path(json.__file__)
+    assert not _project.is_user_path(pytest.__file__)
+    assert not _project.is_user_path("/opt/app/.venv/lib/python3.11/site-packages/x/y.py")
+    assert not _project.is_user_path("/usr/lib/python3/dist-packages/x/y.py")
+    assert not _project.is_user_path("<string>")
+
+
+def test_the_steps_own_package_is_the_project_even_when_installed() -> None:
+    from bevel.cache import _project
+
+    installed = ModuleType("mypkg.features")
+    installed.__file__ = "/opt/venv/lib/python3.11/site-packages/mypkg/features.py"
+    assert _project.is_user_module(installed, project="mypkg")
+    assert not _project.is_user_module(installed, project="other")
+    assert not _project.is_user_module(json, project="mypkg")
+    import bevel.cache.key
+
+    assert not _project.is_user_module(bevel.cache.key, project="mypkg")

@@ -249,11 +249,14 @@ def test_ingredients_for_a_plan_step() -> None:
     assert ing.materializers["model"] == "bevel.m:Sklearn@2"
     assert ing.materializers["extra"].startswith("bevel.m:Pickle@1+pickle-py3.")
     assert ing.options == {"precision": "fp16"}
-    retried = StepSpec(**{**spec.__dict__, "options": StepOptions(retries=0)})
-    assert cache_key(ingredients_for(retried, {"data": "sha256:d1"})) != cache_key(ing)
+    # Retries change how a step runs, not what it returns; output-affecting options do.
     no_retries = StepOptions(retries=0, output_affecting={"precision": "fp16"})
     same = StepSpec(**{**spec.__dict__, "options": no_retries})
     assert cache_key(ingredients_for(same, {"data": "sha256:d1"})) == cache_key(ing)
+    fp32 = StepSpec(
+        **{**spec.__dict__, "options": StepOptions(output_affecting={"precision": "fp32"})}
+    )
+    assert cache_key(ingredients_for(fp32, {"data": "sha256:d1"})) != cache_key(ing)
 
 
 # -- explain -----------------------------------------------------------------------------------
@@ -320,9 +323,9 @@ def test_explain_names_the_helper_or_constant_that_changed() -> None:
     }
     assert explain(previous, current) == [
         "code changed: helper mylib.features:scale",
+        "code changed: constant pipe:THRESHOLD 0.5 -> 0.7",
         "code changed: now uses helper pipe:new_helper",
         "code changed: no longer uses helper pipe:old_helper",
-        "code changed: constant pipe:THRESHOLD 0.5 -> 0.7",
     ]
 
 

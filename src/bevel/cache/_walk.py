@@ -40,6 +40,9 @@ SELF = "<step>"  # the key of the step's own code in Fingerprint.parts
 
 MISSING: Any = object()
 
+# Class attributes that say nothing about what a class computes (a docstring included).
+_CLASS_NOISE = frozenset({"__doc__", "__dict__", "__weakref__", "__module__", "__qualname__"})
+
 
 @dataclass(frozen=True)
 class Fingerprint:
@@ -62,10 +65,11 @@ class Fingerprint:
                 return False
         for cell, obj in self.cells:
             try:
-                if cell.cell_contents is not obj:
-                    return False
-            except ValueError:
-                return obj is MISSING
+                contents = cell.cell_contents
+            except ValueError:  # an empty cell (a variable assigned later)
+                contents = MISSING
+            if contents is not obj:
+                return False
         for namespace, name, obj, snapshot in self.literals:
             if namespace.get(name, MISSING) is not obj or obj != snapshot:
                 return False
@@ -136,6 +140,8 @@ class Walk:
                 return "ast:" + node_digest(list(nodes)), filename
         items = []
         for name, value in sorted(vars(cls).items()):
+            if name in _CLASS_NOISE:
+                continue
             accessors = _accessors(value)
             if accessors:
                 digests = ",".join(code_digest(f) for f in accessors)

@@ -16,6 +16,7 @@ is reported as a bevel error naming the (password-masked) URL instead of hanging
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -90,7 +91,12 @@ def build_engine(url: str, *, connect_timeout: float) -> Engine:
 
 
 def _sqlite_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
-    # Take transaction control away from the driver: _sqlite_begin emits BEGIN itself.
+    # Take transaction control away from the driver: _sqlite_begin emits BEGIN itself. This
+    # relies on the driver's "legacy" mode (where COMMIT still works), which Python 3.12+ can
+    # switch off and a future Python will default away from: pin it.
+    legacy = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", None)
+    if legacy is not None and hasattr(dbapi_conn, "autocommit"):
+        dbapi_conn.autocommit = legacy
     dbapi_conn.isolation_level = None  # type: ignore[attr-defined]
     cursor = dbapi_conn.cursor()
     try:

@@ -23,7 +23,7 @@ depends_on = None
 
 MYSQL = ("mysql", "mariadb")
 # Full Unicode and case-sensitive names on MySQL/MariaDB, as on the other databases.
-TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
 def _dt() -> sa.types.TypeEngine[Any]:

@@ -1,0 +1,323 @@
+"""Running pipelines on the real default stack (SQLite + local files): outcomes, records, errors."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bevel import Client, current, log_metadata, log_metric, pipeline, step
+from bevel.errors import ArtifactCorrupted, ArtifactMissing, OutputTypeError, RunFailed
+from bevel.metadata.records import RunStatus
+
+# A deque, not a list: module-level list/dict/set literals a step reads are part of its cache key.
+CALLS: deque[str] = deque()
+
+
+@step
+def load(n_rows: int = 20) -> pd.DataFrame:
+    CALLS.append("load")
+    return pd.DataFrame({"x": np.arange(n_rows, dtype=float), "y": np.arange(n_rows) % 2})
+
+
+@step
+def split(
+    df: pd.DataFrame, test_size: float = 0.25
+) -> tuple[Annotated[pd.DataFrame, "train"], Annotated[pd.DataFrame, "test"]]:
+    CALLS.append("split")
+    cut = int(len(df) * (1 - test_size))
+    return df.iloc[:cut], df.iloc[cut:]
+
+
+@step
+def fit(train: pd.DataFrame, C: float = 1.0) -> dict[str, float]:
+    CALLS.append("fit")
+    current.logger.info("fitting with C=%s", C)
+    print("fit sees", len(train), "rows")
+    return {"C": C, "mean": float(train.x.mean())}
+
+
+@step
+def evaluate(model: dict[str, float], test: pd.DataFrame) -> Annotated[float, "accuracy"]:
+    CALLS.append("evaluate")
+    acc = 1.0 / (1.0 + abs(model["mean"] - float(test.x.mean())))
+    log_metric("accuracy", acc)
+    log_metadata({"rows": len(test)})
+    return acc
+
+
+@pipeline
+def training(n_rows: int = 20, C: float = 1.0) -> None:
+    train_df, test_df = split(load(n_rows))
+    evaluate(fit(train_df, C=C), test_df)
+
+
+def test_run_records_steps_outputs_metrics_and_logs(bevel_home: Path) -> None:
+    CALLS.clear()
+    run = training(C=0.5)
+    assert run.status == "completed"
+    assert list(run.steps) == ["load", "split", "fit", "evaluate"]
+    acc = run.steps["evaluate"].outputs["accuracy"].load()
+    assert isinstance(acc, float) and 0 < acc <= 1
+    assert run.metrics["accuracy"] == pytest.approx(acc)
+    train = run.steps["split"].outputs["train"]
+    assert train.load().shape == (15, 2)
+    assert train.version == 1 and train.content_hash.startswith("sha256:")
+    assert run.steps["fit"].params == {"C": 0.5}
+    logs = run.steps["fit"].logs()
+    assert "fit sees 15 rows" in logs and "fitting with C=0.5" in logs
+    assert run.params == {"n_rows": 20, "C": 0.5}
+    # lineage: the train split feeds fit, whose model feeds evaluate
+    assert [s.step_id for s in train.consumers()] == ["fit"]
+    assert train.producer().step_id == "split"
+    downstream = {a.output_name for a in train.downstream()}
+    assert downstream == {"output"}
+
+
+def test_second_run_is_fully_cached_and_changes_bust_only_what_changed(bevel_home: Path) -> None:
+    CALLS.clear()
+    first = training()
+    second = training()
+    assert {s.status for s in second.steps.values()} == {"cached"}
+    assert list(CALLS) == ["load", "split", "fit", "evaluate"]
+    assert second.steps["fit"].cached_from == first.steps["fit"].id
+    assert (
+        second.steps["evaluate"].output.content_hash == first.steps["evaluate"].output.content_hash
+    )
+    CALLS.clear()
+    third = training(C=2.0)
+    assert [s.status for s in third.steps.values()] == ["cached", "cached", "completed", "completed"]
+    assert list(CALLS) == ["fit", "evaluate"]
+    assert any("C" in line for line in third.steps["fit"].explain())
+    CALLS.clear()
+    nocache = training.with_options(enable_cache=False)()
+    assert {s.status for s in nocache.steps.values()} == {"completed"}
+
+
+def test_identical_bytes_are_stored_once(bevel_home: Path) -> None:
+    run1 = training.with_options(enable_cache=False)()
+    run2 = training.with_options(enable_cache=False)()
+    a1, a2 = run1.steps["load"].output, run2.steps["load"].output
+    assert a1.id != a2.id and a2.version == a1.version + 1
+    assert a1.uri == a2.uri
+
+
+def test_in_memory_hand_off_passes_the_same_object(bevel_home: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    @step
+    def make() -> list[int]:
+        obj = [1, 2, 3]
+        seen["made"] = obj
+        return obj
+
+    @step
+    def use(xs: list[int]) -> int:
+        seen["used"] = xs
+        return len(xs)
+
+    @pipeline
+    def p() -> None:
+        use(make())
+
+    p()
+    assert seen["used"] is seen["made"]
+
+
+def test_failing_step_marks_run_failed_keeps_artifacts_and_skips_downstream(
+    bevel_home: Path,
+) -> None:
+    @step
+    def ok() -> int:
+        return 41
+
+    @step
+    def boom(x: int) -> int:
+        raise ValueError(f"bad value {x}")
+
+    @step
+    def after_boom(x: int) -> int:
+        return x
+
+    @step
+    def independent() -> int:
+        return 7
+
+    @pipeline
+    def p() -> None:
+        after_boom(boom(ok()))
+        independent()
+
+    with pytest.raises(RunFailed) as err:
+        p()
+    assert "step 'boom' raised ValueError: bad value 41" in str(err.value)
+    assert isinstance(err.value.__cause__, ValueError)
+    run = Client().get_run(err.value.run_id)
+    assert run.status == "failed"
+    statuses = {k: s.status for k, s in run.steps.items()}
+    assert statuses == {
+        "ok": "completed",
+        "boom": "failed",
+        "after_boom": "skipped",
+        "independent": "completed",
+    }
+    assert run.steps["ok"].output.load() == 41
+    assert "ValueError: bad value 41" in (run.steps["boom"].error or "")
+    assert 'raise ValueError(f"bad value {x}")' in (run.steps["boom"].traceback or "")
+
+
+def test_retries_with_backoff_then_success_and_hooks(bevel_home: Path) -> None:
+    attempts: list[int] = []
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    def on_success(*, step: str, run_name: str, **_: Any) -> None:
+        events.append(("success", {"step": step}))
+
+    def on_failure(*, step: str, error: BaseException, **_: Any) -> None:
+        events.append(("failure", {"step": step, "error": str(error)}))
+
+    @step(retries=2, retry_delay=0.01, on_success=on_success, on_failure=on_failure)
+    def flaky() -> int:
+        attempts.append(current.attempt)
+        if len(attempts) < 3:
+            raise RuntimeError("transient")
+        return 1
+
+    @step(retries=1, retry_delay=0.0, on_failure=on_failure)
+    def always_fails() -> int:
+        raise RuntimeError("permanent")
+
+    @pipeline
+    def p() -> None:
+        flaky()
+
+    run = p()
+    assert attempts == [1, 2, 3]
+    assert run.steps["flaky"].attempts == 3
+    assert events == [("success", {"step": "flaky"})]
+
+    @pipeline
+    def q() -> None:
+        always_fails()
+
+    with pytest.raises(RunFailed):
+        q()
+    assert events[-1] == ("failure", {"step": "always_fails", "error": "permanent"})
+    assert Client().last_run("q").steps["always_fails"].attempts == 2
+
+
+def test_wrong_output_type_at_run_time(bevel_home: Path) -> None:
+    @step
+    def liar() -> pd.DataFrame:
+        return "not a frame"  # type: ignore[return-value]
+
+    @pipeline
+    def p() -> None:
+        liar()
+
+    with pytest.raises(RunFailed) as err:
+        p()
+    cause = err.value.__cause__
+    assert isinstance(cause, OutputTypeError)
+    assert "returned builtins.str for the output 'output', annotated DataFrame" in str(cause)
+    assert "test_run.py:" in str(cause)
+
+
+def test_wrong_number_of_outputs(bevel_home: Path) -> None:
+    @step
+    def two() -> tuple[Annotated[int, "a"], Annotated[int, "b"]]:
+        return 1  # type: ignore[return-value]
+
+    @pipeline
+    def p() -> None:
+        two()
+
+    with pytest.raises(RunFailed) as err:
+        p()
+    assert "declares 2 outputs (a, b) but returned a int" in str(err.value.__cause__)
+
+
+def test_current_outside_a_step_is_a_clear_error() -> None:
+    with pytest.raises(Exception, match="only available while a step runs"):
+        _ = current.run_id
+
+
+def test_keyboard_interrupt_marks_run_cancelled(bevel_home: Path) -> None:
+    @step
+    def first() -> int:
+        return 1
+
+    @step
+    def interrupted(x: int) -> int:
+        raise KeyboardInterrupt
+
+    @step
+    def never(x: int) -> int:
+        return x
+
+    @pipeline
+    def p() -> None:
+        never(interrupted(first()))
+
+    with pytest.raises(KeyboardInterrupt):
+        p()
+    run = Client().last_run("p")
+    assert run.status == RunStatus.CANCELLED
+    assert [s.status for s in run.steps.values()] == ["completed", "cancelled", "cancelled"]
+
+
+def test_corrupted_and_deleted_artifacts_are_named_on_load(bevel_home: Path) -> None:
+    run = training()
+    art = run.steps["load"].output
+    data = Path(art.uri)
+    files = [f for f in data.rglob("*") if f.is_file()]
+    files[0].write_bytes(files[0].read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ArtifactCorrupted) as err:
+        art.load()
+    text = str(err.value)
+    assert f"artifact '{art.name}" in text and str(data) in text
+    assert art.content_hash in text and "--no-cache" in text
+    shutil.rmtree(data)
+    with pytest.raises(ArtifactMissing) as err2:
+        art.load()
+    assert f"artifact '{art.name}" in str(err2.value) and str(data) in str(err2.value)
+    # the cache notices the missing files and recomputes instead of handing out a broken artifact
+    again = training()
+    assert again.steps["load"].status == "completed"
+
+
+def test_runs_in_threads_do_not_mix_logs(bevel_home: Path) -> None:
+    @step
+    def shout(word: str) -> str:
+        for _ in range(50):
+            print(word)
+        return word
+
+    @pipeline
+    def p(word: str) -> None:
+        shout(word)
+
+    errors: list[BaseException] = []
+
+    def go(word: str) -> None:
+        try:
+            p.with_options(enable_cache=False)(word=word)
+        except BaseException as exc:  # pragma: no cover - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(w,)) for w in ("alpha", "omega")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for run in Client().runs(pipeline="p"):
+        word = run.params["word"]
+        logs = run.steps["shout"].logs()
+        assert logs.count(word) == 50 and ("alpha" if word == "omega" else "omega") not in logs
