@@ -454,7 +454,7 @@ def test_rebinding_a_global_busts(user: UserModules) -> None:
     user.write("m", STEP)
     mod = user.load("m")
     before = code_hash(mod.step)
-    mod.helper = mod.unrelated  # e.g. a notebook cell redefining a helper
+    setattr(mod, "helper", mod.unrelated)  # e.g. a notebook cell redefining a helper
     assert code_hash(mod.step) != before
 
 

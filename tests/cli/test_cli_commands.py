@@ -6,7 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import Result
-from client_seed import Seeded
+from client_seed import T0, Seeded, new_id
+
+from bevel.metadata.records import RunRecord, RunStatus
+from bevel.stack.stack import Stack
 
 Invoke = Callable[..., Result]
 
@@ -151,3 +154,17 @@ def test_init_is_idempotent_and_says_where(
     assert (tmp_path / ".bevel" / "artifacts").is_dir()
     out = _ok(invoke("init"))
     assert out.startswith("bevel already initialized in ")
+
+
+def test_runs_delete_refuses_a_running_run_unless_forced(
+    invoke: Invoke, stack: Stack, seeded: Seeded
+) -> None:
+    stack.metadata_store.create_run(
+        RunRecord(
+            id=new_id(), pipeline="training", name="live", status=RunStatus.RUNNING, created=T0
+        )
+    )
+    result = invoke("runs", "delete", "live", "--yes")
+    assert result.exit_code == 1
+    assert "still running" in result.stderr and "--force" in result.stderr
+    assert "deleted run live" in _ok(invoke("runs", "delete", "live", "--yes", "--force"))

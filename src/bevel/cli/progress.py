@@ -131,6 +131,6 @@ class LiveProgress:
     def _update(self) -> None:
         if self._task is None:
             return
-        running = ", ".join(self._running) or "waiting"
+        running = f"running {', '.join(self._running)}" if self._running else "waiting"
         cached = f"{self._cached} cached" if self._cached else ""
-        self._progress.update(self._task, description=f"running {running}", cached=cached)
+        self._progress.update(self._task, description=running, cached=cached)

@@ -151,8 +151,11 @@ def _print_outputs(console: Console, steps: list[StepView]) -> None:
 @runs.command("delete")
 @click.argument("run")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def delete_run(run: str, yes: bool) -> None:
+@click.option("--force", is_flag=True, help="Delete even a run recorded as still running.")
+def delete_run(run: str, yes: bool, force: bool) -> None:
     """Delete a run, its records and the artifacts nothing else uses.
+
+    Artifacts that other runs consumed or reused from the cache are kept.
 
     \b
     Example:
@@ -166,7 +169,7 @@ def delete_run(run: str, yes: bool) -> None:
                 f"{view.status.value}) and its artifacts?",
                 abort=True,
             )
-        removed = client.delete_run(view.id)
+        removed = client.delete_run(view.id, force=force)
         click.echo(f"deleted run {view.name}; removed {len(removed)} artifact folder(s)")
 
 

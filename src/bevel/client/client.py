@@ -99,15 +99,16 @@ class Client:
         hint = f"pipelines with runs: {', '.join(known)}" if known else "no pipeline has run yet"
         raise NotFound(f"no runs of pipeline {pipeline!r}", hint=hint)
 
-    def delete_run(self, id_or_name: str) -> list[str]:
+    def delete_run(self, id_or_name: str, *, force: bool = False) -> list[str]:
         """Delete a run's records, then the files of artifacts (and logs) nothing else refers to.
 
         Metadata goes first, so an interruption leaves orphan files rather than records pointing
-        at missing files. Returns the uris of the artifact folders removed.
+        at missing files. A run still RUNNING is refused unless ``force`` (its process died).
+        Returns the uris of the artifact folders removed.
         """
         record = self.store.get_run(id_or_name)
         logs = [s.logs_uri for s in self.store.step_runs(record.id) if s.logs_uri]
-        uris = self.store.delete_run(record.id)
+        uris = self.store.delete_run(record.id, force=force)
         for uri in uris:
             delete_artifact_files(self.artifact_store, uri)
         for uri in logs:
