@@ -452,9 +452,9 @@ def test_stdlib_site_packages_and_bevel_are_not_included(user: UserModules) -> N
 
 def test_rebinding_a_global_busts(user: UserModules) -> None:
     user.write("m", STEP)
-    mod = user.load("m")
+    mod: Any = user.load("m")
     before = code_hash(mod.step)
-    setattr(mod, "helper", mod.unrelated)  # e.g. a notebook cell redefining a helper
+    mod.helper = mod.unrelated  # e.g. a notebook cell redefining a helper
     assert code_hash(mod.step) != before
 
 

@@ -122,6 +122,7 @@ def test_views_are_snapshots_and_refresh_makes_a_new_one(client: Client) -> None
     run = client.get_run("training-1")
     fresh = run.refresh()
     assert fresh == run and fresh is not run
+    assert len({run, fresh, *run.steps.values()}) == 1 + len(run.steps)
     assert run.steps["train"].run() == run
 
 

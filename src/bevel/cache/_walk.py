@@ -54,6 +54,7 @@ class Fingerprint:
     bindings: tuple[tuple[Mapping[str, Any], str, Any], ...]  # (namespace, name, object)
     cells: tuple[tuple[CellType, Any], ...]
     literals: tuple[tuple[Mapping[str, Any], str, Any, Any], ...]  # (ns, name, obj, copy)
+    states: tuple[tuple[object, Any], ...]  # (project-class instance, copy of its state)
 
     def still_valid(self) -> bool:
         """True while every function, name and literal the walk saw is unchanged."""
@@ -73,6 +74,10 @@ class Fingerprint:
         for namespace, name, obj, snapshot in self.literals:
             if namespace.get(name, MISSING) is not obj or obj != snapshot:
                 return False
+        for instance, snapshot in self.states:
+            state = instance_state(instance)
+            if state is None or state[1] != snapshot:
+                return False
         return True
 
 
@@ -89,6 +94,7 @@ class Walk:
         self.bindings: dict[tuple[int, str], tuple[Mapping[str, Any], str, Any]] = {}
         self.cells: dict[int, tuple[CellType, Any]] = {}
         self.literals: dict[tuple[int, str], tuple[Mapping[str, Any], str, Any, Any]] = {}
+        self.states: list[tuple[object, Any]] = []  # (instance, copy of its literal state)
         self.checked_files: set[str] = set()
 
     def run(self) -> Fingerprint:
@@ -103,6 +109,7 @@ class Walk:
             bindings=tuple(self.bindings.values()),
             cells=tuple(self.cells.values()),
             literals=tuple(self.literals.values()),
+            states=tuple(self.states),
         )
 
     # digests ----------------------------------------------------------------------------
@@ -285,7 +292,7 @@ class Walk:
             return
         literal = encode_literal(value)
         if literal is not None:
-            self.parts[label] = "=" + (literal if len(literal) <= 200 else sha256(literal))
+            self.parts[label] = "=" + _short(literal)
             if isinstance(value, enum.Enum):
                 self._consider(type(value), label)
         elif isinstance(value, MethodType):
@@ -294,12 +301,22 @@ class Walk:
             self._consider(value.func, label)
             self._consider(value.args, f"{label}.<args>")
             self._consider(value.keywords, f"{label}.<keywords>")
-        else:
+        elif id(value) not in self.seen:
+            self.seen.add(id(value))
+            self.keep.append(value)
             wrapped = own_attr(value, "__wrapped__")  # e.g. an lru_cache'd or @step helper
             if wrapped is not None:
                 self._consider(wrapped, label)
-            else:  # an instance of a project class: at least its class's code counts
-                self._consider(type(value), label)
+                return
+            cls = type(value)
+            self._consider(cls, f"{cls.__module__}:{cls.__qualname__}")
+            if is_user_object(cls, self.project):
+                # An instance of a project class, e.g. CONFIG = Config(lr=0.1): its class's
+                # code counts, and so does its state when that is made of literals.
+                state = instance_state(value)
+                if state is not None:
+                    self.parts[label] = "=" + _short(f"{cls.__qualname__}({state[0]})")
+                    self.states.append((value, state[1]))
 
     def _name(self, obj: FunctionType | type) -> str:
         name = f"{obj.__module__}:{obj.__qualname__}"
@@ -366,6 +383,34 @@ def _defaults(func: FunctionType, node: ast.AST | None) -> list[tuple[str, Any]]
             continue
         written.add(arg.arg)
     return [(k, v) for k, v in values.items() if k not in written]
+
+
+def _short(literal: str) -> str:
+    """A literal as shown in ``code_parts`` (and so by explain), hashed when long."""
+    return literal if len(literal) <= 200 else sha256(literal)
+
+
+def instance_state(obj: object) -> tuple[str, Any] | None:
+    """The encoded literal state of an object and a copy of it, or None.
+
+    The state is the instance ``__dict__`` (or a slotted dataclass's fields); None when any
+    value is not a literal (a fitted model, a connection): such objects are not fingerprinted
+    beyond their class.
+    """
+    try:
+        namespace = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        namespace = None
+    if not isinstance(namespace, dict):
+        fields = getattr(type(obj), "__dataclass_fields__", None)
+        if not isinstance(fields, dict):
+            return None
+        try:
+            namespace = {name: object.__getattribute__(obj, name) for name in fields}
+        except Exception:
+            return None
+    encoded = encode_literal(dict(namespace), budget=10_000)
+    return None if encoded is None else (encoded, _copy(dict(namespace)))
 
 
 def _written_in(method: FunctionType, source_file: str | None) -> bool:

@@ -111,6 +111,9 @@ class ArtifactView:
                 seen.setdefault(artifact.id, artifact)
         return list(seen.values())
 
+    def __hash__(self) -> int:  # by identity of the record, so views can go in sets
+        return hash((type(self).__name__, self.id))
+
     def __repr__(self) -> str:
         return (
             f"ArtifactView({self.name!r} v{self.version}, id={fmt.short_id(self.id)!r}, "
@@ -214,6 +217,9 @@ class StepView:
     def run(self) -> RunView:
         """The run this step belongs to."""
         return self._client.get_run(self.run_id)
+
+    def __hash__(self) -> int:  # by identity of the record, so views can go in sets
+        return hash((type(self).__name__, self.id))
 
     def __repr__(self) -> str:
         return (
@@ -336,6 +342,9 @@ class RunView:
     def refresh(self) -> RunView:
         """A fresh snapshot of this run (views are immutable; this one is left unchanged)."""
         return self._client.get_run(self.id)
+
+    def __hash__(self) -> int:  # by identity of the record, so views can go in sets
+        return hash((type(self).__name__, self.id))
 
     def __repr__(self) -> str:
         return (
