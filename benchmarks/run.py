@@ -157,7 +157,9 @@ class Row:
         return self.bevel / self.reference if self.reference else float("nan")
 
 
-def timed(cmd: list[str], env: dict[str, str], repeat: int, setup: Callable[[], None] | None = None) -> float:
+def timed(
+    cmd: list[str], env: dict[str, str], repeat: int, setup: Callable[[], None] | None = None
+) -> float:
     """Median wall time of ``repeat`` fresh processes running ``cmd``."""
     times = []
     for _ in range(repeat):
@@ -167,7 +169,9 @@ def timed(cmd: list[str], env: dict[str, str], repeat: int, setup: Callable[[], 
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         if proc.returncode != 0:
-            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+            raise SystemExit(
+                f"benchmark command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+            )
         times.append(elapsed)
     return statistics.median(times)
 
@@ -185,7 +189,9 @@ class Bench:
         path.write_text(textwrap.dedent(text))
         return str(path)
 
-    def run(self, args: list[str], repeat: int | None = None, setup: Callable[[], None] | None = None) -> float:
+    def run(
+        self, args: list[str], repeat: int | None = None, setup: Callable[[], None] | None = None
+    ) -> float:
         return timed([PY, *args], self.env, repeat or self.repeat, setup)
 
     def add(self, name: str, bevel: float, reference: float, ref_name: str, target: str) -> None:
@@ -193,14 +199,28 @@ class Bench:
 
     def reset_home(self) -> None:
         shutil.rmtree(self.work / ".bevel", ignore_errors=True)
-        subprocess.run([PY, "-c", "from bevel.stack.stack import default_stack; default_stack().metadata_store.list_runs()"], env=self.env, check=True)
+        subprocess.run(
+            [
+                PY,
+                "-c",
+                "from bevel.stack.stack import default_stack; default_stack().metadata_store.list_runs()",
+            ],
+            env=self.env,
+            check=True,
+        )
 
     # ------------------------------------------------------------------------------------------
     def imports(self) -> None:
         bare = self.run(["-c", "pass"])
         imp = self.run(["-c", "import bevel"])
         helptime = timed([BEVEL, "--help"], self.env, self.repeat)
-        self.add("import bevel", imp, bare, "python -c pass", f"+{(imp - bare) * 1000:.0f} ms (target <= +40 ms)")
+        self.add(
+            "import bevel",
+            imp,
+            bare,
+            "python -c pass",
+            f"+{(imp - bare) * 1000:.0f} ms (target <= +40 ms)",
+        )
         self.add("bevel --help", helptime, bare, "python -c pass", "<= 150 ms total")
 
     def chain(self) -> None:
@@ -213,14 +233,27 @@ class Bench:
         for n in (10, 100):
             results[n] = self.run([script, str(n), "nocache"])
             reference = self.run([ref, str(n), str(refdir)])
-            self.add(f"{n}-step chain, first run", results[n], reference, "file + sqlite row per step",
-                     "<= 0.4 s" if n == 10 else "")
+            self.add(
+                f"{n}-step chain, first run",
+                results[n],
+                reference,
+                "file + sqlite row per step",
+                "<= 0.4 s" if n == 10 else "",
+            )
         slope_ms = (results[100] - results[10]) / 90 * 1000
-        self.extra.append(f"per-step overhead (slope 10 -> 100 steps): {slope_ms:.2f} ms (target <= 3 ms)")
+        self.extra.append(
+            f"per-step overhead (slope 10 -> 100 steps): {slope_ms:.2f} ms (target <= 3 ms)"
+        )
         self.run([script, "10", "cache"], repeat=1)  # warm the cache
         cached = self.run([script, "10", "cache"])
         reference = self.run([ref, "10", str(refdir)])
-        self.add("10-step chain, fully cached", cached, reference, "file + sqlite row per step", "<= 0.3 s")
+        self.add(
+            "10-step chain, fully cached",
+            cached,
+            reference,
+            "file + sqlite row per step",
+            "<= 0.3 s",
+        )
 
     def array(self) -> None:
         self.reset_home()
@@ -242,7 +275,9 @@ class Bench:
         self.reset_home()
         script = self.script("chain.py", CHAIN)
         for _ in range(50):
-            subprocess.run([PY, script, "2", "cache"], env=self.env, check=True, capture_output=True)
+            subprocess.run(
+                [PY, script, "2", "cache"], env=self.env, check=True, capture_output=True
+            )
         bevel = self.run(["-c", LIST])
         bare = self.run(["-c", "pass"])
         self.add("list 50 runs via Client", bevel, bare, "python -c pass", "<= 0.25 s")
@@ -255,7 +290,9 @@ class Bench:
         print(head)
         print("-" * len(head))
         for r in self.rows:
-            print(f"{r.name:32} {r.bevel * 1000:7.0f}ms {r.reference * 1000:8.0f}ms {r.ratio:6.2f}x  {r.ref_name:28} {r.target}")
+            print(
+                f"{r.name:32} {r.bevel * 1000:7.0f}ms {r.reference * 1000:8.0f}ms {r.ratio:6.2f}x  {r.ref_name:28} {r.target}"
+            )
         for line in self.extra:
             print(line)
 
@@ -264,9 +301,13 @@ WORKLOADS = ("imports", "chain", "array", "frame", "listing")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {WORKLOADS}")
+    parser.add_argument(
+        "--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {WORKLOADS}"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bevel-bench-") as tmp:
         bench = Bench(args.repeat, Path(tmp))

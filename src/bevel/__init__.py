@@ -21,7 +21,17 @@ _EXPORTS = {
     "register_materializer": "bevel.artifacts.materializers.registry:register_materializer",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "Client",
+    "__version__",
+    "current",
+    "log_metadata",
+    "log_metric",
+    "pipeline",
+    "register_materializer",
+    "run_pipeline",
+    "step",
+]
 
 if TYPE_CHECKING:
     from bevel.api import run_pipeline

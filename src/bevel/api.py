@@ -95,8 +95,9 @@ def run_pipeline(
     if final.status is RunStatus.FAILED and raise_on_failure:
         step_id, error = next(iter(result.errors.items()), ("?", None))
         raise RunFailed(
-            f"run {final.name} failed: step '{step_id}' raised "
-            f"{type(error).__name__}: {error}" if error else f"run {final.name} failed",
+            f"run {final.name} failed: step '{step_id}' raised {type(error).__name__}: {error}"
+            if error
+            else f"run {final.name} failed",
             run_id=final.id,
             hint=f"see the error and traceback with: bevel runs show {final.name}",
         ) from error
@@ -120,9 +121,7 @@ def load_pipeline(target: str) -> PipelineDefinition:
             hint="give a Python file and a pipeline: bevel run path/to/file.py:my_pipeline",
         )
     module = _import_file(path)
-    found = {
-        obj.name: obj for obj in vars(module).values() if isinstance(obj, PipelineDefinition)
-    }
+    found = {obj.name: obj for obj in vars(module).values() if isinstance(obj, PipelineDefinition)}
     if name:
         if name in found:
             return found[name]

@@ -613,3 +613,43 @@ def test_the_steps_own_package_is_the_project_even_when_installed() -> None:
     import bevel.cache.key
 
     assert not _project.is_user_module(bevel.cache.key, project="mypkg")
+
+
+def test_state_of_project_config_objects_counts(user: UserModules) -> None:
+    source = """
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Config:
+        lr: float = 0.1
+        layers: tuple = (64, 32)
+
+    class Plain:
+        def __init__(self, depth):
+            self.depth = depth
+
+    CONFIG = Config(lr=0.1)
+    PLAIN = Plain(depth=3)
+
+    def step(x):
+        return x * CONFIG.lr + PLAIN.depth
+    """
+    for old, new in [("Config(lr=0.1)", "Config(lr=0.2)"), ("depth=3", "depth=4")]:
+        before, after = edited(user, "m", source, old, new)
+        assert before != after, old
+    mod: Any = user.load("m")
+    assert code_parts(mod.step)[f"{user.name('m')}:PLAIN"] == "=Plain({'depth': 4})"
+    before = code_hash(mod.step)
+    mod.PLAIN.depth = 5  # mutated in place: the memo notices
+    assert code_hash(mod.step) != before
+
+
+def test_objects_wrapping_themselves_do_not_loop() -> None:
+    class Loop:
+        pass
+
+    loop = Loop()
+    loop.__wrapped__ = loop  # type: ignore[attr-defined]
+    namespace = _exec("def step(x):\n    return LOOP(x)\n")
+    namespace["LOOP"] = loop
+    assert code_hash(namespace["step"]).startswith("sha256:")

@@ -198,7 +198,9 @@ def test_duplicate_output_names() -> None:
     def p() -> None:
         two()
 
-    with pytest.raises(DefinitionError, match=r"declares the output name\(s\) \['a'\] more than once"):
+    with pytest.raises(
+        DefinitionError, match=r"declares the output name\(s\) \['a'\] more than once"
+    ):
         compile_pipeline(p)
 
 
@@ -217,7 +219,7 @@ def test_pipeline_parameters_unknown_and_missing() -> None:
 def test_output_unpacking_mistakes_are_explained() -> None:
     @pipeline
     def p() -> None:
-        a, b = make()
+        _a, _b = make()
 
     with pytest.raises(DefinitionError, match="single artifact and cannot be unpacked"):
         compile_pipeline(p)

@@ -27,7 +27,7 @@ def test_four_processes_times_twenty_runs(bevel_home: Path) -> None:
         for w in range(WORKERS)
     ]
     for proc in procs:
-        out, err = proc.communicate(timeout=600)
+        _out, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err[-3000:]
     client = Client()
     runs = client.runs(pipeline="concurrent", limit=1000)

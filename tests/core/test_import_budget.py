@@ -11,8 +11,20 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "alembic", "pandas", "numpy", "pyarrow", "pydantic", "fastapi", "click",
-         "rich", "fsspec", "yaml", "sklearn")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "pydantic",
+    "fastapi",
+    "click",
+    "rich",
+    "fsspec",
+    "yaml",
+    "sklearn",
+)
 
 
 def imported_after(code: str) -> set[str]:

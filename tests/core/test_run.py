@@ -92,7 +92,12 @@ def test_second_run_is_fully_cached_and_changes_bust_only_what_changed(bevel_hom
     )
     CALLS.clear()
     third = training(C=2.0)
-    assert [s.status for s in third.steps.values()] == ["cached", "cached", "completed", "completed"]
+    assert [s.status for s in third.steps.values()] == [
+        "cached",
+        "cached",
+        "completed",
+        "completed",
+    ]
     assert list(CALLS) == ["fit", "evaluate"]
     assert any("C" in line for line in third.steps["fit"].explain())
     CALLS.clear()

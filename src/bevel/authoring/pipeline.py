@@ -90,7 +90,8 @@ class PipelineDefinition:
         if inspect.iscoroutine(result):
             result.close()
             raise DefinitionError(
-                f"pipeline '{self.name}' is an async function", where=self.where,
+                f"pipeline '{self.name}' is an async function",
+                where=self.where,
                 hint="define pipelines with a plain def",
             )
         if not trace.invocations:

@@ -111,7 +111,7 @@ class StepDefinition(Generic[P, R]):
     @functools.cached_property
     def outputs(self) -> tuple[OutputDecl, ...]:
         self.hints  # noqa: B018 - evaluate (and report) annotation errors first
-        decls = parse_outputs(self.hints["return"] if "return" in self.hints else MISSING)
+        decls = parse_outputs(self.hints.get("return", MISSING))
         names = [d.name for d in decls]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -148,7 +148,7 @@ class StepDefinition(Generic[P, R]):
             call_file=frame.f_code.co_filename,
             call_line=frame.f_lineno,
         )
-        return _outputs_of(invocation)  # type: ignore[return-value]
+        return _outputs_of(invocation)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f"<step {self.name} ({self.source})>"

@@ -12,7 +12,13 @@ change for a comment, a docstring or the step's decorator (ZenML PR #3880). So
   classes it uses, recursively and with cycle protection; each with its own syntax tree
   (decorators kept: a helper's decorator is part of what it computes);
 * every *literal* global it reads from the project (``THRESHOLD = 0.5``, ``COLUMNS = [...]``,
-  enum members), and literal closure variables.
+  enum members), literal closure variables, default values not written as literals
+  (``def f(lr=LR)``), and the state of project-class instances made of literals
+  (``CONFIG = Config(lr=0.1)``).
+
+With source available, the fingerprint is the same on Python 3.11, 3.12 and 3.13 (see
+:mod:`bevel.cache._source`); without it (``exec``, a plain REPL) it falls back to bytecode,
+which is stable within one Python version only.
 
 What counts as "the user's project" is decided in :mod:`bevel.cache._project` (not the stdlib,
 not site-packages, not bevel). Example::

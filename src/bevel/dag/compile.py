@@ -56,7 +56,10 @@ def _outputs(step: StepDefinition[Any, Any], tools: Toolbox) -> tuple[OutputSpec
 
 
 def _output_spec(
-    step: StepDefinition[Any, Any], decl: OutputDecl, pickled: bool | tuple[str, ...], tools: Toolbox
+    step: StepDefinition[Any, Any],
+    decl: OutputDecl,
+    pickled: bool | tuple[str, ...],
+    tools: Toolbox,
 ) -> OutputSpec:
     wants_pickle = pickled is True or (isinstance(pickled, tuple) and decl.name in pickled)
     annotation = decl.annotation
@@ -99,7 +102,7 @@ def _bind(
     inputs: dict[str, OutputRef] = {}
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            if name in bound.arguments and bound.arguments[name]:
+            if bound.arguments.get(name):
                 raise DefinitionError(
                     f"step '{step.name}' takes *args/**kwargs: bevel needs named parameters",
                     where=step.where,
@@ -259,4 +262,3 @@ def _compile_step(
         outputs=_outputs(step, tools),
         options=options,
     )
-

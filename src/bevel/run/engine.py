@@ -7,6 +7,7 @@ branches go on; the run ends completed, failed or cancelled (Ctrl-C), never stuc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -79,10 +80,8 @@ class _Heartbeat:
 
     def _beat(self, stack: Stack, run_id: str) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            try:
+            with contextlib.suppress(Exception):  # a missed beat is harmless; the next retries
                 stack.metadata_store.heartbeat(run_id, _now())
-            except Exception:  # a missed beat is harmless; the next one retries
-                pass
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()
@@ -159,7 +158,9 @@ class _Scheduler:
                 if self.readers.get((spec.id, name)):
                     self.objects[(spec.id, name)] = obj
 
-    def skip(self, step_ids: set[str], *, because: str, status: StepStatus = StepStatus.SKIPPED):
+    def skip(
+        self, step_ids: set[str], *, because: str, status: StepStatus = StepStatus.SKIPPED
+    ) -> None:
         for spec in self.plan.steps:
             if spec.id not in step_ids or spec.id not in self.pending:
                 continue

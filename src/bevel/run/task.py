@@ -119,7 +119,9 @@ def run_step(
     function = getattr(definition, "func", definition)
     attempt, delay = 1, spec.options.retry_delay
     while True:
-        outcome = _attempt(plan, spec, run, stack, inputs, function, replace(base, attempts=attempt))
+        outcome = _attempt(
+            plan, spec, run, stack, inputs, function, replace(base, attempts=attempt)
+        )
         if outcome.ok or attempt > spec.options.retries or _not_retryable(outcome.error):
             break
         time.sleep(delay)
@@ -335,8 +337,7 @@ def _run_hook(spec: StepSpec, run: RunRecord, outcome: StepOutcome, config: Any)
         hook(**kwargs)
     except Exception as exc:
         warnings.warn(
-            f"the {which} hook {ref} of step "
-            f"'{spec.id}' raised {type(exc).__name__}: {exc}",
+            f"the {which} hook {ref} of step '{spec.id}' raised {type(exc).__name__}: {exc}",
             BevelWarning,
             stacklevel=1,
         )
