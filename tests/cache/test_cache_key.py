@@ -334,3 +334,9 @@ def test_explain_truncates_long_values() -> None:
     new = with_params({"text": "b" * 200}).as_dict()
     (line,) = explain(old, new)
     assert line.startswith('param text changed: "aaaa') and "…" in line and len(line) < 160
+
+
+def test_explain_and_the_fingerprint_agree_on_the_steps_own_part() -> None:
+    from bevel.cache import SELF, key
+
+    assert key._SELF == SELF

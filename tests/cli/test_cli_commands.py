@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import Result
-from client_seed import T0, Seeded, new_id
+from client_seed import Seeded, new_id
 
 from bevel.metadata.records import RunRecord, RunStatus
 from bevel.stack.stack import Stack
@@ -159,9 +162,16 @@ def test_init_is_idempotent_and_says_where(
 def test_runs_delete_refuses_a_running_run_unless_forced(
     invoke: Invoke, stack: Stack, seeded: Seeded
 ) -> None:
+    now = datetime.now(UTC)  # a live run: driven by this very process, heartbeat fresh
     stack.metadata_store.create_run(
         RunRecord(
-            id=new_id(), pipeline="training", name="live", status=RunStatus.RUNNING, created=T0
+            id=new_id(),
+            pipeline="training",
+            name="live",
+            status=RunStatus.RUNNING,
+            created=now,
+            host=f"{socket.gethostname()}:{os.getpid()}",
+            heartbeat=now,
         )
     )
     result = invoke("runs", "delete", "live", "--yes")

@@ -204,6 +204,9 @@ def _str_map(value: Mapping[str, Any], path: str) -> dict[str, str]:
 # -- explain ---------------------------------------------------------------------------------
 
 _SHOWN = 60  # characters of a value shown by explain()
+# The step's own entry in code_parts (bevel.cache.fingerprint.SELF; not imported, so that the
+# key stays importable without the fingerprint machinery).
+_SELF = "<step>"
 
 
 def explain(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
@@ -273,12 +276,12 @@ def _explain_code(previous: Mapping[str, Any], current: Mapping[str, Any]) -> li
     old_parts, new_parts = previous.get("code_parts"), current.get("code_parts")
     if isinstance(old_parts, Mapping) and isinstance(new_parts, Mapping):
         lines = []
-        for name in sorted(old_parts.keys() | new_parts.keys(), key=lambda n: (n != "<step>", n)):
+        for name in sorted(old_parts.keys() | new_parts.keys(), key=lambda n: (n != _SELF, n)):
             old, new = old_parts.get(name), new_parts.get(name)
             if old == new:
                 continue
             what = "constant" if str(old or new).startswith("=") else "helper"
-            if name == "<step>":
+            if name == _SELF:
                 lines.append("code changed: the step's own code")
             elif old is None:
                 lines.append(f"code changed: now uses {what} {name}")

@@ -24,6 +24,7 @@ from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_artifact
 from bevel.cache.key import explain as explain_cache_key
 from bevel.client import format as fmt
+from bevel.client.liveness import reap
 from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
@@ -80,11 +81,17 @@ class Client:
         flt = RunFilter(
             pipeline=pipeline, status=_parse_status(status), name=name, limit=limit, offset=offset
         )
-        return RunList(RunView.from_record(r, self) for r in self.store.list_runs(flt))
+        records = self.store.list_runs(flt)
+        if reap(self.store, records):
+            records = self.store.list_runs(flt)
+        return RunList(RunView.from_record(r, self) for r in records)
 
     def get_run(self, id_or_name: str) -> RunView:
         """A run by id, unique id prefix (6+ characters) or name."""
-        return RunView.from_record(self.store.get_run(id_or_name), self)
+        record = self.store.get_run(id_or_name)
+        if reap(self.store, [record]):
+            record = self.store.get_run(record.id)
+        return RunView.from_record(record, self)
 
     def last_run(self, pipeline: str | None = None) -> RunView:
         """The newest run, of one pipeline or of any."""

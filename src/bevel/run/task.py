@@ -25,7 +25,7 @@ from typing import Any
 
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.publish import artifact_path, load_artifact, save_artifact
-from bevel.cache.key import CacheIngredients, cache_key
+from bevel.cache import cache_key, code_parts, ingredients_for
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, BevelWarning, StepFailed
 from bevel.metadata.records import (
@@ -73,16 +73,6 @@ class StepInputs:
     objects: dict[str, Any] = field(default_factory=dict)
 
 
-def ingredients_for(spec: StepSpec, inputs: dict[str, ArtifactRecord]) -> CacheIngredients:
-    return CacheIngredients(
-        code_hash=spec.code_hash,
-        params=spec.params,
-        inputs={name: art.content_hash for name, art in inputs.items()},
-        materializers={o.name: f"{o.materializer}@{o.materializer_version}" for o in spec.outputs},
-        options=dict(spec.options.output_affecting),
-    )
-
-
 def run_step(
     plan: Plan,
     step_id: str,
@@ -94,8 +84,13 @@ def run_step(
 ) -> StepOutcome:
     """Execute one step of ``plan`` for ``run`` on ``stack`` and record the outcome."""
     spec = plan.step(step_id)
-    ingredients = ingredients_for(spec, inputs.artifacts)
+    ingredients = ingredients_for(spec, {n: a.content_hash for n, a in inputs.artifacts.items()})
     key = cache_key(ingredients)
+    # In process, the engine hands over the StepDefinition; a remote worker imports it by name.
+    definition = definition if definition is not None else import_ref(spec.source)
+    function = getattr(definition, "func", definition)
+    recorded = ingredients.as_dict()
+    recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
     base = StepRunRecord(
         id=new_id(),
         run_id=run.id,
@@ -106,7 +101,7 @@ def run_step(
         cache_key=key,
         params=spec.params,
         code_hash=spec.code_hash,
-        cache_ingredients=ingredients.as_dict(),
+        cache_ingredients=recorded,
     )
     input_edges = tuple((name, art.id) for name, art in inputs.artifacts.items())
     if spec.options.enable_cache:
@@ -114,9 +109,6 @@ def run_step(
         if cached is not None:
             return cached
     stack.metadata_store.start_step_run(base)
-    # In process, the engine hands over the StepDefinition; a remote worker imports it by name.
-    definition = definition if definition is not None else import_ref(spec.source)
-    function = getattr(definition, "func", definition)
     attempt, delay = 1, spec.options.retry_delay
     while True:
         outcome = _attempt(

@@ -169,5 +169,5 @@ def _hint(url: str, err: exc.StatementError) -> str | None:
             )
         return None
     if isinstance(err, exc.OperationalError | exc.InterfaceError):
-        return "check that the database server is running and reachable, and the credentials"
+        return "check that the database server is running and reachable, and the user name and password"
     return None

@@ -1,0 +1,50 @@
+"""Runs never stay "running" after the process driving them died.
+
+The engine records ``host`` ("hostname:pid") and a heartbeat every 30 s. Whenever the client
+reads runs, the ones still RUNNING are checked: on this host, a pid that no longer exists means
+the driver died (a SIGKILL, a crashed kernel); elsewhere, a heartbeat older than
+:data:`STALE_AFTER` does. Such runs (and their running steps) are recorded as failed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from bevel.metadata.base import MetadataStore
+from bevel.metadata.records import RunRecord, RunStatus
+
+STALE_AFTER = timedelta(minutes=5)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def driver_dead(run: RunRecord, now: datetime) -> bool:
+    """Whether the process that drove ``run`` is known to be gone."""
+    host, _, pid = run.host.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return int(pid) != os.getpid() and not _pid_alive(int(pid))
+    last = run.heartbeat or run.created
+    return now - last > STALE_AFTER
+
+
+def reap(store: MetadataStore, runs: Sequence[RunRecord]) -> bool:
+    """Record RUNNING runs whose driver died as failed; True when anything changed."""
+    now = datetime.now(UTC)
+    dead = [r for r in runs if r.status is RunStatus.RUNNING and driver_dead(r, now)]
+    if not dead:
+        return False
+    # mark_stale_runs also fails their RUNNING step runs, in one transaction per call
+    newest = max((r.heartbeat or r.created) for r in dead)
+    store.mark_stale_runs(newest + timedelta(microseconds=1))
+    return True

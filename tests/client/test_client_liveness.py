@@ -1,0 +1,64 @@
+"""Runs whose driving process died are recorded as failed when the client next reads them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+from bevel.client.client import Client
+from bevel.metadata.records import RunRecord, RunStatus, StepRunRecord, StepStatus
+from bevel.run.task import new_id
+from bevel.stack.stack import Stack
+
+
+def running(stack: Stack, name: str, host: str, heartbeat: datetime) -> str:
+    run_id = new_id()
+    stack.metadata_store.create_run(
+        RunRecord(
+            id=run_id,
+            pipeline="p",
+            name=name,
+            status=RunStatus.RUNNING,
+            created=heartbeat,
+            host=host,
+            heartbeat=heartbeat,
+        )
+    )
+    stack.metadata_store.start_step_run(
+        StepRunRecord(
+            id=new_id(),
+            run_id=run_id,
+            step_id="s",
+            step_name="s",
+            status=StepStatus.RUNNING,
+            started=heartbeat,
+        )
+    )
+    return run_id
+
+
+def test_dead_local_driver_and_silent_remote_driver_are_failed(stack: Stack) -> None:
+    now = datetime.now(UTC)
+    here = socket.gethostname()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    running(stack, "killed", f"{here}:{dead_pid}", now)
+    running(stack, "alive", f"{here}:{os.getpid()}", now)
+    running(stack, "remote-silent", "elsewhere:1", now - timedelta(minutes=30))
+    running(stack, "remote-beating", "elsewhere:2", now - timedelta(seconds=20))
+    client = Client(stack)
+    status = {r.name: r.status for r in client.runs()}
+    assert status == {
+        "killed": "failed",
+        "alive": "running",
+        "remote-silent": "failed",
+        "remote-beating": "running",
+    }
+    killed = client.get_run("killed")
+    assert killed.error and "died" in killed.error
+    assert killed.steps["s"].status == "failed"
