@@ -76,7 +76,9 @@ def test_compiled_plan_matches_the_graph(dag: Dag) -> None:
         assert upstream_of(plan, names[i]) == {names[p] for p in closure}
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(dag=dags(max_nodes=8), fail=st.integers(-1, 7))
 def test_runs_compute_the_graph_and_failures_skip_exactly_downstream(
     dag: Dag, fail: int, bevel_home: Path

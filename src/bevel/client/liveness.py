@@ -44,7 +44,11 @@ def reap(store: MetadataStore, runs: Sequence[RunRecord]) -> bool:
     dead = [r for r in runs if r.status is RunStatus.RUNNING and driver_dead(r, now)]
     if not dead:
         return False
-    # mark_stale_runs also fails their RUNNING step runs, in one transaction per call
-    newest = max((r.heartbeat or r.created) for r in dead)
-    store.mark_stale_runs(newest + timedelta(microseconds=1))
+    # also fails their RUNNING step runs, in one transaction
+    store.mark_stale_runs(
+        now,
+        run_ids=[r.id for r in dead],
+        reason="marked failed: the process driving this run died "
+        f"({', '.join(sorted({r.host or 'unknown host' for r in dead}))})",
+    )
     return True

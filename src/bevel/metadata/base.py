@@ -107,8 +107,12 @@ class MetadataStore(Protocol):
         """
         ...
 
-    def mark_stale_runs(self, older_than: datetime) -> list[str]:
-        """Mark RUNNING runs whose heartbeat is older than ``older_than`` as FAILED; return their ids."""
+    def mark_stale_runs(
+        self, older_than: datetime, *, run_ids: Sequence[str] | None = None, reason: str = ""
+    ) -> list[str]:
+        """Mark RUNNING runs (and their RUNNING step runs) with no heartbeat since ``older_than``
+        as FAILED, only among ``run_ids`` when given; ``reason`` goes into the error text.
+        Returns the ids marked."""
         ...
 
     # --- steps ------------------------------------------------------------------------------

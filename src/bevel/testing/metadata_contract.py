@@ -495,3 +495,13 @@ class MetadataStoreContract:
         assert store.get_run(fresh.id).status == RunStatus.RUNNING
         assert store.get_run(ended.id).status == RunStatus.COMPLETED
         assert store.mark_stale_runs(T0 + timedelta(minutes=5)) == []
+
+    def test_mark_stale_runs_only_among_given_ids(self, store: MetadataStore) -> None:
+        picked = store.create_run(make_run(at=0))
+        other = store.create_run(make_run(at=0))
+        later = T0 + timedelta(hours=1)
+        assert store.mark_stale_runs(later, run_ids=[]) == []
+        marked = store.mark_stale_runs(later, run_ids=[picked.id], reason="driver died (h:1)")
+        assert marked == [picked.id]
+        assert store.get_run(picked.id).error == "driver died (h:1)"
+        assert store.get_run(other.id).status == RunStatus.RUNNING

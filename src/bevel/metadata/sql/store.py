@@ -157,11 +157,14 @@ class SqlMetadataStore:
             f"deleting run {run_id}", lambda conn: writes.delete_run(conn, run_id, force=force)
         )
 
-    def mark_stale_runs(self, older_than: datetime) -> list[str]:
+    def mark_stale_runs(
+        self, older_than: datetime, *, run_ids: Sequence[str] | None = None, reason: str = ""
+    ) -> list[str]:
         if older_than.tzinfo is None:
             older_than = older_than.replace(tzinfo=UTC)
         return self._write(
-            "marking stale runs", lambda conn: writes.mark_stale_runs(conn, older_than)
+            "marking stale runs",
+            lambda conn: writes.mark_stale_runs(conn, older_than, run_ids=run_ids, reason=reason),
         )
 
     # --- steps ------------------------------------------------------------------------------

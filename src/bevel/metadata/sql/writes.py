@@ -260,20 +260,28 @@ def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def mark_stale_runs(conn: Connection, older_than: datetime) -> list[str]:
-    """Fail RUNNING runs (and their RUNNING step runs) with no sign of life since ``older_than``."""
+def mark_stale_runs(
+    conn: Connection,
+    older_than: datetime,
+    *,
+    run_ids: Sequence[str] | None = None,
+    reason: str = "",
+) -> list[str]:
+    """Fail RUNNING runs (and their RUNNING step runs) with no sign of life since ``older_than``,
+    only among ``run_ids`` when given."""
     last_seen = func.coalesce(runs.c.heartbeat, runs.c.created)
-    ids = list(
-        conn.execute(
-            select(runs.c.id)
-            .where(runs.c.status == RunStatus.RUNNING.value, last_seen < older_than)
-            .order_by(runs.c.created)
-        ).scalars()
+    query = select(runs.c.id).where(
+        runs.c.status == RunStatus.RUNNING.value, last_seen < older_than
     )
+    if run_ids is not None:
+        if not run_ids:
+            return []
+        query = query.where(runs.c.id.in_(list(run_ids)))
+    ids = list(conn.execute(query.order_by(runs.c.created)).scalars())
     if not ids:
         return []
     now = datetime.now(UTC)
-    error = (
+    error = reason or (
         f"marked failed: no heartbeat since before {older_than:%Y-%m-%d %H:%M:%S %Z}"
         " (the process driving the run probably died)"
     )
