@@ -35,7 +35,7 @@ def node(index: int, a: int = 0, b: int = 0, c: int = 0) -> int:
     return index + a + b + c
 
 
-def build(dag: Dag):  # noqa: ANN201 - returns a PipelineDefinition
+def build(dag: Dag):
     @pipeline(enable_cache=False)
     def random_dag() -> None:
         outs = []
