@@ -24,8 +24,8 @@ from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_artifact
 from bevel.cache.key import explain as explain_cache_key
 from bevel.client import format as fmt
-from bevel.client.liveness import reap
 from bevel.client.lists import ArtifactList, PipelineList, RunList
+from bevel.client.liveness import reap
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter
