@@ -13,6 +13,7 @@ from pathlib import Path
 
 HOME_DIRNAME = ".bevel"
 ENV_HOME = "BEVEL_HOME"
+ENV_STORE_URL = "BEVEL_STORE_URL"
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Settings:
     """Resolved locations of bevel's local state."""
 
     home: Path
+    store_url: str | None = None  # the home metadata store, when not .bevel/metadata.db
 
     @property
     def database_path(self) -> Path:
@@ -27,7 +29,9 @@ class Settings:
 
     @property
     def database_url(self) -> str:
-        return f"sqlite:///{self.database_path}"
+        """The home metadata store: ``$BEVEL_STORE_URL`` (e.g. a team's PostgreSQL), else SQLite
+        in ``.bevel/``. It holds the default stack's runs and the stack definitions."""
+        return self.store_url or f"sqlite:///{self.database_path}"
 
     @property
     def artifacts_path(self) -> Path:
@@ -52,4 +56,4 @@ def load_settings(start: Path | None = None, *, create: bool = True) -> Settings
     home = find_home(start)
     if create:
         home.mkdir(parents=True, exist_ok=True)
-    return Settings(home=home)
+    return Settings(home=home, store_url=os.environ.get(ENV_STORE_URL) or None)
