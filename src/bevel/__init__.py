@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bevel._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -42,17 +44,7 @@ if TYPE_CHECKING:
     from bevel.run.context import current, log_metadata, log_metric
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        target = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'bevel' has no attribute {name!r}") from None
-    import importlib
-
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("bevel", _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

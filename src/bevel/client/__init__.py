@@ -5,7 +5,9 @@ The names below load on first use, so importing a submodule (the CLI's formatter
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bevel._lazy import lazy_getattr
 
 _EXPORTS = {
     "Client": "bevel.client.client:Client",
@@ -37,14 +39,4 @@ if TYPE_CHECKING:
     from bevel.client.views import ArtifactView, PipelineView, RunView, StepCounts, StepView
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        target = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'bevel.client' has no attribute {name!r}") from None
-    import importlib
-
-    module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr("bevel.client", _EXPORTS, globals())
