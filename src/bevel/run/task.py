@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bevel.artifacts.materializers.registry import get_materializer, import_ref
+from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
 from bevel.artifacts.publish import artifact_path, load_artifact, save_artifact
 from bevel.cache import cache_key, code_parts, ingredients_for
 from bevel.dag.plan import Plan, StepSpec
@@ -251,9 +251,10 @@ def _save_outputs(
     saved: dict[str, ArtifactRecord] = {}
     for out in spec.outputs:
         obj = objects[out.name]
+        name = f"{run.pipeline}.{spec.id}.{out.name}"
         materializer = out.materializer or choose_materializer(spec, out.name, obj)
         try:
-            artifact = save_artifact(stack.artifact_store, obj, materializer)
+            artifact = save_artifact(stack.artifact_store, obj, materializer, name=name)
         except BevelError:
             raise
         except Exception as exc:
@@ -267,10 +268,10 @@ def _save_outputs(
         metadata = {**artifact.metadata, **ctx.artifact_metadata.get(out.name, {})}
         saved[out.name] = ArtifactRecord(
             id=new_id(),
-            name=f"{run.pipeline}.{spec.id}.{out.name}",
+            name=name,
             version=0,
             uri=artifact.uri,
-            type_ref=out.type_ref or _type_ref_of(obj),
+            type_ref=out.type_ref or type_ref(type(obj)),
             materializer=materializer,
             materializer_version=get_materializer(materializer).version,
             content_hash=artifact.content_hash,
@@ -284,11 +285,6 @@ def _save_outputs(
             python_version=artifact.python_version,
         )
     return saved
-
-
-def _type_ref_of(obj: Any) -> str:
-    cls = type(obj)
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def _store_logs(
