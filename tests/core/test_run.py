@@ -326,3 +326,51 @@ def test_runs_in_threads_do_not_mix_logs(bevel_home: Path) -> None:
         word = run.params["word"]
         logs = run.steps["shout"].logs()
         assert logs.count(word) == 50 and ("alpha" if word == "omega" else "omega") not in logs
+
+
+SLOW = """
+import time, pathlib
+from bevel import pipeline, step
+
+@step
+def first() -> int:
+    return 1
+
+@step
+def slow(x: int) -> int:
+    pathlib.Path("started").write_text("yes")
+    time.sleep(60)
+    return x
+
+@pipeline
+def sleepy():
+    slow(first())
+
+if __name__ == "__main__":
+    sleepy()
+"""
+
+
+def test_sigterm_marks_the_run_cancelled(bevel_home: Path, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "sleepy.py"
+    script.write_text(SLOW)
+    env = {**os.environ, "BEVEL_HOME": str(bevel_home)}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists():
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) != 0
+    run = Client().last_run("sleepy")
+    assert run.status == "cancelled"
+    assert {k: s.status for k, s in run.steps.items()} == {
+        "first": "completed",
+        "slow": "cancelled",
+    }

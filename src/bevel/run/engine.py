@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import threading
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -89,6 +91,24 @@ class _Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl-C: the run is
+    recorded as cancelled instead of being left "running"."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Scheduler:
@@ -197,7 +217,7 @@ def execute(
     running: dict[Future[StepOutcome], StepSpec] = {}
     error: str | None = None
     try:
-        with _Heartbeat(stack, run.id):
+        with _Heartbeat(stack, run.id), _sigterm_as_interrupt():
             while sched.pending or running:
                 for spec in sched.ready():
                     running[sched.submit(executor, spec)] = spec
