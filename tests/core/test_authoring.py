@@ -269,3 +269,25 @@ def test_caching_flags_resolve_run_over_step_over_pipeline() -> None:
 
 def test_errors_are_bevel_errors_with_hints() -> None:
     assert issubclass(MaterializerNotFound, BevelError)
+
+
+def test_parameter_type_must_match_a_plain_annotation() -> None:
+    @step
+    def fit(C: float = 1.0, tags: list[str] | None = None, flag: bool = False) -> int:
+        return 1
+
+    @pipeline
+    def p(C: Any = 1.0, tags: Any = None, flag: Any = False) -> None:
+        fit(C=C, tags=tags, flag=flag)
+
+    assert compile_pipeline(p, params={"C": 2}).plan.step("fit").params["C"] == 2  # int is a float
+    assert compile_pipeline(p, params={"tags": ["a"]}).plan
+    with pytest.raises(ParameterError) as err:
+        compile_pipeline(p, params={"C": "abc"})
+    text = str(err.value)
+    assert "parameter 'C' of step 'fit' is annotated float but got str 'abc'" in text
+    assert THIS_FILE in text and "-p C=" in text
+    with pytest.raises(ParameterError, match="annotated list\\[str\\] \\| None but got int 3"):
+        compile_pipeline(p, params={"tags": 3})
+    with pytest.raises(ParameterError, match="annotated float but got bool True"):
+        compile_pipeline(p, params={"C": True})

@@ -374,3 +374,34 @@ def test_sigterm_marks_the_run_cancelled(bevel_home: Path, tmp_path: Path) -> No
         "first": "completed",
         "slow": "cancelled",
     }
+
+
+def test_retried_step_with_inputs_records_once_with_every_attempts_logs(bevel_home: Path) -> None:
+    tries: list[int] = []
+
+    @step
+    def source() -> int:
+        return 5
+
+    @step(retries=1, retry_delay=0.0)
+    def wobbly(x: int) -> int:
+        tries.append(x)
+        print(f"attempt {current.attempt}")
+        log_metric("tries", len(tries))
+        if len(tries) == 1:
+            raise RuntimeError("first attempt fails")
+        return x * 2
+
+    @pipeline
+    def p() -> None:
+        wobbly(source())
+
+    run = p()
+    step_view = run.steps["wobbly"]
+    assert step_view.status == "completed" and step_view.attempts == 2
+    assert step_view.output.load() == 10
+    assert [a.name for a in step_view.inputs.values()] == ["p.source.output"]
+    logs = step_view.logs()
+    assert "--- attempt 1 of 2 ---" in logs and "first attempt fails" in logs
+    assert "--- attempt 2 of 2 ---" in logs and "attempt 2" in logs
+    assert run.metrics == {"tries": 2.0}  # metrics of the failed attempt are not kept

@@ -100,3 +100,37 @@ def _type_name(tp: Any) -> str:
     if isinstance(tp, type) and not get_args(tp):
         return tp.__qualname__
     return repr(tp).replace("typing.", "")
+
+
+_CHECKED_PARAM_TYPES = (bool, int, float, str, list, dict, tuple)
+
+
+def _param_type_ok(value: Any, annotation: Any) -> bool:
+    annotation = _strip_annotated(annotation)
+    origin = get_origin(annotation)
+    if origin is Union or type(annotation).__name__ == "UnionType":
+        return any(_param_type_ok(value, arm) for arm in get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    expected = origin or annotation
+    if expected not in _CHECKED_PARAM_TYPES:
+        return True  # a type we cannot judge from a JSON value: leave it to the step
+    if isinstance(value, bool) and expected is not bool:
+        return False
+    if expected is float:
+        return isinstance(value, int | float)
+    if expected is tuple:
+        return isinstance(value, list | tuple)
+    return isinstance(value, expected)
+
+
+def check_param_type(value: Any, annotation: Any, name: str, *, owner: str, where: str) -> None:
+    """A literal parameter must match a plain annotation (``C: float`` given ``"abc"`` fails)."""
+    if annotation is None or annotation is Any or _param_type_ok(value, annotation):
+        return
+    raise ParameterError(
+        f"parameter '{name}' of {owner} is annotated {_type_name(annotation)} but got "
+        f"{type(value).__name__} {value!r}",
+        where=where,
+        hint=f"pass a {_type_name(annotation)} (on the command line: -p {name}=...)",
+    )

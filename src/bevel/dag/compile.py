@@ -15,7 +15,7 @@ from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.authoring.step import StepDefinition
 from bevel.authoring.tracing import OutputRef, StepInvocation
-from bevel.dag.checks import check_input_type, check_json_param
+from bevel.dag.checks import check_input_type, check_json_param, check_param_type
 from bevel.dag.config import RunConfig
 from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
 from bevel.errors import DefinitionError, MaterializerNotFound, ParameterError
@@ -211,9 +211,10 @@ def _compile_step(
     step = inv.step
     step_cfg = config.steps.get(inv.id)
     params, refs = _bind(inv, step_cfg.parameters if step_cfg else {}, config.source)
+    hints = step.hints
     for name, value in params.items():
         check_json_param(value, name, owner=f"step '{inv.id}'", where=inv.where)
-    hints = step.hints
+        check_param_type(value, hints.get(name), name, owner=f"step '{inv.id}'", where=inv.where)
     for arg, ref in refs.items():
         producer = by_id[ref.step_id]
         check_input_type(

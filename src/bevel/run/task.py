@@ -109,21 +109,23 @@ def run_step(
         if cached is not None:
             return cached
     stack.metadata_store.start_step_run(base)
+    sink = io.StringIO()  # captured output of every attempt, stored once at the end
     attempt, delay = 1, spec.options.retry_delay
     while True:
-        outcome = _attempt(
-            plan, spec, run, stack, inputs, function, replace(base, attempts=attempt)
-        )
-        if outcome.ok or attempt > spec.options.retries or _not_retryable(outcome.error):
+        if spec.options.retries:
+            sink.write(f"--- attempt {attempt} of {spec.options.retries + 1} ---\n")
+        tried = _attempt(plan, spec, run, stack, inputs, function, base, attempt, sink)
+        if tried.status is StepStatus.COMPLETED or attempt > spec.options.retries:
             break
+        if isinstance(tried.error, KeyboardInterrupt | BevelError):
+            break  # interrupted, or a bevel error that a retry cannot fix
         time.sleep(delay)
         attempt, delay = attempt + 1, min(delay * 2, 60.0)
+    outcome = _record(spec, run, stack, inputs, replace(base, attempts=attempt), tried, sink)
+    if isinstance(tried.error, KeyboardInterrupt):
+        raise tried.error
     _run_hook(spec, run, outcome, getattr(definition, "config", None))
     return outcome
-
-
-def _not_retryable(error: BaseException | None) -> bool:
-    return error is not None and isinstance(error, BevelError)
 
 
 def _try_cache(
@@ -165,6 +167,18 @@ def _load_inputs(spec: StepSpec, stack: Stack, inputs: StepInputs) -> dict[str, 
     return values
 
 
+@dataclass
+class _Tried:
+    """The result of one attempt at running the step function and saving its outputs."""
+
+    ctx: StepContext
+    status: StepStatus = StepStatus.COMPLETED
+    error: BaseException | None = None
+    traceback: str | None = None
+    saved: dict[str, ArtifactRecord] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)
+
+
 def _attempt(
     plan: Plan,
     spec: StepSpec,
@@ -173,7 +187,9 @@ def _attempt(
     inputs: StepInputs,
     function: Callable[..., Any],
     record: StepRunRecord,
-) -> StepOutcome:
+    attempt: int,
+    sink: io.StringIO,
+) -> _Tried:
     ctx = StepContext(
         run_id=run.id,
         run_name=run.name,
@@ -182,42 +198,53 @@ def _attempt(
         step_name=spec.name,
         step_run_id=record.id,
         params=spec.params,
-        attempt=record.attempts,
+        attempt=attempt,
     )
-    sink = io.StringIO()
-    saved: dict[str, ArtifactRecord] = {}
-    objects: dict[str, Any] = {}
-    error: BaseException | None = None
-    tb: str | None = None
-    status = StepStatus.COMPLETED
+    tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
     try:
         with capture_to(sink):
             try:
                 kwargs = {**spec.params, **_load_inputs(spec, stack, inputs)}
                 result = function(**kwargs)
-                objects = output_values(spec, result)
-                check_outputs(spec, objects)
-                saved = _save_outputs(spec, stack, run, record, objects, ctx)
+                tried.objects = output_values(spec, result)
+                check_outputs(spec, tried.objects)
+                tried.saved = _save_outputs(spec, stack, run, record, tried.objects, ctx)
             except KeyboardInterrupt as exc:
-                status, error, tb = StepStatus.CANCELLED, exc, "interrupted (KeyboardInterrupt)"
+                tried.status, tried.error = StepStatus.CANCELLED, exc
+                tried.traceback = "interrupted (KeyboardInterrupt)"
             except Exception as exc:
-                status, error, tb = StepStatus.FAILED, exc, traceback.format_exc()
-                sink.write(tb)
+                tried.status, tried.error = StepStatus.FAILED, exc
+                tried.traceback = traceback.format_exc()
+                sink.write(tried.traceback)
     finally:
         _CURRENT.reset(token)
+    return tried
+
+
+def _record(
+    spec: StepSpec,
+    run: RunRecord,
+    stack: Stack,
+    inputs: StepInputs,
+    record: StepRunRecord,
+    tried: _Tried,
+    sink: io.StringIO,
+) -> StepOutcome:
+    """Write the step's final outcome, its artifacts, lineage, metrics and metadata at once."""
     final = replace(
         record,
-        status=status,
+        status=tried.status,
         ended=_now(),
-        error=_error_text(error) if error is not None else None,
-        traceback=tb,
+        error=_error_text(tried.error) if tried.error is not None else None,
+        traceback=tried.traceback,
         logs_uri=_store_logs(stack, run, spec, record, sink.getvalue()),
     )
+    ctx = tried.ctx
     stored = stack.metadata_store.finish_step_run(
         StepCompletion(
             step_run=final,
-            outputs=tuple(saved.values()),
+            outputs=tuple(tried.saved.values()),
             inputs=tuple((name, art.id) for name, art in inputs.artifacts.items()),
             metrics=tuple(
                 MetricRecord(run.id, record.id, k, v, s, t) for k, v, s, t in ctx.metrics
@@ -228,10 +255,9 @@ def _attempt(
             ),
         )
     )
-    if isinstance(error, KeyboardInterrupt):
-        raise error
     outputs = {art.output_name: art for art in stored}
-    return StepOutcome(final, outputs, objects if status is StepStatus.COMPLETED else {}, error)
+    objects = tried.objects if tried.status is StepStatus.COMPLETED else {}
+    return StepOutcome(final, outputs, objects, tried.error)
 
 
 def _error_text(error: BaseException) -> str:
