@@ -25,7 +25,9 @@ from bevel.errors import ConfigError, RunFailed
 from bevel.metadata.records import RunStatus
 from bevel.run.engine import execute, new_run
 from bevel.run.events import RunListener
-from bevel.stack.stack import Stack, default_stack
+from bevel.stack.build import build_stack
+from bevel.stack.stack import Stack
+from bevel.stack.validate import check_reachable, validate_stack
 
 
 def _materializer_version(ref: str) -> str:
@@ -74,11 +76,17 @@ def run_pipeline(
     config: str | Path | dict[str, Any] | RunConfig | None = None,
     run_name: str | None = None,
     enable_cache: bool | None = None,
-    stack: Stack | None = None,
+    stack: Stack | str | None = None,
     listener: RunListener | None = None,
     raise_on_failure: bool = True,
 ) -> RunView:
-    """Run ``pipeline`` on ``stack`` (default: the local zero-setup stack) and return its RunView.
+    """Run ``pipeline`` on ``stack`` and return its RunView.
+
+    ``stack`` is a built :class:`Stack`, a stack name, or None: the pipeline's own
+    (``with_options(stack=...)``), else the active one (``$BEVEL_STACK``, else ``bevel stack
+    set``, else the local zero-setup ``default``). Before the run is recorded the stack is checked
+    against the plan (a remote orchestrator needs remote stores) and a remote artifact store is
+    probed once, so an unreachable endpoint fails fast, naming the component.
 
     Raises :class:`~bevel.errors.RunFailed` (with the failing step's exception chained) when a
     step fails, unless ``raise_on_failure=False``; Ctrl-C records the run as cancelled and
@@ -87,7 +95,17 @@ def run_pipeline(
     compiled = compile_pipeline(
         pipeline, params=params, config=config, run_name=run_name, enable_cache=enable_cache
     )
-    stack = stack or default_stack()
+    if stack is None:
+        stack = pipeline.config.stack
+    if not isinstance(stack, Stack | str | None):
+        raise ConfigError(
+            f"stack must be a stack name or a built Stack, got {type(stack).__name__}",
+            hint='e.g. run_pipeline(training, stack="team") (see: bevel stack list)',
+        )
+    if not isinstance(stack, Stack):
+        stack = build_stack(stack)
+    validate_stack(stack, compiled.plan)
+    check_reachable(stack)
     run = new_run(compiled.plan, stack)
     stack.metadata_store.create_run(run)
     result = execute(compiled, stack, run=run, listener=listener)

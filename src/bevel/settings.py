@@ -14,6 +14,8 @@ from pathlib import Path
 HOME_DIRNAME = ".bevel"
 ENV_HOME = "BEVEL_HOME"
 ENV_STORE_URL = "BEVEL_STORE_URL"
+ENV_STACK = "BEVEL_STACK"
+ENV_SECRETS_KEY = "BEVEL_SECRETS_KEY"
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Settings:
 
     home: Path
     store_url: str | None = None  # the home metadata store, when not .bevel/metadata.db
+    stack: str | None = None  # $BEVEL_STACK: the stack to use when none is given explicitly
 
     @property
     def database_path(self) -> Path:
@@ -36,6 +39,22 @@ class Settings:
     @property
     def artifacts_path(self) -> Path:
         return self.home / "artifacts"
+
+    @property
+    def project_root(self) -> Path:
+        """The folder holding ``.bevel/``: relative paths in component configs start here."""
+        return self.home.parent
+
+    @property
+    def active_stack_path(self) -> Path:
+        """A one-line text file naming the stack ``bevel stack set`` chose (per project, not
+        shared: it is not in the metadata store)."""
+        return self.home / "active-stack"
+
+    @property
+    def secrets_key_path(self) -> Path:
+        """The key that encrypts secrets when ``$BEVEL_SECRETS_KEY`` is not set (mode 0600)."""
+        return self.home / "secrets.key"
 
 
 def find_home(start: Path | None = None, *, environ: dict[str, str] | None = None) -> Path:
@@ -56,4 +75,8 @@ def load_settings(start: Path | None = None, *, create: bool = True) -> Settings
     home = find_home(start)
     if create:
         home.mkdir(parents=True, exist_ok=True)
-    return Settings(home=home, store_url=os.environ.get(ENV_STORE_URL) or None)
+    return Settings(
+        home=home,
+        store_url=os.environ.get(ENV_STORE_URL) or None,
+        stack=os.environ.get(ENV_STACK) or None,
+    )

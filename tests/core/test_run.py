@@ -1,4 +1,5 @@
-"""Running pipelines on the real default stack (SQLite + local files): outcomes, records, errors."""
+"""Running pipelines on the real default stack (local files; metadata on SQLite, PostgreSQL and
+MariaDB, see ``all_databases`` in conftest.py): outcomes, records, errors."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ import pytest
 from bevel import Client, current, log_metadata, log_metric, pipeline, step
 from bevel.errors import ArtifactCorrupted, ArtifactMissing, OutputTypeError, RunFailed
 from bevel.metadata.records import RunStatus
+
+pytestmark = pytest.mark.all_databases
 
 # A deque, not a list: module-level list/dict/set literals a step reads are part of its cache key.
 CALLS: deque[str] = deque()

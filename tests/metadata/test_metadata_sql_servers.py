@@ -1,16 +1,11 @@
-"""The contract and the multi-process race on PostgreSQL and MySQL/MariaDB servers (opt-in).
+"""The contract, the multi-process race and the migrations on real PostgreSQL and MariaDB servers.
 
-Set ``BEVEL_TEST_DATABASE_URLS`` to space-separated URLs of a database on each server that
-may create and drop scratch databases, e.g. (servers as in ENVIRONMENT.md)::
-
-    BEVEL_TEST_DATABASE_URLS="postgresql+psycopg://postgres@127.0.0.1:55432/postgres \\
-        mysql+pymysql://root@127.0.0.1:53306/mysql" pytest tests/metadata
+The servers are started by the session fixtures in ``tests/conftest.py``; every test gets a new,
+empty database (creating one and migrating it takes ~0.1 s).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -20,29 +15,29 @@ from metadata_race import (
     open_and_list,
     start_all,
 )
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
+from bevel.metadata.sql import schema
+from bevel.metadata.sql.revision import HEAD
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.testing.metadata_contract import MetadataStoreContract
+from bevel.testing.servers import DatabaseServer
 
-URLS = os.environ.get("BEVEL_TEST_DATABASE_URLS", "").split()
-pytestmark = pytest.mark.skipif(not URLS, reason="set BEVEL_TEST_DATABASE_URLS to run")
+pytestmark = pytest.mark.servers
+
+SERVERS = {"postgresql": "postgres", "mysql": "mariadb"}
 
 
-@pytest.fixture(params=URLS or ["none"])
-def scratch_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A new, empty database on the server, dropped afterwards."""
-    admin_url: str = request.param
-    name = "bevel_test_" + uuid.uuid4().hex[:10]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name}"))
-        admin.dispose()
+@pytest.fixture(params=list(SERVERS))
+def server(request: pytest.FixtureRequest) -> DatabaseServer:
+    found: DatabaseServer = request.getfixturevalue(SERVERS[request.param])
+    return found
+
+
+@pytest.fixture
+def scratch_url(server: DatabaseServer) -> str:
+    """A new, empty database on the server (left for the server's teardown to delete)."""
+    return server.new_database()
 
 
 class TestServerContract(MetadataStoreContract):
@@ -59,3 +54,46 @@ def test_fresh_server_database_opened_by_four_processes(scratch_url: str) -> Non
 
 def test_four_processes_race_for_versions(scratch_url: str) -> None:
     assert_race_is_consistent(scratch_url)
+
+
+def test_alembic_upgrade_head_matches_schema_py(scratch_url: str) -> None:
+    """``alembic upgrade head`` on the real server gives exactly the tables of ``schema.py``."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+
+    from bevel.metadata.sql.migrate import MIGRATIONS_DIR
+
+    engine = create_engine(scratch_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+                (HEAD,)
+            ]
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, schema.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_store_created_schema_matches_schema_py(scratch_url: str) -> None:
+    """The store's own first-use upgrade (under its advisory lock) gives the same tables."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = SqlMetadataStore(scratch_url)
+    assert store.list_runs() == []
+    store.close()
+    engine = create_engine(scratch_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, schema.metadata) == []
+    finally:
+        engine.dispose()

@@ -30,6 +30,9 @@ class PipelineConfig:
     enable_cache: bool = True
     run_name: str | None = None
     config: str | Path | dict[str, Any] | None = None  # a YAML run config (file or dict)
+    # The stack to run on: a name, or a built bevel.stack.stack.Stack (typed Any: authoring sits
+    # below the stack layer). None: the active stack.
+    stack: Any = None
 
 
 class PipelineDefinition:
@@ -103,7 +106,8 @@ class PipelineDefinition:
         return trace
 
     def with_options(self, **options: Any) -> PipelineDefinition:
-        """A copy with other options: ``config=``, ``run_name=``, ``enable_cache=``, ``name=``."""
+        """A copy with other options: ``config=``, ``run_name=``, ``enable_cache=``, ``name=``,
+        ``stack=`` (a stack name such as ``"team"``)."""
         try:
             return PipelineDefinition(self.func, replace(self.config, **options))
         except TypeError as exc:
@@ -114,7 +118,7 @@ class PipelineDefinition:
             ) from exc
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the pipeline on the default stack and return its RunView."""
+        """Run the pipeline on its stack (default: the active one) and return its RunView."""
         if args:
             names = [n for n in self.signature.parameters]
             if len(args) > len(names):
@@ -143,6 +147,7 @@ def pipeline(
     enable_cache: bool = True,
     run_name: str | None = None,
     config: str | Path | dict[str, Any] | None = None,
+    stack: Any = None,
 ) -> Callable[[Callable[..., Any]], PipelineDefinition]: ...
 
 

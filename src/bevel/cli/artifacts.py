@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bevel.cli import output
-from bevel.cli.common import open_client
+from bevel.cli.common import open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client.views import ArtifactView, StepView
 
@@ -30,14 +30,15 @@ def artifacts() -> None:
 @click.option("--name", "-N", help="Only versions of the artifact with this name.")
 @click.option("--run", "-r", help="Only artifacts produced by this run (name or id).")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
-def list_artifacts(name: str | None, run: str | None, limit: int) -> None:
+@stack_option
+def list_artifacts(name: str | None, run: str | None, limit: int, stack: str | None) -> None:
     """List artifacts, newest first.
 
     \b
     Example:
       bevel artifacts list --name training.train.output --limit 5
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         found = client.artifacts(name=name, run=run, limit=limit)
     console = output.stdout()
     if not found:
@@ -78,7 +79,8 @@ def _step_table(console: Console, steps: Sequence[StepView], title: str) -> Tabl
 
 @artifacts.command("show")
 @click.argument("artifact_id", metavar="ID")
-def show_artifact(artifact_id: str) -> None:
+@stack_option
+def show_artifact(artifact_id: str, stack: str | None) -> None:
     """Show an artifact: metadata, producer, consumers, lineage and where its files are.
 
     ID is the artifact id or a unique prefix of it (as printed by `bevel artifacts list`).
@@ -88,7 +90,7 @@ def show_artifact(artifact_id: str) -> None:
       bevel artifacts show 1a2b3c4d
     """
     console = output.stdout()
-    with open_client() as client:
+    with open_client(stack) as client:
         art = client.get_artifact(artifact_id)
         producer = art.producer()
         consumers = art.consumers()

@@ -1,20 +1,37 @@
-"""What several commands share: opening the client the CLI reads from."""
+"""What several commands share: opening the client the CLI reads from, and ``--stack``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
 
 from bevel.client.client import Client
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def stack_option(func: F) -> F:
+    """``--stack NAME``: read from (or run on) that stack instead of the active one."""
+    decorated: F = click.option(
+        "--stack",
+        "stack",
+        metavar="NAME",
+        default=None,
+        help="Use this stack instead of the active one (see: bevel stack list).",
+    )(func)
+    return decorated
+
 
 @contextmanager
-def open_client() -> Iterator[Client]:
-    """A client on the project's default stack, closed when the command ends.
+def open_client(stack: str | None = None) -> Iterator[Client]:
+    """A client on ``stack`` (default: the active stack), closed when the command ends.
 
     The CLI is an edge: it builds the stack here, once, and passes it down through the client.
     """
-    client = Client()
+    client = Client(stack)
     try:
         yield client
     finally:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from bevel.cli.common import open_client
+from bevel.cli.common import open_client, stack_option
 
 
 @click.command()
 @click.argument("run")
 @click.argument("step")
-def logs(run: str, step: str) -> None:
+@stack_option
+def logs(run: str, step: str, stack: str | None) -> None:
     """Print the captured output of one step of a run.
 
     RUN is a run name, id or id prefix; STEP an invocation id (train_2) or function name.
@@ -20,7 +21,7 @@ def logs(run: str, step: str) -> None:
     Example:
       bevel logs training-20240101-120000-ab12cd train | less
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         view = client.get_run(run).step(step)
         text = view.logs()
     if text:

@@ -32,6 +32,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("bevel.cli.logs:logs", "Print the captured output of one step of a run."),
     "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
+    "stack": (
+        "bevel.cli.stack:stack",
+        "Register, list, describe, switch, delete, export and import stacks.",
+    ),
+    "component": (
+        "bevel.cli.component:component",
+        "Register, list, describe, update and delete stack components.",
+    ),
+    "flavor": (
+        "bevel.cli.flavor:flavor",
+        "List the flavors of each component type and their settings.",
+    ),
+    "secret": (
+        "bevel.cli.secret:secret",
+        "Create, list, inspect and delete encrypted secrets.",
+    ),
 }
 
 EXIT_ERROR = 1
@@ -123,6 +139,7 @@ def cli() -> None:
       bevel run pipelines/train.py:training -p C=0.5
       bevel runs list --pipeline training
       bevel runs show training-20240101-120000-ab12cd
+      bevel stack set team
     """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bevel.cli import output
-from bevel.cli.common import open_client
+from bevel.cli.common import open_client, stack_option
 from bevel.client import format as fmt
 
 
@@ -20,14 +20,15 @@ def pipelines() -> None:
 
 
 @pipelines.command("list")
-def list_pipelines() -> None:
+@stack_option
+def list_pipelines(stack: str | None) -> None:
     """List pipelines with their number of runs and last run time.
 
     \b
     Example:
       bevel pipelines list
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         found = client.pipelines()
     console = output.stdout()
     if not found:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from bevel.api import load_pipeline, run_pipeline
 from bevel.cli import output
+from bevel.cli.common import stack_option
 from bevel.cli.params import parse_params
 from bevel.cli.progress import LiveProgress, PlainProgress
 from bevel.client import format as fmt
@@ -49,12 +50,14 @@ def _params_callback(
 @click.option(
     "--name", "run_name", help="A name for this run (unique); default <pipeline>-<time>-<id>."
 )
+@stack_option
 def run(
     target: str,
     params: dict[str, Any],
     config_file: str | None,
     no_cache: bool,
     run_name: str | None,
+    stack: str | None,
 ) -> None:
     """Run a pipeline defined in a Python file.
 
@@ -66,6 +69,7 @@ def run(
       bevel run pipelines/train.py:training
       bevel run train.py -p C=0.5 -p features=[age,income] --name baseline
       bevel run train.py:training --config configs/large.yaml --no-cache
+      bevel run train.py:training --stack team
     """
     pipeline = load_pipeline(target)
     console = output.stdout()
@@ -77,6 +81,7 @@ def run(
             config=config_file,
             run_name=run_name,
             enable_cache=False if no_cache else None,
+            stack=stack,
             listener=listener,
             raise_on_failure=False,
         )

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bevel.cli import output
-from bevel.cli.common import open_client
+from bevel.cli.common import open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client.views import RunView, StepView
 from bevel.metadata.records import RunStatus, StepStatus
@@ -33,14 +33,16 @@ def runs() -> None:
 @click.option("--pipeline", "-P", help="Only runs of this pipeline.")
 @click.option("--status", "-s", type=click.Choice(_STATUSES), help="Only runs in this state.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
-def list_runs(pipeline: str | None, status: str | None, limit: int) -> None:
+@stack_option
+def list_runs(pipeline: str | None, status: str | None, limit: int, stack: str | None) -> None:
     """List runs, newest first.
 
     \b
     Example:
       bevel runs list --pipeline training --status completed --limit 5
+      bevel runs list --stack team
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         found = client.runs(pipeline=pipeline, status=status, limit=limit)
         console = output.stdout()
         if not found:
@@ -67,14 +69,15 @@ def list_runs(pipeline: str | None, status: str | None, limit: int) -> None:
 
 @runs.command("show")
 @click.argument("run")
-def show_run(run: str) -> None:
+@stack_option
+def show_run(run: str, stack: str | None) -> None:
     """Show a run: its steps, outputs, metrics and errors.
 
     \b
     Example:
       bevel runs show training-20240101-120000-ab12cd
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         print_run(output.stdout(), client.get_run(run))
 
 
@@ -152,7 +155,8 @@ def _print_outputs(console: Console, steps: list[StepView]) -> None:
 @click.argument("run")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--force", is_flag=True, help="Delete even a run recorded as still running.")
-def delete_run(run: str, yes: bool, force: bool) -> None:
+@stack_option
+def delete_run(run: str, yes: bool, force: bool, stack: str | None) -> None:
     """Delete a run, its records and the artifacts nothing else uses.
 
     Artifacts that other runs consumed or reused from the cache are kept.
@@ -161,7 +165,7 @@ def delete_run(run: str, yes: bool, force: bool) -> None:
     Example:
       bevel runs delete training-20240101-120000-ab12cd --yes
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         view = client.get_run(run)
         if not yes:
             click.confirm(
@@ -176,7 +180,8 @@ def delete_run(run: str, yes: bool, force: bool) -> None:
 @runs.command("explain")
 @click.argument("run")
 @click.argument("step")
-def explain_step(run: str, step: str) -> None:
+@stack_option
+def explain_step(run: str, step: str, stack: str | None) -> None:
     """Explain why a step was (or was not) taken from the cache.
 
     STEP is the step's invocation id (train, train_2) or its function name.
@@ -185,7 +190,7 @@ def explain_step(run: str, step: str) -> None:
     Example:
       bevel runs explain training-20240101-120000-ab12cd train
     """
-    with open_client() as client:
+    with open_client(stack) as client:
         view = client.get_run(run).step(step)
         lines = view.explain()
         console = output.stdout()

@@ -1,7 +1,8 @@
 """The Client: read-only queries over recorded runs, with filters pushed into the metadata store.
 
-The stack is built at the edge: ``Client()`` builds the default local stack once, or takes one
-you built. Nothing here looks up a global. Listing is one query; a run's steps, lineage and
+The stack is built at the edge: ``Client()`` builds the active stack once (``$BEVEL_STACK``, else
+the one chosen with ``bevel stack set``, else ``default``), ``Client(stack="team")`` a named one,
+or it takes one you built. Nothing here looks up a global. Listing is one query; a run's steps, lineage and
 metrics are three more, however many steps it has (no N+1).
 
 Example::
@@ -30,7 +31,8 @@ from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter
 from bevel.metadata.records import ArtifactRecord, MetricRecord, RunStatus, StepStatus
-from bevel.stack.stack import Stack, default_stack
+from bevel.stack.build import build_stack
+from bevel.stack.stack import Stack
 
 
 def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
@@ -52,13 +54,14 @@ def _last_values(metrics: Sequence[MetricRecord]) -> dict[str, float]:
 class Client:
     """Read-only access to runs, steps, artifacts and pipelines of one stack.
 
-    ``Client()`` builds the project's default stack (``.bevel/`` found like ``.git``) and closes
-    it in :meth:`close`; a stack you pass in stays yours to close.
+    ``Client()`` builds the project's active stack (``.bevel/`` found like ``.git``) and
+    ``Client(stack="team")`` the stack named ``team``; either is closed in :meth:`close`. A
+    :class:`Stack` you pass in stays yours to close.
     """
 
-    def __init__(self, stack: Stack | None = None) -> None:
-        self._owns_stack = stack is None
-        self.stack: Stack = default_stack() if stack is None else stack
+    def __init__(self, stack: Stack | str | None = None) -> None:
+        self._owns_stack = not isinstance(stack, Stack)
+        self.stack: Stack = stack if isinstance(stack, Stack) else build_stack(stack)
 
     @property
     def store(self) -> MetadataStore:

@@ -14,12 +14,15 @@ from typing import Any, Protocol, runtime_checkable
 
 from bevel.metadata.records import (
     ArtifactRecord,
+    ComponentRecord,
     LineageEdge,
     MetadataEntry,
     MetricRecord,
     PipelineRecord,
     RunRecord,
     RunStatus,
+    SecretRecord,
+    StackRecord,
     StepCompletion,
     StepRunRecord,
 )
@@ -177,3 +180,78 @@ class MetadataStore(Protocol):
     def list_pipelines(self) -> list[PipelineRecord]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class DefinitionStore(Protocol):
+    """Stack components, stacks and secrets: what ``bevel component|stack|secret`` manage.
+
+    They live in the *home* metadata store (``Settings.database_url``), so a team that points
+    ``BEVEL_STORE_URL`` at one shared database shares its definitions. The store knows nothing
+    of flavors or built-in components: :mod:`bevel.stack.definitions` validates above it. Names
+    are exact (case-sensitive). Secrets are opaque encrypted blobs here.
+    """
+
+    # --- components -------------------------------------------------------------------------
+    def create_component(
+        self, component: ComponentRecord, *, replace: bool = False
+    ) -> ComponentRecord:
+        """Insert a component; ``replace`` overwrites one of the same name (its type may only
+        change while no stack uses it). A taken name without ``replace`` is a ConfigError."""
+        ...
+
+    def get_component(self, name: str) -> ComponentRecord:
+        """Raises NotFound with a hint."""
+        ...
+
+    def list_components(self, type: str | None = None) -> list[ComponentRecord]:
+        """By type, then name."""
+        ...
+
+    def update_component(
+        self, name: str, config: dict[str, Any], *, updated: datetime
+    ) -> ComponentRecord:
+        """Replace a component's config. Raises NotFound."""
+        ...
+
+    def delete_component(self, name: str) -> None:
+        """Raises NotFound; a component that stacks use is refused (ConfigError naming them)."""
+        ...
+
+    # --- stacks -----------------------------------------------------------------------------
+    def create_stack(self, stack: StackRecord, *, replace: bool = False) -> StackRecord:
+        """Insert a stack (``replace``: overwrite one of the same name). ConfigError if taken."""
+        ...
+
+    def get_stack(self, name: str) -> StackRecord:
+        """Raises NotFound with a hint."""
+        ...
+
+    def list_stacks(self) -> list[StackRecord]:
+        """By name."""
+        ...
+
+    def delete_stack(self, name: str) -> None:
+        """Raises NotFound."""
+        ...
+
+    def stacks_using(self, component: str) -> list[str]:
+        """Names of the stacks that use a component, sorted."""
+        ...
+
+    # --- secrets ----------------------------------------------------------------------------
+    def put_secret(self, secret: SecretRecord, *, replace: bool = False) -> None:
+        """Store an encrypted secret; ConfigError if the name is taken and not ``replace``."""
+        ...
+
+    def get_secret(self, name: str) -> SecretRecord:
+        """Raises NotFound with a hint."""
+        ...
+
+    def list_secrets(self) -> list[SecretRecord]:
+        """By name."""
+        ...
+
+    def delete_secret(self, name: str) -> None:
+        """Raises NotFound."""
+        ...

@@ -137,3 +137,41 @@ class StepCompletion:
     inputs: tuple[tuple[str, str], ...] = ()  # (input name, artifact id)
     metrics: tuple[MetricRecord, ...] = ()
     metadata: tuple[MetadataEntry, ...] = ()
+
+
+# --- stack definitions (kept in the home metadata store, shared by everyone who uses it) ------
+
+
+@dataclass(frozen=True)
+class ComponentRecord:
+    """A named, configured stack component: ``s3-store`` = artifact_store of flavor ``s3``.
+
+    ``config`` is plain JSON as the user gave it: ``{{secret.key}}`` references stay references
+    (resolved only when a stack is built). Names are unique across all component types.
+    """
+
+    name: str
+    type: str  # "orchestrator", "artifact_store", "metadata_store", ...
+    flavor: str
+    config: dict[str, Any]
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    """A named stack: the component name chosen for each component type it uses."""
+
+    name: str
+    components: dict[str, str]  # component type -> component name
+    created: datetime
+
+
+@dataclass(frozen=True)
+class SecretRecord:
+    """A named secret as stored: ``blob`` is the encrypted value (never the plain text)."""
+
+    name: str
+    blob: str
+    created: datetime
+    updated: datetime

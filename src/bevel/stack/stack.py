@@ -2,12 +2,14 @@
 
 The stack is built once at the edge (CLI, ``Client()``, ``run_pipeline``) and passed down; nothing
 below looks up a global. The default stack needs no setup: local orchestrator, local files under
-``.bevel/artifacts`` and SQLite at ``.bevel/metadata.db``.
+``.bevel/artifacts`` and the home metadata store (SQLite at ``.bevel/metadata.db``). Other stacks
+are built from their stored definitions by :func:`bevel.stack.build.build_stack`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.local import LocalArtifactStore
@@ -17,23 +19,65 @@ from bevel.orchestrators.base import Orchestrator
 from bevel.orchestrators.local import LocalOrchestrator
 from bevel.settings import Settings, load_settings
 
+#: Every component type, in display order. A stack has at most one component of each.
+COMPONENT_TYPES: tuple[str, ...] = (
+    "orchestrator",
+    "artifact_store",
+    "metadata_store",
+    "experiment_tracker",
+    "model_registry",
+    "model_deployer",
+    "data_validator",
+    "alerter",
+)
+#: The types every stack has (the attributes of :class:`Stack`); the others are optional.
+REQUIRED_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "metadata_store")
+
+DEFAULT_STACK = "default"
+#: The built-in components, never stored, always there: the default stack is made of them, and
+#: other stacks may use them by name (``bevel stack register team -o local -a s3-store``).
+BUILTIN_COMPONENTS: dict[str, str] = {
+    "orchestrator": "local",
+    "artifact_store": "local-artifacts",
+    "metadata_store": "home-metadata",
+}
+
 
 @dataclass
 class Stack:
+    """The built components a run uses.
+
+    ``components`` holds the optional ones by type (``stack.components.get("alerter")``);
+    ``component_names`` says which named component each type came from (for messages).
+    """
+
     name: str
     orchestrator: Orchestrator
     artifact_store: ArtifactStore
     metadata_store: MetadataStore
+    components: dict[str, Any] = field(default_factory=dict)
+    component_names: dict[str, str] = field(default_factory=lambda: dict(BUILTIN_COMPONENTS))
+
+    def component(self, type: str) -> Any:
+        """The component of ``type`` (required or optional), or None when the stack has none."""
+        if type in REQUIRED_TYPES:
+            return getattr(self, type)
+        return self.components.get(type)
 
     def close(self) -> None:
+        """Release connections: the metadata store's, and any optional component's ``close()``."""
         self.metadata_store.close()
+        for component in self.components.values():
+            close = getattr(component, "close", None)
+            if callable(close):
+                close()
 
 
 def default_stack(settings: Settings | None = None) -> Stack:
     """The zero-setup local stack rooted at the project's ``.bevel/`` folder."""
     settings = settings or load_settings()
     return Stack(
-        name="default",
+        name=DEFAULT_STACK,
         orchestrator=LocalOrchestrator(),
         artifact_store=LocalArtifactStore(str(settings.artifacts_path)),
         metadata_store=SqlMetadataStore(settings.database_url),

@@ -41,6 +41,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.testing.definition_contract import DefinitionStoreContract
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -114,7 +115,7 @@ def done(step: StepRunRecord, status: StepStatus = StepStatus.COMPLETED) -> Step
     return replace(step, status=status, ended=step.started + timedelta(seconds=1))
 
 
-class MetadataStoreContract:
+class MetadataStoreContract(DefinitionStoreContract):
     """Tests every MetadataStore must pass; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture

@@ -136,18 +136,20 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 @contextmanager
-def wrap_errors(url: str, action: str) -> Iterator[None]:
+def wrap_errors(url: str, action: str, name: str | None = None) -> Iterator[None]:
     """Re-raise SQLAlchemy/driver errors as :class:`MetadataError` naming the store and action.
 
-    bevel's own errors pass through untouched.
+    ``name`` is the stack component's name, when the store was built from one. bevel's own
+    errors pass through untouched.
     """
     try:
         yield
     except BevelError:
         raise
     except exc.StatementError as err:
+        store = f"{name!r} ({url})" if name else url
         raise MetadataError(
-            f"metadata store {url}: {action} failed: {_reason(err)}", hint=_hint(url, err)
+            f"metadata store {store}: {action} failed: {_reason(err)}", hint=_hint(url, err)
         ) from err
 
 

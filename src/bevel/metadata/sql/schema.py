@@ -177,3 +177,49 @@ metadata_entries = Table(
     # Logging a key again replaces its value.
     PrimaryKeyConstraint("entity", "entity_id", "key"),
 )
+
+# --- stack definitions (revision 0002) --------------------------------------------------------
+# Names are the keys: a component or stack is addressed by name everywhere (CLI, YAML export).
+# ``stack_members.component`` is deliberately not a foreign key: a stack may use the built-in
+# components (``local``, ``local-artifacts``, ``home-metadata``), which are never stored.
+
+TYPE = 32  # component type: "artifact_store", "experiment_tracker", ...
+
+components = Table(
+    "components",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("type", String(TYPE), nullable=False),
+    Column("flavor", String(NAME), nullable=False),
+    Column("config", JsonText(), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    Column("updated", UtcDateTime(), nullable=False),
+    Index(None, "type"),
+)
+
+stacks = Table(
+    "stacks",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("created", UtcDateTime(), nullable=False),
+)
+
+stack_members = Table(
+    "stack_members",
+    metadata,
+    Column("stack", String(NAME), ForeignKey("stacks.name"), nullable=False),
+    Column("type", String(TYPE), nullable=False),
+    Column("component", String(NAME), nullable=False),
+    # At most one component of each type per stack; also "members by stack".
+    PrimaryKeyConstraint("stack", "type"),
+    Index(None, "component"),
+)
+
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("value", LongText(), nullable=False),  # Fernet token: never the plain value
+    Column("created", UtcDateTime(), nullable=False),
+    Column("updated", UtcDateTime(), nullable=False),
+)

@@ -31,15 +31,19 @@ from bevel.errors import MetadataError
 from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter
 from bevel.metadata.records import (
     ArtifactRecord,
+    ComponentRecord,
     LineageEdge,
     MetadataEntry,
     MetricRecord,
     PipelineRecord,
     RunRecord,
     RunStatus,
+    SecretRecord,
+    StackRecord,
     StepCompletion,
     StepRunRecord,
 )
+from bevel.metadata.sql import definitions as defs
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql.engine import WRITE_OPTION, build_engine, mask_url, wrap_errors
 from bevel.metadata.sql.migrate import ensure_schema
@@ -61,12 +65,17 @@ class SqlMetadataStore:
     database, single-threaded tests only), ``postgresql+psycopg://user:pw@host/db`` or
     ``mysql+pymysql://user:pw@host/db``. ``connect_timeout`` bounds how long connecting to a
     server database may take; SQLite instead waits up to 30 s for another process's write lock.
+    ``name`` is the stack component's name, so that errors say which component failed.
     Safe to share between threads, and between processes (each opens its own connections;
     forked children drop the parent's).
+
+    It is also the :class:`~bevel.metadata.base.DefinitionStore` (components, stacks, secrets)
+    when it is the home metadata store.
     """
 
-    def __init__(self, url: str, *, connect_timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, connect_timeout: float = 10.0, name: str | None = None) -> None:
         self.url = mask_url(url)
+        self.name = name
         self._engine = build_engine(url, connect_timeout=connect_timeout)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._server = self._engine.dialect.name != "sqlite"
@@ -84,14 +93,14 @@ class SqlMetadataStore:
             return
         with self._check_lock:
             if not self._checked:
-                with wrap_errors(self.url, "connecting"):
+                with wrap_errors(self.url, "connecting", self.name):
                     ensure_schema(self._engine, self._write_engine, self.url)
                 self._checked = True
 
     @contextmanager
     def _read(self, action: str) -> Iterator[Connection]:
         self._ensure_ready()
-        with wrap_errors(self.url, action), self._engine.connect() as conn:
+        with wrap_errors(self.url, action, self.name), self._engine.connect() as conn:
             yield conn
 
     def _write(self, action: str, fn: Callable[[Connection], T]) -> T:
@@ -105,7 +114,7 @@ class SqlMetadataStore:
                 if attempt + 1 < _ATTEMPTS and self._retryable(err):
                     time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
                     continue
-                with wrap_errors(self.url, action):
+                with wrap_errors(self.url, action, self.name):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -236,6 +245,77 @@ class SqlMetadataStore:
     def list_pipelines(self) -> list[PipelineRecord]:
         with self._read("listing pipelines") as conn:
             return reads.list_pipelines(conn)
+
+    # --- stack definitions (DefinitionStore) --------------------------------------------------
+
+    def create_component(
+        self, component: ComponentRecord, *, replace: bool = False
+    ) -> ComponentRecord:
+        self._write(
+            f"saving stack component {component.name!r}",
+            lambda conn: defs.create_component(conn, component, replace=replace),
+        )
+        return self.get_component(component.name)
+
+    def get_component(self, name: str) -> ComponentRecord:
+        with self._read(f"looking up stack component {name!r}") as conn:
+            return defs.get_component(conn, name)
+
+    def list_components(self, type: str | None = None) -> list[ComponentRecord]:
+        with self._read("listing stack components") as conn:
+            return defs.list_components(conn, type)
+
+    def update_component(
+        self, name: str, config: dict[str, Any], *, updated: datetime
+    ) -> ComponentRecord:
+        return self._write(
+            f"updating stack component {name!r}",
+            lambda conn: defs.update_component(conn, name, config, updated),
+        )
+
+    def delete_component(self, name: str) -> None:
+        self._write(
+            f"deleting stack component {name!r}", lambda conn: defs.delete_component(conn, name)
+        )
+
+    def create_stack(self, stack: StackRecord, *, replace: bool = False) -> StackRecord:
+        self._write(
+            f"saving stack {stack.name!r}",
+            lambda conn: defs.create_stack(conn, stack, replace=replace),
+        )
+        return self.get_stack(stack.name)
+
+    def get_stack(self, name: str) -> StackRecord:
+        with self._read(f"looking up stack {name!r}") as conn:
+            return defs.get_stack(conn, name)
+
+    def list_stacks(self) -> list[StackRecord]:
+        with self._read("listing stacks") as conn:
+            return defs.list_stacks(conn)
+
+    def delete_stack(self, name: str) -> None:
+        self._write(f"deleting stack {name!r}", lambda conn: defs.delete_stack(conn, name))
+
+    def stacks_using(self, component: str) -> list[str]:
+        with self._read(f"looking up the stacks using {component!r}") as conn:
+            return defs.stacks_using(conn, component)
+
+    def put_secret(self, secret: SecretRecord, *, replace: bool = False) -> None:
+        self._write(
+            f"saving secret {secret.name!r}",
+            lambda conn: defs.put_secret(conn, secret, replace=replace),
+        )
+
+    def get_secret(self, name: str) -> SecretRecord:
+        with self._read(f"looking up secret {name!r}") as conn:
+            return defs.get_secret(conn, name)
+
+    def list_secrets(self) -> list[SecretRecord]:
+        with self._read("listing secrets") as conn:
+            return defs.list_secrets(conn)
+
+    def delete_secret(self, name: str) -> None:
+        self._write(f"deleting secret {name!r}", lambda conn: defs.delete_secret(conn, name))
 
 
 # A forked child must not use the parent's pooled connections (SQLAlchemy's pooling docs):

@@ -1,0 +1,73 @@
+"""What the ``stack``, ``component``, ``secret`` and ``flavor`` commands share.
+
+Component settings and secret values are given as ``--key value`` (or ``--key=value``) pairs
+after the fixed arguments, so each flavor's config fields become options without the command
+knowing them: ``--endpoint-url`` is the field ``endpoint_url``. Values are validated (and read
+as numbers, booleans or JSON where the field says so) against the flavor's config class.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from bevel.errors import ConfigError
+from bevel.settings import load_settings
+from bevel.stack.config import option_name
+from bevel.stack.definitions import Definitions
+
+#: click settings for commands that take free ``--key value`` options.
+FREE_OPTIONS: dict[str, Any] = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+@contextmanager
+def open_definitions() -> Iterator[Definitions]:
+    """The definitions in the home metadata store, closed when the command ends."""
+    with Definitions(load_settings()) as defs:
+        yield defs
+
+
+def parse_options(tokens: Sequence[str], *, example: str) -> dict[str, str]:
+    """``["--endpoint-url", "http://x", "--key=k", "--anon"]`` ->
+    ``{"endpoint_url": "http://x", "key": "k", "anon": "true"}``."""
+    found: dict[str, str] = {}
+    items = list(tokens)
+    i = 0
+    while i < len(items):
+        token = items[i]
+        if not token.startswith("--") or token == "--":
+            raise ConfigError(
+                f"unexpected argument {token!r}: settings are given as --key value",
+                hint=f"e.g. {example}",
+            )
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            if i + 1 < len(items) and not items[i + 1].startswith("--"):
+                value = items[i + 1]
+                i += 1
+            else:
+                value = "true"  # a bare flag: --anon
+        key = option_name(name)
+        if not key:
+            raise ConfigError(f"empty option name in {token!r}", hint=f"e.g. {example}")
+        if key in found:
+            raise ConfigError(f"option --{name} is given twice")
+        found[key] = value
+        i += 1
+    return found
+
+
+def show(value: Any) -> str:
+    """A config value for a table cell: text as is, everything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def confirm(question: str, yes: bool) -> None:
+    if not yes:
+        click.confirm(question, abort=True)

@@ -1,0 +1,187 @@
+"""Config classes of the built-in flavors: importable without s3fs, psycopg or pymysql.
+
+Each is the set of ``--key value`` options of ``bevel component register TYPE NAME --flavor F``;
+the flavor's implementation (see :mod:`bevel.stack.flavors`) is called with its fields as
+keyword arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bevel.stack.config import REFERENCE, about, option
+
+
+def _literal(value: str | None) -> str | None:
+    """The value when it holds no secret reference (only then can it be checked yet)."""
+    return None if value is None or REFERENCE.search(value) else value
+
+
+def _check_scheme(field: str, value: str | None, schemes: tuple[str, ...], example: str) -> None:
+    text = _literal(value)
+    if text is not None and not text.lower().startswith(schemes):
+        raise ValueError(f"field {field!r} must start with {' or '.join(schemes)}, e.g. {example}")
+
+
+# --- orchestrators ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalOrchestratorConfig:
+    """Steps run inline, one after the other, in the calling process (no settings)."""
+
+
+# --- artifact stores --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalStoreConfig:
+    path: str = option(help="folder for artifact files; relative to the project root", path=True)
+
+
+@dataclass(frozen=True)
+class FsspecStoreConfig:
+    path: str = option(help="any fsspec URL: memory://x, file:///data, sftp://host/dir, ...")
+    storage_options: dict[str, Any] = field(
+        default_factory=dict, metadata=about("arguments for the fsspec filesystem (JSON)")
+    )
+
+
+@dataclass(frozen=True)
+class S3StoreConfig:
+    path: str = option(help="s3://bucket/prefix where artifacts are kept")
+    endpoint_url: str | None = option(
+        None, help="S3-compatible server (MinIO, Ceph, R2), e.g. http://127.0.0.1:9000"
+    )
+    key: str | None = option(
+        None, help="access key id (default: the AWS credential chain)", sensitive=True
+    )
+    secret: str | None = option(None, help="secret access key", sensitive=True)
+    token: str | None = option(None, help="session token", sensitive=True)
+    region: str | None = option(None, help="region name, e.g. eu-west-1")
+    connect_timeout: float = option(5.0, help="seconds to wait for a connection")
+    read_timeout: float = option(30.0, help="seconds to wait for a response")
+    max_attempts: int = option(3, help="attempts per request (botocore and s3fs retries)")
+    client_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata=about('extra botocore client arguments (JSON), e.g. {"verify": false}'),
+    )
+    storage_options: dict[str, Any] = field(
+        default_factory=dict, metadata=about("extra s3fs.S3FileSystem arguments (JSON)")
+    )
+
+    def check(self) -> None:
+        _check_scheme("path", self.path, ("s3://", "s3a://"), "s3://ml-artifacts/team")
+        _check_scheme(
+            "endpoint_url", self.endpoint_url, ("http://", "https://"), "http://127.0.0.1:9000"
+        )
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ValueError("fields 'connect_timeout' and 'read_timeout' must be positive")
+        if self.max_attempts < 1:
+            raise ValueError("field 'max_attempts' must be at least 1")
+
+    def address(self) -> str:
+        return f"{self.path} at {self.endpoint_url}" if self.endpoint_url else self.path
+
+
+@dataclass(frozen=True)
+class GcsStoreConfig:
+    path: str = option(help="gs://bucket/prefix where artifacts are kept")
+    project: str | None = option(None, help="Google Cloud project")
+    token: str | None = option(
+        None,
+        help="credentials: a service-account JSON file, 'google_default' or 'anon'",
+        sensitive=True,
+    )
+    storage_options: dict[str, Any] = field(
+        default_factory=dict, metadata=about("extra gcsfs.GCSFileSystem arguments (JSON)")
+    )
+
+    def check(self) -> None:
+        _check_scheme("path", self.path, ("gs://", "gcs://"), "gs://ml-artifacts/team")
+
+
+@dataclass(frozen=True)
+class AzureStoreConfig:
+    path: str = option(help="abfs://container/prefix (or az://) where artifacts are kept")
+    account_name: str | None = option(None, help="storage account name")
+    account_key: str | None = option(None, help="storage account key", sensitive=True)
+    connection_string: str | None = option(None, help="connection string", sensitive=True)
+    sas_token: str | None = option(None, help="shared access signature", sensitive=True)
+    storage_options: dict[str, Any] = field(
+        default_factory=dict, metadata=about("extra adlfs.AzureBlobFileSystem arguments (JSON)")
+    )
+
+    def check(self) -> None:
+        _check_scheme(
+            "path", self.path, ("abfs://", "abfss://", "az://"), "abfs://ml-artifacts/team"
+        )
+
+
+# --- metadata stores --------------------------------------------------------------------------
+
+_PG_DRIVERS = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000", "": "psycopg2"}
+_MYSQL_DRIVERS = {
+    "pymysql": "pymysql",
+    "mysqldb": "MySQLdb",
+    "mysqlconnector": "mysql",
+    "": "MySQLdb",
+}
+
+
+def _driver_module(url: str | None, drivers: dict[str, str]) -> tuple[str, ...]:
+    text = _literal(url)
+    if text is None:
+        return ()
+    scheme = text.split("://", 1)[0]
+    driver = scheme.partition("+")[2].lower()
+    module = drivers.get(driver)
+    return (module,) if module else ()
+
+
+@dataclass(frozen=True)
+class SqliteConfig:
+    path: str | None = option(
+        None, help="the database file; relative to the project root", path=True
+    )
+    url: str | None = option(None, help="a sqlite:/// URL instead of a path")
+
+    def check(self) -> None:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give exactly one of the fields 'path' and 'url'")
+        _check_scheme("url", self.url, ("sqlite://",), "sqlite:////data/metadata.db")
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    url: str = option(
+        help="postgresql+psycopg://user:password@host:5432/db (better: a {{secret.key}} password)",
+        sensitive="url",
+    )
+    connect_timeout: float = option(10.0, help="seconds to wait for the server")
+
+    def check(self) -> None:
+        _check_scheme("url", self.url, ("postgresql",), "postgresql+psycopg://bevel@db:5432/bevel")
+        if self.connect_timeout <= 0:
+            raise ValueError("field 'connect_timeout' must be positive")
+
+    def requires(self) -> tuple[str, ...]:
+        """The driver module that the URL names (``postgresql://`` means psycopg2)."""
+        return _driver_module(self.url, _PG_DRIVERS)
+
+
+@dataclass(frozen=True)
+class MysqlConfig:
+    url: str = option(
+        help="mysql+pymysql://user:password@host:3306/db (MariaDB too)", sensitive="url"
+    )
+    connect_timeout: float = option(10.0, help="seconds to wait for the server")
+
+    def check(self) -> None:
+        _check_scheme("url", self.url, ("mysql", "mariadb"), "mysql+pymysql://bevel@db:3306/bevel")
+        if self.connect_timeout <= 0:
+            raise ValueError("field 'connect_timeout' must be positive")
+
+    def requires(self) -> tuple[str, ...]:
+        return _driver_module(self.url, _MYSQL_DRIVERS)

@@ -1,0 +1,165 @@
+"""Building a non-default stack from its stored definition (what :func:`build_stack` delegates to).
+
+Per component: find the flavor, resolve ``{{secret.key}}`` references, validate the config,
+check the flavor's packages are installed (with the ``pip install`` hint when not), import the
+implementation and call it. Every failure names the component. This module pulls in the whole
+definitions machinery (flavors, config validation, secrets), so :mod:`bevel.stack.build` imports
+it only for stacks other than ``default``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bevel.errors import BevelError, ConfigError, StackError
+from bevel.metadata.records import ComponentRecord
+from bevel.metadata.sql.store import SqlMetadataStore
+from bevel.settings import Settings
+from bevel.stack.active import StackChoice
+from bevel.stack.config import validate_config
+from bevel.stack.definitions import Definitions, describe_where
+from bevel.stack.flavors import get_flavor
+from bevel.stack.guard import GuardedArtifactStore
+from bevel.stack.secrets import Secrets, references, resolve
+from bevel.stack.stack import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES, Stack
+
+
+def build_defined_stack(choice: StackChoice, settings: Settings) -> Stack:
+    """Build the stored stack ``choice.name`` (not ``default``)."""
+    home = SqlMetadataStore(settings.database_url)
+    built: dict[str, Any] = {}
+    try:
+        with Definitions(settings, home) as defs:
+            record = defs.stack_for_build(choice)
+            for type_ in sorted(record.components, key=COMPONENT_TYPES.index):
+                component = record.components[type_]
+                if type_ == "metadata_store" and component == BUILTIN_COMPONENTS[type_]:
+                    built[type_] = home  # the home store itself: no second connection pool
+                    continue
+                definition = defs.get_component(component)
+                if definition.type != type_:
+                    raise StackError(
+                        f"stack {record.name!r} uses {definition.type} {component!r} as its "
+                        f"{type_}",
+                        hint=f"register the stack again with a {type_}",
+                    )
+                built[type_] = build_component(definition, settings, defs.secrets)
+        missing = [t for t in REQUIRED_TYPES if t not in built]
+        if missing:
+            raise StackError(
+                f"stack {record.name!r} has no {missing[0].replace('_', ' ')}",
+                hint=f"register it again with one: bevel stack register {record.name} --force ...",
+            )
+    except BaseException:
+        _close([c for c in built.values() if c is not home])
+        home.close()
+        raise
+    if built["metadata_store"] is not home:
+        home.close()
+    return Stack(
+        name=record.name,
+        orchestrator=built.pop("orchestrator"),
+        artifact_store=built.pop("artifact_store"),
+        metadata_store=built.pop("metadata_store"),
+        components=built,
+        component_names=dict(record.components),
+    )
+
+
+def _close(components: Iterable[Any]) -> None:
+    for component in components:
+        close = getattr(component, "close", None)
+        if callable(close):
+            close()
+
+
+def build_component(
+    record: ComponentRecord, settings: Settings, secrets: Secrets | None = None
+) -> Any:
+    """Build one component from its definition (see the module docstring for the steps)."""
+    where = describe_where(record.type, record.name, record.flavor)
+    try:
+        flavor = get_flavor(record.type, record.flavor)
+    except ConfigError as err:
+        raise StackError(f"cannot build {where}: {err.message}", hint=err.hint) from err
+    values = record.config
+    secret_values: list[str] = []
+    if references(values):
+        if secrets is None:
+            raise StackError(f"{where} refers to secrets, but no secret store was given")
+        lookup = _recording(secrets.get, secret_values)
+        values = resolve(values, lookup, where=where)
+    config = validate_config(flavor.config_class(), values, where=where)
+    missing = flavor.missing(config)
+    if missing:
+        raise StackError(
+            f"{where} needs the Python package {missing[0]!r}, which is not installed here",
+            hint=flavor.install_hint(missing[0]),
+        )
+    kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for f in dataclasses.fields(config):
+        if f.metadata.get("path") and isinstance(kwargs[f.name], str):
+            kwargs[f.name] = _project_path(kwargs[f.name], settings)
+    try:
+        impl = flavor.load_implementation()
+        if _accepts_name(impl):
+            kwargs["name"] = record.name
+        component = impl(**kwargs)
+    except BevelError:
+        raise
+    except Exception as err:
+        hint = f"check its settings: bevel component describe {record.name}"
+        if isinstance(err, ImportError):
+            hint = flavor.install or "install the package that provides this flavor"
+        reason = _scrub(f"{type(err).__name__}: {err}", secret_values)
+        raise StackError(f"cannot build {where}: {reason}", hint=hint) from err
+    if record.type == "artifact_store" and record.flavor != "local":
+        address = getattr(config, "address", None)
+        component = GuardedArtifactStore(
+            component,
+            component=record.name,
+            address=address() if callable(address) else str(component.root),
+        )
+    return component
+
+
+def _recording(
+    lookup: Callable[[str], dict[str, str]], seen: list[str]
+) -> Callable[[str], dict[str, str]]:
+    """``lookup`` that remembers the values it returned (to scrub them from error texts)."""
+
+    def get(name: str) -> dict[str, str]:
+        values = lookup(name)
+        seen.extend(v for v in values.values() if len(v) >= 4)
+        return values
+
+    return get
+
+
+def _scrub(text: str, secret_values: list[str]) -> str:
+    for value in secret_values:
+        text = text.replace(value, "***")
+    return text
+
+
+def _project_path(path: str, settings: Settings) -> str:
+    """A config path as an absolute one; relative paths start at the project root."""
+    expanded = os.path.expanduser(path)
+    if "://" in expanded or os.path.isabs(expanded):
+        return expanded
+    return str(settings.project_root / expanded)
+
+
+def _accepts_name(impl: Callable[..., Any]) -> bool:
+    try:
+        parameter = inspect.signature(impl).parameters.get("name")
+    except (TypeError, ValueError):
+        return False
+    return parameter is not None and parameter.kind in (
+        parameter.KEYWORD_ONLY,
+        parameter.POSITIONAL_OR_KEYWORD,
+    )

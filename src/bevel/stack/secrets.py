@@ -1,0 +1,198 @@
+"""Secrets: named sets of key/value credentials, encrypted at rest, referenced from configs.
+
+``bevel secret create s3 --key=AKIA... --secret=...`` stores ``{"key": ..., "secret": ...}`` in
+the home metadata store, encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from the
+``cryptography`` package). A component config refers to one value as ``{{s3.key}}``; references
+are resolved only when a stack is built, so definitions, exports and ``describe`` output never
+hold the value.
+
+The key comes from ``$BEVEL_SECRETS_KEY`` or else ``.bevel/secrets.key``, created with mode 0600
+on first use. A team sharing one metadata store must share the key too (put it in
+``BEVEL_SECRETS_KEY`` from the team's password manager): a key that does not match is reported,
+not guessed around.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from bevel.errors import ConfigError, NotFound, StackError
+from bevel.metadata.base import DefinitionStore
+from bevel.metadata.records import SecretRecord
+from bevel.settings import ENV_SECRETS_KEY, Settings
+from bevel.stack.config import REFERENCE
+
+NAME = re.compile(r"[A-Za-z0-9_-]+")
+_KEY_HINT = (
+    'generate one with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
+
+
+def check_name(kind: str, name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise ConfigError(
+            f"invalid {kind} name {name!r}",
+            hint="use letters, digits, '-' and '_' (it appears in {{secret.key}} references)",
+        )
+    return name
+
+
+def load_key(settings: Settings) -> bytes:
+    """``$BEVEL_SECRETS_KEY``, else the key file (created, mode 0600, when missing)."""
+    env = os.environ.get(ENV_SECRETS_KEY, "").strip()
+    if env:
+        return env.encode()
+    path = settings.secrets_key_path
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    key: bytes = _fernet().generate_key()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key + b"\n")
+    return key
+
+
+def _fernet() -> Any:
+    # Function-local import: cryptography costs ~20 ms to import and only secrets need it, so
+    # building a stack without secret references (and every default-stack run) never loads it.
+    from cryptography.fernet import Fernet
+
+    return Fernet
+
+
+class SecretBox:
+    """Encrypts and decrypts secret values with one key."""
+
+    def __init__(self, key: bytes) -> None:
+        try:
+            self._fernet = _fernet()(key)
+        except ValueError as err:
+            raise StackError(
+                f"the secrets key (${ENV_SECRETS_KEY} or .bevel/secrets.key) is not a valid key",
+                hint=_KEY_HINT,
+            ) from err
+
+    def seal(self, values: Mapping[str, str]) -> str:
+        data = json.dumps(dict(values), separators=(",", ":"), sort_keys=True).encode()
+        return str(self._fernet.encrypt(data).decode("ascii"))
+
+    def open(self, name: str, blob: str) -> dict[str, str]:
+        # Function-local import: see _fernet.
+        from cryptography.fernet import InvalidToken
+
+        try:
+            data = self._fernet.decrypt(blob.encode("ascii"))
+        except (InvalidToken, ValueError) as err:
+            raise StackError(
+                f"cannot decrypt secret {name!r}: it was encrypted with another key",
+                hint=f"set ${ENV_SECRETS_KEY} to the key it was created with (a team shares "
+                "one key), or create the secret again",
+            ) from err
+        values: dict[str, str] = json.loads(data)
+        return values
+
+
+class Secrets:
+    """The secrets kept in a definition store, encrypted with the project's key.
+
+    The key is loaded (or created) only when a value is sealed or opened: listing secrets and
+    deleting them need no key.
+    """
+
+    def __init__(self, store: DefinitionStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self._box: SecretBox | None = None
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox(load_key(self.settings))
+        return self._box
+
+    def create(self, name: str, values: Mapping[str, str], *, replace: bool = False) -> None:
+        check_name("secret", name)
+        if not values:
+            raise ConfigError(
+                f"secret {name!r} has no values",
+                hint=f"give them as options: bevel secret create {name} --key=... --secret=...",
+            )
+        for key in values:
+            check_name("secret key", key)
+        now = datetime.now(UTC)
+        record = SecretRecord(name=name, blob=self.box.seal(values), created=now, updated=now)
+        self.store.put_secret(record, replace=replace)
+
+    def get(self, name: str) -> dict[str, str]:
+        """The decrypted values (for building stacks; never print them)."""
+        return self.box.open(name, self.store.get_secret(name).blob)
+
+    def list(self) -> list[SecretRecord]:
+        return self.store.list_secrets()
+
+    def delete(self, name: str) -> None:
+        self.store.delete_secret(name)
+
+
+def references(values: Any) -> list[tuple[str, str]]:
+    """Every ``(secret, key)`` referenced anywhere in a config value."""
+    if isinstance(values, Mapping):
+        return [ref for v in values.values() for ref in references(v)]
+    if isinstance(values, list):
+        return [ref for v in values for ref in references(v)]
+    if isinstance(values, str):
+        return [(m[1], m[2]) for m in REFERENCE.finditer(values)]
+    return []
+
+
+def resolve(
+    values: Mapping[str, Any], lookup: Callable[[str], Mapping[str, str]], *, where: str
+) -> dict[str, Any]:
+    """``values`` with every ``{{secret.key}}`` replaced by the secret's value.
+
+    Raises StackError naming ``where`` (the component), the field, and the missing secret or
+    key. ``lookup`` is called once per secret name.
+    """
+    cache: dict[str, Mapping[str, str]] = {}
+
+    def value_of(field: str, secret: str, key: str) -> str:
+        if secret not in cache:
+            try:
+                cache[secret] = lookup(secret)
+            except NotFound as err:
+                raise StackError(
+                    f"{where}: field {field!r} refers to secret {secret!r}, which does not exist",
+                    hint=f"create it: bevel secret create {secret} --{key}=...",
+                ) from err
+        found = cache[secret]
+        if key not in found:
+            raise StackError(
+                f"{where}: field {field!r} refers to key {key!r} of secret {secret!r}, "
+                "which has no such key",
+                hint=f"its keys are: {', '.join(sorted(found)) or '(none)'}; recreate it with "
+                f"that key: bevel secret create {secret} --force --{key}=... (and the others)",
+            )
+        return found[key]
+
+    def walk(field: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return REFERENCE.sub(lambda m: value_of(field, m[1], m[2]), value)
+        if isinstance(value, Mapping):
+            return {k: walk(f"{field}.{k}", v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(field, v) for v in value]
+        return value
+
+    return {field: walk(field, value) for field, value in values.items()}

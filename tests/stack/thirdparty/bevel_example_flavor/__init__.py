@@ -1,0 +1,56 @@
+"""An example third-party package adding two flavors to bevel through entry points.
+
+It is not installed: its folder goes on ``sys.path`` / ``PYTHONPATH`` and ``importlib.metadata``
+finds ``bevel_example_flavor-0.1.0.dist-info/entry_points.txt`` there, exactly as it would find
+an installed package's. This module is what the entry points load, so it holds only the flavor
+declarations and their config classes (cheap); the implementations are named by strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bevel.stack.config import option
+from bevel.stack.flavors import Flavor
+
+
+@dataclass(frozen=True)
+class ThreadsConfig:
+    workers: int = option(2, help="threads running steps at once")
+    remote: bool = option(False, help="pretend the steps run on other machines (for tests)")
+
+    def check(self) -> None:
+        if self.workers < 1:
+            raise ValueError("field 'workers' must be at least 1")
+
+
+@dataclass(frozen=True)
+class FileAlerterConfig:
+    path: str = option(help="file that alerts are appended to", path=True)
+    token: str | None = option(None, help="a pretend API token", sensitive=True)
+
+
+THREADS = Flavor(
+    type="orchestrator",
+    name="threads",
+    implementation="bevel_example_flavor.orchestrator:ThreadsOrchestrator",
+    config=ThreadsConfig,
+    description="steps run on a thread pool in this process",
+)
+
+FILE_ALERTER = Flavor(
+    type="alerter",
+    name="file",
+    implementation="bevel_example_flavor.alerter:FileAlerter",
+    config=FileAlerterConfig,
+    description="appends alerts to a file",
+)
+
+NEEDS_MISSING = Flavor(
+    type="experiment_tracker",
+    name="missing-lib",
+    implementation="bevel_example_flavor.alerter:FileAlerter",
+    config=FileAlerterConfig,
+    requires=("bevel_example_not_installed_lib",),
+    install="pip install 'bevel-example-flavor[tracker]'",
+)
