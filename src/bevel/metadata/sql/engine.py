@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,31 @@ def mask_url(url: str) -> str:
 
 def is_memory_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")
+
+
+_shared: dict[tuple[str, float], Engine] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_engine(url: str, *, connect_timeout: float) -> Engine:
+    """The process's one Engine (and connection pool) for ``url``, as SQLAlchemy recommends.
+
+    Every store, Client and RunView on the same database shares it, so a notebook holding many
+    RunViews keeps a handful of pooled connections, not one per view. In-memory SQLite is the
+    exception: each store is its own database.
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return build_engine(url, connect_timeout=connect_timeout)  # reports the bad URL
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return build_engine(url, connect_timeout=connect_timeout)
+    key = (url, connect_timeout)
+    with _shared_lock:
+        engine = _shared.get(key)
+        if engine is None:
+            engine = _shared[key] = build_engine(url, connect_timeout=connect_timeout)
+        return engine
 
 
 def build_engine(url: str, *, connect_timeout: float) -> Engine:

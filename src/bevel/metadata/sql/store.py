@@ -45,7 +45,7 @@ from bevel.metadata.records import (
 )
 from bevel.metadata.sql import definitions as defs
 from bevel.metadata.sql import reads, writes
-from bevel.metadata.sql.engine import WRITE_OPTION, build_engine, mask_url, wrap_errors
+from bevel.metadata.sql.engine import WRITE_OPTION, mask_url, shared_engine, wrap_errors
 from bevel.metadata.sql.migrate import ensure_schema
 
 T = TypeVar("T")
@@ -76,7 +76,7 @@ class SqlMetadataStore:
     def __init__(self, url: str, *, connect_timeout: float = 10.0, name: str | None = None) -> None:
         self.url = mask_url(url)
         self.name = name
-        self._engine = build_engine(url, connect_timeout=connect_timeout)
+        self._engine = shared_engine(url, connect_timeout=connect_timeout)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._server = self._engine.dialect.name != "sqlite"
         self._checked = False
