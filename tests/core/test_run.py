@@ -90,6 +90,7 @@ def test_second_run_is_fully_cached_and_changes_bust_only_what_changed(bevel_hom
     assert {s.status for s in second.steps.values()} == {"cached"}
     assert list(CALLS) == ["load", "split", "fit", "evaluate"]
     assert second.steps["fit"].cached_from == first.steps["fit"].id
+    assert second.metrics == first.metrics and "accuracy" in second.metrics  # carried over
     assert (
         second.steps["evaluate"].output.content_hash == first.steps["evaluate"].output.content_hash
     )

@@ -115,9 +115,22 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
         conn.execute(_INSERT_LINEAGE, edges)
     if completion.metrics:
         conn.execute(_INSERT_METRIC, [metric_params(m) for m in completion.metrics])
+    if sr.cached_from:
+        _copy_metrics(conn, sr)
     if completion.metadata:
         log_metadata(conn, completion.metadata)
     return saved
+
+
+def _copy_metrics(conn: Connection, sr: StepRunRecord) -> None:
+    """A cached step run reports the metrics of the run it reused: same outputs, same scores,
+    so runs stay comparable whether or not their steps came from the cache."""
+    source = conn.execute(select(metrics).where(metrics.c.step_run_id == sr.cached_from))
+    rows = [{**row._asdict(), "run_id": sr.run_id, "step_run_id": sr.id} for row in source]
+    for row in rows:
+        row.pop("id", None)  # a surrogate key, if the table has one
+    if rows:
+        conn.execute(_INSERT_METRIC, rows)
 
 
 def _insert_artifacts(
