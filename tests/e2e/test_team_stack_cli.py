@@ -121,3 +121,49 @@ def test_many_run_views_share_a_few_connections(
     db = db_url.rsplit("/", 1)[-1]
     count = scalar(db_url, f"select count(*) from pg_stat_activity where datname = '{db}'")
     assert count <= 6, f"{count} connections open for 25 live RunViews"
+
+
+PIPE = "from bevel import step, pipeline\n@step\ndef a() -> int:\n    return 1\n@pipeline\ndef p():\n    a()\n"
+
+
+def test_wrong_s3_credentials_name_the_component(bevel_cli: Runner, tmp_path: Path) -> None:
+    from bevel.testing.servers import moto_s3_server
+
+    (tmp_path / "p.py").write_text(PIPE)
+    with moto_s3_server(check_credentials=True) as strict:
+        bevel_cli("component", "register", "artifact_store", "s3-store", "--flavor", "s3",
+                  "--path", "s3://bucket1/x", "--endpoint-url", strict.endpoint_url,
+                  "--key", "wrong", "--secret", "wrong")  # fmt: skip
+        bevel_cli("stack", "register", "team", "-a", "s3-store", "-o", "local")
+        out = bevel_cli("run", "p.py:p", "--stack", "team", ok=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "artifact store 's3-store'" in out.stderr and strict.endpoint_url in out.stderr
+    assert "Access Key Id you provided does not exist" in out.stderr
+    assert "credentials" in out.stderr  # the hint
+    assert "p-" not in bevel_cli("runs", "list", "--stack", "team").stdout  # nothing half-run
+
+
+def test_wrong_database_password_names_the_component(
+    bevel_cli: Runner, tmp_path: Path, mariadb: DatabaseServer
+) -> None:
+    db_url = mariadb.new_database()
+    database = db_url.rsplit("/", 1)[-1]
+    mariadb.execute(
+        "CREATE USER IF NOT EXISTS 'alice'@'127.0.0.1' IDENTIFIED BY 'right-password'",
+        f"GRANT ALL ON {database}.* TO 'alice'@'127.0.0.1'",
+    )
+    url = f"mysql+pymysql://alice:wrong-password@{mariadb.host}:{mariadb.port}/{database}"
+    (tmp_path / "p.py").write_text(PIPE)
+    bevel_cli("component", "register", "metadata_store", "team-db", "--flavor", "mysql",
+              "--url", url)  # fmt: skip
+    bevel_cli("component", "register", "artifact_store", "files", "--flavor", "local",
+              "--path", "files")  # fmt: skip
+    bevel_cli("stack", "register", "team", "-a", "files", "-m", "team-db", "-o", "local")
+    out = bevel_cli("run", "p.py:p", "--stack", "team", ok=False)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "team-db" in out.stderr and f"{mariadb.host}:{mariadb.port}" in out.stderr
+    assert "Access denied for user 'alice'" in out.stderr
+    assert "wrong-password" not in out.stderr + out.stdout  # never printed
+    good = url.replace("wrong-password", "right-password")
+    bevel_cli("component", "update", "team-db", "--url", good)
+    assert "1 ran" in bevel_cli("run", "p.py:p", "--stack", "team").stdout

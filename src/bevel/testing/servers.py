@@ -547,10 +547,12 @@ def _http_ready(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def moto_s3_server() -> Iterator[S3Server]:
+def moto_s3_server(*, check_credentials: bool = False) -> Iterator[S3Server]:
     """moto's S3 server in a child process on 127.0.0.1; ~2 s to start.
 
-    Credentials are ``testing``/``testing``; moto accepts any signature.
+    Credentials are ``testing``/``testing``; moto accepts any signature, unless
+    ``check_credentials``: then every request is authenticated against moto's (empty) IAM, so
+    any key is rejected as a real S3 rejects a wrong one.
     """
     missing = _missing_modules(["moto", "flask", "flask_cors", "s3fs"])
     if missing:
@@ -560,6 +562,8 @@ def moto_s3_server() -> Iterator[S3Server]:
     with _scratch_dir("bevel-s3-", _RunAs()) as base:
         log = base / "moto.log"
         env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+        if check_credentials:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
 
         def start(port: int) -> tuple[subprocess.Popen[bytes], str]:
             with log.open("ab") as out:
