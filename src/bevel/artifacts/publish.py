@@ -66,8 +66,8 @@ def save_artifact(
     """
     mat = get_materializer(materializer)
     what = f"artifact {name!r}" if name else f"a {type(obj).__qualname__}"
-    tmp = f"{TMP_DIR}/{_token()}"
     if store.local_path("") is not None:
+        tmp = f"{TMP_DIR}/{_token()}"
         store.makedirs(tmp)
         work = store.local_path(tmp)
         assert work is not None
@@ -84,13 +84,7 @@ def save_artifact(
             _materialize(mat, materializer, obj, work, what)
             content_hash, size = hash_folder(work)
             path = data_path(content_hash)
-            if not store.exists(path):  # else: identical bytes are stored already
-                try:
-                    store.put(work, tmp, recursive=True)
-                    _publish(store, tmp, path)
-                except BaseException:
-                    _discard(store, tmp)
-                    raise
+            _upload(store, work, path)
     return SavedArtifact(
         uri=store.uri(path),
         path=path,
@@ -113,6 +107,28 @@ def _materialize(mat: Materializer, ref: str, obj: Any, directory: str, what: st
             hint="check the value the step returned, register another materializer for its type "
             "(bevel.register_materializer), or opt into pickle with `@step(pickle=True)`",
         ) from exc
+
+
+def complete_marker(path: str) -> str:
+    """The object written after all of an uploaded folder's files (beside it, not inside, so it
+    is not part of the content)."""
+    return f"{path}.complete"
+
+
+def _upload(store: ArtifactStore, work: str, path: str) -> None:
+    """Publish a local folder to a remote (object) store, straight to its final place.
+
+    Object stores make each object appear whole, and a rename there is a copy: so instead of
+    temp + rename, the files go to ``path`` and a completion marker is written last. A folder
+    without its marker (a crash mid-upload) counts as absent and is uploaded again; two
+    processes uploading the same content write the same bytes.
+    """
+    marker = complete_marker(path)
+    if store.exists(marker):
+        return  # identical bytes are stored already
+    store.put(work, path, recursive=True)
+    with store.open(marker, "wb") as fh:
+        fh.write(b"complete\n")
 
 
 def _publish(store: ArtifactStore, tmp: str, path: str) -> None:
@@ -217,7 +233,7 @@ def delete_artifact_files(store: ArtifactStore, uri: str) -> None:
     """
     path = artifact_path(store, uri)
     viz = f"{VIZ_DIR}/{path.rpartition('/')[2]}"
-    for target in (path, viz):
+    for target in (complete_marker(path), path, viz):
         if target and store.exists(target):
             store.rm(target, recursive=True)
 
