@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -192,29 +191,3 @@ def test_concurrent_identical_saves_both_succeed(tmp_path: Path) -> None:
     store = LocalArtifactStore(str(tmp_path))
     for uri in outputs[0]:
         assert artifact_path(store, uri).startswith("data/")
-
-
-@pytest.mark.slow
-def test_saving_100_mib_costs_about_np_save_plus_hash(tmp_path: Path) -> None:
-    array = np.random.default_rng(0).random(100 * 2**20 // 8)
-    store = LocalArtifactStore(str(tmp_path / "store"))
-    save_artifact(store, array[:10], NUMPY_MATERIALIZER)  # warm imports
-
-    def best(fn: Any) -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    plain_dir = tmp_path / "plain"
-    plain_dir.mkdir()
-
-    def plain() -> None:
-        np.save(plain_dir / "a.npy", array)
-        hash_folder(str(plain_dir))
-
-    baseline = best(plain)
-    ours = best(lambda: save_artifact(store, array, NUMPY_MATERIALIZER))
-    assert ours < baseline * 1.5 + 0.05, (ours, baseline)
