@@ -215,6 +215,32 @@ def test_import_bad_file(invoke: Invoke, tmp_path: Path) -> None:
     assert out.exit_code == 2 and "needs a 'stack' name" in out.output
 
 
+@pytest.mark.parametrize(
+    ("members", "error"),
+    [
+        ({"orchestrator": "nosuch"}, "stack 'half': no orchestrator component named 'nosuch'"),
+        ({}, "stack 'half' needs an orchestrator"),
+    ],
+)
+def test_import_of_a_stack_that_cannot_be_made_writes_nothing(
+    invoke: Invoke, tmp_path: Path, members: dict[str, str], error: str
+) -> None:
+    document = {
+        "stack": "half",
+        "components": {
+            **members,
+            "artifact_store": {"name": "half-store", "flavor": "local", "config": {"path": "h"}},
+        },
+    }
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump(document))
+    refused = invoke("stack", "import", str(path))
+    assert refused.exit_code == 2
+    assert f"error: {error}" in refused.output
+    assert "half-store" not in ok(invoke("component", "list"))
+    assert "half" not in ok(invoke("stack", "list"))
+
+
 def test_secret_commands(invoke: Invoke) -> None:
     assert "no secrets yet" in ok(invoke("secret", "list"))
     out = ok(invoke("secret", "create", "db", "--password", PASSWORD))

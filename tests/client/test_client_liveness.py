@@ -62,3 +62,13 @@ def test_dead_local_driver_and_silent_remote_driver_are_failed(stack: Stack) -> 
     killed = client.get_run("killed")
     assert killed.error and "died" in killed.error
     assert killed.steps["s"].status == "failed"
+
+
+def test_last_run_of_a_dead_driver_is_failed(stack: Stack) -> None:
+    # last_run() is the notebook's usual way in: it must not show a dead run as running.
+    running(stack, "remote-silent", "elsewhere:1", datetime.now(UTC) - timedelta(minutes=30))
+    run = Client(stack).last_run("p")
+    assert run.name == "remote-silent"
+    assert run.status == "failed"
+    assert run.error and "the process driving this run died" in run.error
+    assert run.steps["s"].status == "failed"

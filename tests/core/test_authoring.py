@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import pytest
 
@@ -91,6 +91,22 @@ def test_after_orders_without_data() -> None:
     assert plan.step("note").outputs == ()
 
 
+def test_bad_after_points_at_the_call_line() -> None:
+    @pipeline
+    def p() -> None:
+        note()
+        make(after=note)  # the step itself, not what calling it returned
+
+    with pytest.raises(DefinitionError) as err:
+        compile_pipeline(p)
+    text = str(err.value)
+    assert "after= takes step outputs or invocations, got StepDefinition" in text
+    line = p.func.__code__.co_firstlineno + 3
+    assert (
+        f"{THIS_FILE}:{line}:" in text and "hint: pass what an earlier step call returned" in text
+    )
+
+
 def test_explicit_ids_and_duplicate_ids() -> None:
     @pipeline
     def ok() -> None:
@@ -143,6 +159,36 @@ def test_type_mismatch_between_output_and_input_annotation() -> None:
         compile_pipeline(p)
     assert "expects 'xs' to be list[int]" in str(err.value)
     assert "output 'output' of step 'text', annotated str" in str(err.value)
+
+
+def test_optional_output_feeds_an_optional_input() -> None:
+    # Regression: Optional[int] -> Optional[int] was reported as a type mismatch.
+    @step
+    def maybe() -> int | None:
+        return None
+
+    @step
+    def use(x: Optional[int], y: int | str | None = None) -> int:  # noqa: UP045 - both spellings
+        return x or 0
+
+    @step
+    def strict(x: int) -> int:
+        return x
+
+    @pipeline
+    def ok() -> None:
+        m = maybe()
+        use(m, y=maybe())
+
+    plan = compile_pipeline(ok).plan
+    assert plan.step("use").inputs["x"].step == "maybe"
+
+    @pipeline
+    def bad() -> None:
+        strict(maybe())  # None may flow into an int
+
+    with pytest.raises(DefinitionError, match="expects 'x' to be int, but it is fed the output"):
+        compile_pipeline(bad)
 
 
 def test_non_json_parameter_is_rejected_with_its_path() -> None:
@@ -231,6 +277,69 @@ def test_output_unpacking_mistakes_are_explained() -> None:
 
     with pytest.raises(DefinitionError, match="cannot be used in an if/while"):
         compile_pipeline(q)
+
+
+def test_a_tuple_of_outputs_passed_as_one_argument_is_explained() -> None:
+    @step
+    def one() -> tuple[Annotated[int, "a"]]:
+        return (1,)
+
+    @pipeline
+    def p() -> None:
+        total(one())  # the offending line
+
+    with pytest.raises(DefinitionError) as err:
+        compile_pipeline(p)
+    text = str(err.value)
+    assert (
+        "argument 'xs' of step 'total' is a tuple holding the output(s) 'a' of step 'one'" in text
+    )
+    assert f"{THIS_FILE}:" in text and "unpack it first, e.g. `a, = ...`" in text
+
+    @pipeline
+    def q() -> None:
+        total([make(), make()])
+
+    with pytest.raises(DefinitionError, match="is a list holding the output\\(s\\) 'output' of"):
+        compile_pipeline(q)
+
+
+def test_a_named_output_starting_with_output_is_a_single_output() -> None:
+    @step
+    def produce() -> Annotated[list[int], "output_rows"]:
+        return [1]
+
+    @pipeline
+    def p() -> None:
+        total(produce())
+
+    plan = compile_pipeline(p).plan
+    assert plan.step("total").inputs["xs"].output == "output_rows"
+    assert plan.step("produce").returns_tuple is False
+
+    @pipeline
+    def q() -> None:
+        first, _ = pair(make())
+        total(produce(), after=first)
+
+    assert compile_pipeline(q).plan.step("pair").returns_tuple is True
+
+
+def test_pipeline_called_with_a_parameter_twice_is_an_error(bevel_home: Path) -> None:
+    @pipeline
+    def p(n: int = 1, *, scale: float = 1.0) -> None:
+        make(n)
+
+    with pytest.raises(ParameterError) as err:
+        p(5, n=7)
+    text = str(err.value)
+    assert "pipeline 'p' got more than one value for the parameter(s) 'n'" in text
+    assert THIS_FILE in text
+    with pytest.raises(ParameterError) as err2:
+        p(5, 2.0)  # scale is keyword-only
+    assert "pipeline 'p' takes 1 positional parameter(s), got 2" in str(err2.value)
+    assert "hint: pass parameters by name: p(n=..., scale=...)" in str(err2.value)
+    assert not (bevel_home / "metadata.db").exists()  # refused before anything was recorded
 
 
 def test_unknown_step_option() -> None:

@@ -3,6 +3,7 @@ MariaDB, see ``all_databases`` in conftest.py): outcomes, records, errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import threading
 from collections import deque
@@ -14,8 +15,11 @@ import pandas as pd
 import pytest
 
 from bevel import Client, current, log_metadata, log_metric, pipeline, step
+from bevel.api import run_pipeline
+from bevel.artifacts.local import LocalArtifactStore
 from bevel.errors import ArtifactCorrupted, ArtifactMissing, OutputTypeError, RunFailed
 from bevel.metadata.records import RunStatus
+from bevel.stack.stack import default_stack
 
 pytestmark = pytest.mark.all_databases
 
@@ -178,6 +182,7 @@ def test_failing_step_marks_run_failed_keeps_artifacts_and_skips_downstream(
     }
     assert run.steps["ok"].output.load() == 41
     assert "ValueError: bad value 41" in (run.steps["boom"].error or "")
+    assert run.steps["after_boom"].error == "not run: step 'boom' did not complete"
     assert 'raise ValueError(f"bad value {x}")' in (run.steps["boom"].traceback or "")
 
 
@@ -252,6 +257,117 @@ def test_wrong_number_of_outputs(bevel_home: Path) -> None:
     assert "declares 2 outputs (a, b) but returned a int" in str(err.value.__cause__)
 
 
+def test_single_output_whose_name_starts_with_output_is_not_a_tuple(
+    bevel_home: Path, tmp_path: Path
+) -> None:
+    # Regression: a single output named "output_dir" was treated as a one-element tuple, so a
+    # step returning a Path failed with "declares 1 outputs but returned a PosixPath".
+    @step
+    def make_dir() -> Annotated[Path, "output_dir"]:
+        folder = tmp_path / "made"
+        folder.mkdir(exist_ok=True)
+        (folder / "a.txt").write_text("hi")
+        return folder
+
+    @step
+    def read(folder: Path) -> str:
+        return (folder / "a.txt").read_text()
+
+    @pipeline
+    def p() -> None:
+        read(make_dir())
+
+    run = p()
+    assert run.steps["read"].output.load() == "hi"
+    loaded = run.steps["make_dir"].outputs["output_dir"].load()
+    assert (Path(loaded) / "a.txt").read_text() == "hi"
+
+
+def test_one_element_tuple_output_is_unpacked(bevel_home: Path) -> None:
+    # Regression: -> tuple[Annotated[int, "a"]] stored the whole tuple (1,) as output 'a'
+    # and then failed the run-time type check.
+    @step
+    def one() -> tuple[Annotated[int, "a"]]:
+        return (1,)
+
+    @step
+    def inc(x: int) -> int:
+        return x + 1
+
+    @pipeline
+    def p() -> None:
+        (a,) = one()
+        inc(a)
+
+    run = p()
+    assert run.steps["one"].outputs["a"].load() == 1
+    assert run.steps["inc"].output.load() == 2
+
+
+def test_sys_exit_in_a_step_fails_that_step_and_keeps_its_logs(bevel_home: Path) -> None:
+    # Regression: SystemExit escaped run_step, leaving the step "running" forever inside a
+    # failed run, with its captured output lost.
+    @step
+    def quits() -> int:
+        print("about to exit")
+        raise SystemExit(3)
+
+    @step
+    def independent() -> int:
+        return 7
+
+    @pipeline
+    def p() -> None:
+        quits()
+        independent()
+
+    with pytest.raises(RunFailed) as err:
+        p()
+    assert "step 'quits' raised SystemExit: 3" in str(err.value)
+    run = Client().get_run(err.value.run_id)
+    assert run.status == "failed"
+    assert {k: s.status for k, s in run.steps.items()} == {
+        "quits": "failed",
+        "independent": "completed",
+    }
+    assert run.steps["quits"].error == "SystemExit: 3"
+    assert "about to exit" in run.steps["quits"].logs()
+    assert "raise SystemExit(3)" in (run.steps["quits"].traceback or "")
+
+
+def test_cache_hit_in_another_artifact_store_is_a_miss(bevel_home: Path, tmp_path: Path) -> None:
+    # Regression: two stacks sharing one metadata store but not the artifact store; the second
+    # run crashed in the cache lookup ("artifact ... is not in this artifact store").
+    @step
+    def one() -> int:
+        return 1
+
+    @step
+    def inc(x: int) -> int:
+        return x + 1
+
+    @pipeline
+    def p() -> None:
+        inc(one())
+
+    first = default_stack()
+    other = dataclasses.replace(
+        first, name="other", artifact_store=LocalArtifactStore(str(tmp_path / "other-artifacts"))
+    )
+    try:
+        assert run_pipeline(p, stack=first).status == "completed"
+        run = run_pipeline(p, stack=other)
+        assert {k: s.status for k, s in run.steps.items()} == {
+            "one": "completed",
+            "inc": "completed",
+        }
+        assert run.steps["inc"].output.load() == 2
+        again = run_pipeline(p, stack=other)  # its own outputs are reused
+        assert [s.status for s in again.steps.values()] == ["cached", "cached"]
+    finally:
+        first.close()
+
+
 def test_current_outside_a_step_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="only available while a step runs"):
         _ = current.run_id
@@ -279,6 +395,7 @@ def test_keyboard_interrupt_marks_run_cancelled(bevel_home: Path) -> None:
     run = Client().last_run("p")
     assert run.status == RunStatus.CANCELLED
     assert [s.status for s in run.steps.values()] == ["completed", "cancelled", "cancelled"]
+    assert run.steps["never"].error == "not run: the run was cancelled"
 
 
 def test_corrupted_and_deleted_artifacts_are_named_on_load(bevel_home: Path) -> None:
@@ -409,3 +526,45 @@ def test_retried_step_with_inputs_records_once_with_every_attempts_logs(bevel_ho
     assert "--- attempt 1 of 2 ---" in logs and "first attempt fails" in logs
     assert "--- attempt 2 of 2 ---" in logs and "attempt 2" in logs
     assert run.metrics == {"tries": 2.0}  # metrics of the failed attempt are not kept
+
+
+LOGGING_AFTER_A_RUN = """
+import logging, sys
+from bevel import pipeline, step
+
+@step
+def talk(n: int = 1) -> int:
+    logging.getLogger("user").warning("warned %s", n)
+    return n
+
+@pipeline
+def chatty(n: int = 1) -> None:
+    talk(n)
+
+chatty(n=1)
+logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="USER %(message)s")
+logging.getLogger("user").info("outside a step")
+run = chatty(n=2)
+print("LOGS:" + repr(run.steps["talk"].logs()))
+"""
+
+
+def test_logging_basic_config_after_a_run_still_works(bevel_home: Path, tmp_path: Path) -> None:
+    # Regression: bevel left its handler on the root logger after the first run, which made
+    # the user's later logging.basicConfig() a silent no-op; with the user's handler printing
+    # to a captured stream, step logs would also hold each record twice.
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "chatty.py"
+    script.write_text(LOGGING_AFTER_A_RUN)
+    env = {**os.environ, "BEVEL_HOME": str(bevel_home)}
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "USER outside a step" in lines  # the user's basicConfig took effect
+    assert "USER warned 2" in lines  # and shows the step's record live
+    assert lines[-1] == "LOGS:'USER warned 2\\n'"  # captured once

@@ -155,6 +155,15 @@ def test_url_passwords_are_masked_but_references_kept() -> None:
     assert mask_value("postgresql://bevel@db/x", "url") == "postgresql://bevel@db/x"
 
 
+@pytest.mark.parametrize("password", ["ab/cd+ef", "p?w#1", "x:y/z"])
+def test_url_passwords_with_url_characters_are_masked_whole(password: str) -> None:
+    # Generated passwords hold '/', '?', '#' or ':'; SQLAlchemy reads them up to the '@'.
+    url = f"postgresql+psycopg://bevel:{password}@db:5432/x"
+    shown = mask_value(url, "url")
+    assert shown == "postgresql+psycopg://bevel:***@db:5432/x"
+    assert password not in mask_config(PostgresConfig, {"url": url})["url"]
+
+
 def test_unknown_config_class_masks_by_field_name() -> None:
     values = {"api_token": "t0k", "password": "p", "channel": "#ml", "dsn": "pg://u:pw@h/d"}
     assert mask_config(None, values) == {

@@ -115,6 +115,23 @@ def test_active_stack_cannot_be_deleted(defs: Definitions, settings: Settings) -
     defs.delete_stack("team")
 
 
+def test_project_stack_hidden_by_the_environment_cannot_be_deleted(
+    defs: Definitions, settings: Settings
+) -> None:
+    _store(defs)
+    defs.register_stack("team", {"orchestrator": "local", "artifact_store": "files"})
+    set_active_stack(settings, "team")
+    env_defs = Definitions(Settings(home=settings.home, stack="default"), defs.store)
+    with pytest.raises(ConfigError) as err:
+        env_defs.delete_stack("team")
+    assert err.value.message == (
+        "cannot delete stack 'team': it is this project's stack (set by bevel stack set), "
+        "which $BEVEL_STACK=default overrides for now"
+    )
+    assert err.value.hint == "choose another stack first: bevel stack set default"
+    assert defs.get_stack("team").name == "team"
+
+
 def test_component_used_by_a_stack_cannot_be_deleted(defs: Definitions) -> None:
     _store(defs)
     defs.register_stack("team", {"orchestrator": "local", "artifact_store": "files"})

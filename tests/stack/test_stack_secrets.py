@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import traceback
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,44 @@ def test_secret_resolved_only_at_build(
         assert db_file.exists()
     finally:
         stack.close()
+
+
+def _shown(err: BaseException) -> str:
+    """What a user sees of an error: its text and a full traceback with its causes."""
+    return str(err) + "".join(traceback.format_exception(err))
+
+
+def test_secret_in_an_unparsable_database_url_is_not_shown(
+    defs: Definitions, settings: Settings
+) -> None:
+    # One slash short: SQLAlchemy cannot parse it, and its own message repeats the URL.
+    defs.register_component(
+        "metadata_store",
+        "typo-db",
+        "postgresql",
+        {"url": "postgresql+psycopg:/bevel:{{db.pw}}@db/x"},
+    )
+    defs.register_stack(
+        "typo",
+        {"orchestrator": "local", "artifact_store": "local-artifacts", "metadata_store": "typo-db"},
+    )
+    defs.secrets.create("db", {"pw": PLAIN})
+    with pytest.raises(ConfigError) as err:
+        build_stack("typo", settings)
+    assert err.value.message == "invalid metadata database URL 'postgresql+psycopg:/***@db/x'"
+    assert PLAIN not in _shown(err.value)
+
+
+def test_secret_in_a_construction_error_is_not_in_its_cause(
+    defs: Definitions, settings: Settings
+) -> None:
+    defs.register_component(
+        "artifact_store", "odd-store", "fsspec", {"path": "{{fs.proto}}://bucket"}
+    )
+    defs.register_stack("odd", {"orchestrator": "local", "artifact_store": "odd-store"})
+    defs.secrets.create("fs", {"proto": "nosuchprotocol"})
+    with pytest.raises(StackError) as err:
+        build_stack("odd", settings)
+    assert err.value.message.startswith("cannot build artifact_store 'odd-store' (flavor fsspec):")
+    assert "***" in err.value.message
+    assert "nosuchprotocol" not in _shown(err.value)

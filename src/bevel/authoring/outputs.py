@@ -7,6 +7,10 @@
 * ``-> tuple[Annotated[A, "a"], Annotated[B, "b"]]`` -> two outputs ``"a"`` and ``"b"``; a fixed-length
   ``tuple[...]`` always means several outputs, unnamed elements are ``"output_0"``, ``"output_1"``...
 * to output ONE tuple, name it: ``-> Annotated[tuple[int, int], "pair"]``.
+
+Whether the step returns a tuple of outputs is decided by the annotation alone
+(:func:`returns_tuple`), never by the output names: ``-> Annotated[Path, "output_dir"]`` is one
+output, ``-> tuple[Annotated[int, "a"]]`` a one-element tuple.
 """
 
 from __future__ import annotations
@@ -33,21 +37,36 @@ def _split_annotated(tp: Any) -> tuple[Any, str | None]:
     return tp, None
 
 
+def _tuple_elements(return_annotation: Any) -> tuple[Any, ...] | None:
+    """The element annotations when ``return_annotation`` declares several outputs, else None."""
+    if return_annotation is MISSING or return_annotation is None:
+        return None
+    base, name = _split_annotated(return_annotation)
+    if name is not None or get_origin(base) is not tuple:
+        return None
+    args = get_args(base)
+    if args and not (len(args) == 2 and args[1] is Ellipsis) and args != ((),):
+        return args
+    return None
+
+
+def returns_tuple(return_annotation: Any) -> bool:
+    """Whether the step returns its outputs as a fixed-length tuple (one value per output)."""
+    return _tuple_elements(return_annotation) is not None
+
+
 def parse_outputs(return_annotation: Any) -> tuple[OutputDecl, ...]:
     """Named outputs for a step's (already evaluated) return annotation; see the module doc."""
     if return_annotation is MISSING:
         return (OutputDecl(SINGLE_OUTPUT, None),)
     if return_annotation is None or return_annotation is type(None):
         return ()
+    elements = _tuple_elements(return_annotation)
+    if elements is not None:
+        decls = []
+        for index, arg in enumerate(elements):
+            elem, elem_name = _split_annotated(arg)
+            decls.append(OutputDecl(elem_name or f"output_{index}", elem))
+        return tuple(decls)
     base, name = _split_annotated(return_annotation)
-    if name is not None:
-        return (OutputDecl(name, base),)
-    if get_origin(base) is tuple:
-        args = get_args(base)
-        if args and not (len(args) == 2 and args[1] is Ellipsis) and args != ((),):
-            decls = []
-            for index, arg in enumerate(args):
-                elem, elem_name = _split_annotated(arg)
-                decls.append(OutputDecl(elem_name or f"output_{index}", elem))
-            return tuple(decls)
-    return (OutputDecl(SINGLE_OUTPUT, base),)
+    return (OutputDecl(name or SINGLE_OUTPUT, base),)

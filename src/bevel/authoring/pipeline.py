@@ -120,17 +120,39 @@ class PipelineDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the pipeline on its stack (default: the active one) and return its RunView."""
         if args:
-            names = [n for n in self.signature.parameters]
-            if len(args) > len(names):
-                raise ParameterError(
-                    f"pipeline '{self.name}' takes {len(names)} parameter(s), got {len(args)}",
-                    where=self.where,
-                )
-            kwargs = {**dict(zip(names, args)), **kwargs}
+            kwargs = {**self._positional(args, kwargs), **kwargs}
         # The one whitelisted upward import: calling a pipeline runs it.
         from bevel.api import run_pipeline
 
         return run_pipeline(self, params=kwargs)
+
+    def _positional(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Name positional arguments as Python would, refusing a value given twice."""
+        sig = self.signature
+        positional = [
+            n
+            for n, p in sig.parameters.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        keyword_only = [n for n, p in sig.parameters.items() if p.kind is p.KEYWORD_ONLY]
+        if len(args) > len(positional):
+            every = ", ".join(f"{n}=..." for n in positional + keyword_only)
+            raise ParameterError(
+                f"pipeline '{self.name}' takes {len(positional)} positional parameter(s), "
+                f"got {len(args)}",
+                where=self.where,
+                hint=f"pass parameters by name: {self.name}({every})",
+            )
+        named = dict(zip(positional, args, strict=False))
+        twice = [n for n in named if n in kwargs]
+        if twice:
+            raise ParameterError(
+                f"pipeline '{self.name}' got more than one value for the parameter(s) "
+                f"{', '.join(map(repr, twice))} (positionally and by name)",
+                where=self.where,
+                hint="pass each parameter once",
+            )
+        return named
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name} ({self.source})>"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs
+from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
 from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
 from bevel.errors import DefinitionError
 
@@ -122,6 +122,11 @@ class StepDefinition(Generic[P, R]):
             )
         return decls
 
+    @functools.cached_property
+    def returns_tuple(self) -> bool:
+        """Whether the function returns its outputs as a tuple (decided by the annotation)."""
+        return returns_tuple(self.hints.get("return", MISSING))
+
     def with_options(self, **options: Any) -> StepDefinition[P, R]:
         """A copy with other options, e.g. ``train.with_options(retries=3, id="train_big")``."""
         try:
@@ -140,11 +145,12 @@ class StepDefinition(Generic[P, R]):
             return self.func(*args, **kwargs)
         frame = sys._getframe(1)
         after = kwargs.pop("after", None)
+        where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         invocation = trace.add(
             self,
             args=args,
             kwargs=dict(kwargs),
-            after=_after_ids(after),
+            after=_after_ids(after, where),
             call_file=frame.f_code.co_filename,
             call_line=frame.f_lineno,
         )
@@ -154,7 +160,7 @@ class StepDefinition(Generic[P, R]):
         return f"<step {self.name} ({self.source})>"
 
 
-def _after_ids(after: Any) -> tuple[str, ...]:
+def _after_ids(after: Any, where: str) -> tuple[str, ...]:
     if after is None:
         return ()
     items: Sequence[Any] = after if isinstance(after, list | tuple) else (after,)
@@ -165,10 +171,11 @@ def _after_ids(after: Any) -> tuple[str, ...]:
         elif isinstance(item, StepInvocation):
             ids.append(item.id)
         elif isinstance(item, tuple):
-            ids.extend(_after_ids(item))
+            ids.extend(_after_ids(item, where))
         else:
             raise DefinitionError(
                 f"after= takes step outputs or invocations, got {type(item).__name__}",
+                where=where,
                 hint="pass what an earlier step call returned: step_b(after=step_a())",
             )
     return tuple(ids)

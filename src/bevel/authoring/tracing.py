@@ -94,7 +94,7 @@ class Trace:
             while step_id in taken:
                 n += 1
                 step_id = f"{base}_{n}"
-        outputs = step.outputs
+        step.outputs  # noqa: B018 - report output declaration errors at the call
         invocation = StepInvocation(
             id=step_id,
             step=step,
@@ -103,15 +103,10 @@ class Trace:
             after=after,
             call_file=call_file,
             call_line=call_line,
-            multi_output=len(outputs) > 1 or _declares_tuple(step),
+            multi_output=step.returns_tuple,
         )
         self.invocations.append(invocation)
         return invocation
-
-
-def _declares_tuple(step: StepDefinition[Any, Any]) -> bool:
-    outputs = step.outputs
-    return len(outputs) == 1 and outputs[0].name.startswith("output_")
 
 
 _TRACE: ContextVar[Trace | None] = ContextVar("bevel_trace", default=None)

@@ -100,6 +100,8 @@ class Client:
         """The newest run, of one pipeline or of any."""
         found = self.store.list_runs(RunFilter(pipeline=pipeline, limit=1))
         if found:
+            if reap(self.store, found):  # as runs() and get_run(): never "running" forever
+                found = [self.store.get_run(found[0].id)]
             return RunView.from_record(found[0], self)
         if pipeline is None:
             raise NotFound(

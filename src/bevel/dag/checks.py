@@ -70,17 +70,22 @@ def types_compatible(produced: Any, expected: Any) -> bool:
     produced, expected = _strip_annotated(produced), _strip_annotated(expected)
     if produced is None or expected is None or expected is Any or produced is Any:
         return True
-    exp_origin = get_origin(expected)
-    if exp_origin is Union or type(expected).__name__ == "UnionType":
-        return any(types_compatible(produced, arm) for arm in get_args(expected))
-    if get_origin(produced) is Union or type(produced).__name__ == "UnionType":
+    # Split the produced union first: every value it may hold must fit the expected type, which
+    # may itself be a union (``int | None`` feeds ``int | None``).
+    if _is_union(produced):
         return all(types_compatible(arm, expected) for arm in get_args(produced))
+    if _is_union(expected):
+        return any(types_compatible(produced, arm) for arm in get_args(expected))
     p, e = _origin(produced), _origin(expected)
     if not isinstance(p, type) or not isinstance(e, type):
         return True
     if e is float and p is int:
         return True  # PEP 484 numeric tower
     return issubclass(p, e)
+
+
+def _is_union(tp: Any) -> bool:
+    return get_origin(tp) is Union or type(tp).__name__ == "UnionType"
 
 
 def check_input_type(

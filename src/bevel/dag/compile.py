@@ -123,6 +123,7 @@ def _bind(
                     where=inv.where,
                     hint=f"use after={value.id} for ordering without data",
                 )
+            _reject_nested_refs(value, name, inv)
             params[name] = value
         elif p.default is not p.empty:
             params[name] = p.default
@@ -141,6 +142,40 @@ def _bind(
             )
         params[name] = value
     return params, inputs
+
+
+def _nested_refs(value: Any) -> list[OutputRef]:
+    if isinstance(value, OutputRef):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [ref for item in value for ref in _nested_refs(item)]
+    if isinstance(value, dict):
+        return [ref for item in value.values() for ref in _nested_refs(item)]
+    return []
+
+
+def _reject_nested_refs(value: Any, name: str, inv: StepInvocation) -> None:
+    """A step output inside a list/tuple/dict argument is not an input: say how to wire it."""
+    refs = _nested_refs(value)
+    if not refs:
+        return
+    named = ", ".join(f"'{r.output}' of step '{r.step_id}'" for r in refs)
+    producers = {r.step_id for r in refs}
+    if isinstance(value, tuple) and len(producers) == 1 and len(refs) == len(value):
+        producer = refs[0].step_id
+        hint = (
+            f"step '{producer}' returns a tuple of {len(refs)} output(s): unpack it first, e.g. "
+            f"`{', '.join(r.output for r in refs)}, = ...` (or `[0]`), and pass one output"
+        )
+    else:
+        hint = "an input takes exactly one step output; to combine several, give the step one "
+        hint += "parameter per output"
+    raise DefinitionError(
+        f"argument '{name}' of step '{inv.step.name}' is a {type(value).__name__} holding the "
+        f"output(s) {named}; step outputs can only be passed directly, one per argument",
+        where=inv.where,
+        hint=hint,
+    )
 
 
 def _config_sets_artifact(name: str, inv: StepInvocation, source: str) -> ParameterError:
@@ -262,4 +297,5 @@ def _compile_step(
         after=tuple(dict.fromkeys(inv.after)),
         outputs=_outputs(step, tools),
         options=options,
+        returns_tuple=step.returns_tuple,
     )

@@ -69,6 +69,9 @@ class StepSpec:
     after: tuple[str, ...]  # ordering-only upstream step ids (from after=)
     outputs: tuple[OutputSpec, ...]
     options: StepOptions = field(default_factory=StepOptions)
+    # The function returns a tuple with one value per output (``-> tuple[...]``), as opposed to
+    # one value for its single output. Decided by the annotation, not by the output names.
+    returns_tuple: bool = False
 
     @property
     def upstream(self) -> tuple[str, ...]:

@@ -170,7 +170,10 @@ class _Scheduler:
             self.failed.append(spec.id)
             if outcome.error is not None:
                 self.errors[spec.id] = outcome.error
-            self.skip(downstream_of(self.plan, [spec.id]), because=spec.id)
+            self.skip(
+                downstream_of(self.plan, [spec.id]),
+                because=f"step '{spec.id}' did not complete",
+            )
             return
         self.outputs[spec.id] = outcome.outputs
         if self.stack.orchestrator.in_process:
@@ -196,7 +199,7 @@ class _Scheduler:
                 ended=at,
                 params=spec.params,
                 code_hash=spec.code_hash,
-                error=f"not run: step '{because}' did not complete",
+                error=f"not run: {because}",
             )
             self.stack.metadata_store.finish_step_run(StepCompletion(step_run=record))
             self.listener.on_step_end(record)
@@ -236,7 +239,7 @@ def execute(
         sched.cancelled = True
         for future in running:
             future.cancel()
-        sched.skip(set(sched.pending), because="run was cancelled", status=StepStatus.CANCELLED)
+        sched.skip(set(sched.pending), because="the run was cancelled", status=StepStatus.CANCELLED)
         error = "cancelled by the user (KeyboardInterrupt)"
         _finish(stack, run, RunStatus.CANCELLED, error, listener)
         raise

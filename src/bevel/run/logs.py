@@ -3,6 +3,10 @@
 ``sys.stdout``/``sys.stderr`` are swapped once for proxies that write to the current step's
 capture file (a ``contextvars`` variable, so each thread/step has its own) *and* to the original
 stream, so users still see their prints live.
+
+bevel's logging handler sits on the root logger only while at least one step runs: a root logger
+with a handler makes ``logging.basicConfig()`` a silent no-op, so leaving it there would break the
+user's own logging setup after their first run.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ class _SinkHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         sink = _SINK.get()
-        alone = logging.getLogger().handlers == [self]
+        handlers = logging.getLogger().handlers
+        alone = handlers == [self]
+        if sink is not None and _teed_elsewhere(handlers, record):
+            sink = None  # a handler of the user's writes it to a captured stream already
         if sink is None and not (alone and record.levelno >= logging.WARNING):
             return
         try:
@@ -56,22 +63,45 @@ class _SinkHandler(logging.Handler):
             self.handleError(record)
 
 
+def _teed_elsewhere(handlers: list[logging.Handler], record: logging.LogRecord) -> bool:
+    """Whether another root handler prints ``record`` to a captured (teed) stream."""
+    return any(
+        h is not _handler
+        and isinstance(getattr(h, "stream", None), _TeeStream)
+        and record.levelno >= h.level
+        for h in handlers
+    )
+
+
 _handler = _SinkHandler()
 _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
 
 
+_active = 0  # steps capturing right now (in any thread); guarded by _install_lock
+
+
 def _install() -> None:
+    global _active
     with _install_lock:
         if not isinstance(sys.stdout, _TeeStream):
             sys.stdout = _TeeStream(sys.stdout)  # type: ignore[assignment]
         if not isinstance(sys.stderr, _TeeStream):
             sys.stderr = _TeeStream(sys.stderr)  # type: ignore[assignment]
+        _active += 1
         root = logging.getLogger()
         if _handler not in root.handlers:
             root.addHandler(_handler)
         step_logger = logging.getLogger("bevel.step")
         if step_logger.level == logging.NOTSET:
             step_logger.setLevel(logging.INFO)
+
+
+def _uninstall() -> None:
+    global _active
+    with _install_lock:
+        _active -= 1
+        if _active == 0:
+            logging.getLogger().removeHandler(_handler)
 
 
 @contextlib.contextmanager
@@ -83,3 +113,4 @@ def capture_to(sink: IO[str]) -> Iterator[None]:
         yield
     finally:
         _SINK.reset(token)
+        _uninstall()

@@ -19,7 +19,7 @@ def output_values(spec: StepSpec, result: Any) -> dict[str, Any]:
     where = f"{spec.file}:{spec.line}"
     if not outputs:
         return {}
-    if len(outputs) == 1 and not outputs[0].name.startswith("output_"):
+    if len(outputs) == 1 and not spec.returns_tuple:
         return {outputs[0].name: result}
     if not isinstance(result, tuple | list) or len(result) != len(outputs):
         got = f"a {type(result).__name__}"

@@ -27,7 +27,7 @@ from bevel.artifacts.materializers.registry import get_materializer, import_ref,
 from bevel.artifacts.publish import artifact_path, load_artifact, save_artifact
 from bevel.cache import cache_key, code_parts, ingredients_for
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import BevelError, BevelWarning, StepFailed
+from bevel.errors import ArtifactError, BevelError, BevelWarning, StepFailed
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -137,7 +137,13 @@ def _try_cache(
         return None
     artifacts = stack.artifact_store
     for art in hit.outputs.values():
-        if not artifacts.exists(artifact_path(artifacts, art.uri)):
+        try:
+            path = artifact_path(artifacts, art.uri)
+        except ArtifactError:
+            # Recorded by a stack with another artifact store (sharing this metadata store):
+            # its files are not reachable from here, so compute the step again.
+            return None
+        if not artifacts.exists(path):
             return None  # files deleted: recompute rather than hand out a broken artifact
     record = replace(base, status=StepStatus.CACHED, ended=_now(), cached_from=hit.step_run.id)
     store.finish_step_run(
@@ -213,7 +219,7 @@ def _attempt(
             except KeyboardInterrupt as exc:
                 tried.status, tried.error = StepStatus.CANCELLED, exc
                 tried.traceback = "interrupted (KeyboardInterrupt)"
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() in a step fails that step
                 tried.status, tried.error = StepStatus.FAILED, exc
                 tried.traceback = traceback.format_exc()
                 sink.write(tried.traceback)

@@ -36,7 +36,9 @@ from bevel.errors import ConfigError
 MASK = "***"
 #: ``{{secret_name.key}}``: a reference to one key of a stored secret.
 REFERENCE = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
-_URL_PASSWORD = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@/]+)(?P<tail>@)")
+# The password runs to the first '@', as SQLAlchemy parses it: it may hold '/', '?', '#' or ':'
+# (generated passwords often do), and stopping at any of them would show it whole.
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@]+)(?P<tail>@)")
 _SENSITIVE_KEY = re.compile(
     r"secret|password|passwd|token|credential|private|access_key|key$", re.I
 )

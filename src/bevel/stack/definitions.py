@@ -25,7 +25,7 @@ from bevel.metadata.base import DefinitionStore
 from bevel.metadata.records import ComponentRecord, StackRecord
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.settings import Settings
-from bevel.stack.active import StackChoice, resolve_stack
+from bevel.stack.active import StackChoice, chosen_stack, resolve_stack
 from bevel.stack.config import option_name, validate_config, with_article
 from bevel.stack.flavors import Flavor, check_type, get_flavor
 from bevel.stack.secrets import Secrets, check_name
@@ -221,6 +221,19 @@ class Definitions:
         self, name: str, components: Mapping[str, str | None], *, replace: bool = False
     ) -> StackRecord:
         """Store a stack of existing components; the metadata store defaults to the home one."""
+        chosen = self.check_stack(name, components)
+        record = StackRecord(name=name, components=chosen, created=datetime.now(UTC))
+        return ordered(self.store.create_stack(record, replace=replace))
+
+    def check_stack(
+        self,
+        name: str,
+        components: Mapping[str, str | None],
+        planned: Mapping[str, ComponentRecord] | None = None,
+    ) -> dict[str, str]:
+        """The members of stack ``name`` as it would be stored, or the ConfigError saying why it
+        cannot be. ``planned`` components (by name) count as existing: ``bevel stack import``
+        checks the whole file before it writes anything."""
         check_name("stack", name)
         if name == DEFAULT_STACK:
             raise ConfigError(
@@ -237,13 +250,14 @@ class Definitions:
                     f"(e.g. {BUILTIN_COMPONENTS[type_]}; see: bevel component list {type_})",
                 )
         for type_, component in chosen.items():
-            self._check_member(name, type_, component)
-        record = StackRecord(name=name, components=chosen, created=datetime.now(UTC))
-        return ordered(self.store.create_stack(record, replace=replace))
+            self._check_member(name, type_, component, planned or {})
+        return chosen
 
-    def _check_member(self, stack: str, type: str, component: str) -> None:
+    def _check_member(
+        self, stack: str, type: str, component: str, planned: Mapping[str, ComponentRecord]
+    ) -> None:
         try:
-            found = self.get_component(component)
+            found = planned.get(component) or self.get_component(component)
         except NotFound:
             known = [c.name for c in self.list_components(type)]
             raise ConfigError(
@@ -267,5 +281,13 @@ class Definitions:
             raise ConfigError(
                 f"cannot delete stack {name!r}: it is the active stack (set by {active.source})",
                 hint="switch to another stack first: bevel stack set default",
+            )
+        if chosen_stack(self.settings) == name:
+            # $BEVEL_STACK hides this choice only for now: once it is unset, every command
+            # would fail on a stack that no longer exists.
+            raise ConfigError(
+                f"cannot delete stack {name!r}: it is this project's stack (set by bevel stack "
+                f"set), which {active.source}={active.name} overrides for now",
+                hint="choose another stack first: bevel stack set default",
             )
         self.store.delete_stack(name)

@@ -109,14 +109,19 @@ def build_component(
         if _accepts_name(impl):
             kwargs["name"] = record.name
         component = impl(**kwargs)
-    except BevelError:
+    except BevelError as err:
+        _scrub_error(err, secret_values)
         raise
     except Exception as err:
         hint = f"check its settings: bevel component describe {record.name}"
         if isinstance(err, ImportError):
             hint = flavor.install or "install the package that provides this flavor"
-        reason = _scrub(f"{type(err).__name__}: {err}", secret_values)
-        raise StackError(f"cannot build {where}: {reason}", hint=hint) from err
+        text = f"{type(err).__name__}: {err}"
+        reason = _scrub(text, secret_values)
+        failure = StackError(f"cannot build {where}: {reason}", hint=hint)
+        if reason != text:  # the cause's own message holds a secret: a traceback would show it
+            raise failure from None
+        raise failure from err
     if record.type == "artifact_store" and record.flavor != "local":
         address = getattr(config, "address", None)
         component = GuardedArtifactStore(
@@ -144,6 +149,17 @@ def _scrub(text: str, secret_values: list[str]) -> str:
     for value in secret_values:
         text = text.replace(value, "***")
     return text
+
+
+def _scrub_error(err: BevelError, secret_values: list[str]) -> None:
+    """Mask resolved secret values in a bevel error (and drop a cause that holds them)."""
+    message = _scrub(err.message, secret_values)
+    hint = None if err.hint is None else _scrub(err.hint, secret_values)
+    if (message, hint) == (err.message, err.hint):
+        return
+    err.message, err.hint, err.args = message, hint, (message,)
+    err.__cause__ = None
+    err.__suppress_context__ = True
 
 
 def _project_path(path: str, settings: Settings) -> str:

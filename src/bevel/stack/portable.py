@@ -123,6 +123,7 @@ def import_stack(defs: Definitions, data: Any, *, force: bool = False) -> list[s
         if wanted.name in defs.builtins:
             raise ConfigError(f"component {wanted.name!r} is built in and cannot be redefined")
         planned.append((wanted, existing is not None))
+    defs.check_stack(stack_name, members, {c.name: c for c, _ in planned})
     stack_same = _stack_same(defs, stack_name, members)
     if stack_same is False and not force:
         raise ConfigError(

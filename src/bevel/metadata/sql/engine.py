@@ -16,6 +16,7 @@ is reported as a bevel error naming the (password-masked) URL instead of hanging
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 import threading
 import time
@@ -41,12 +42,24 @@ _DRIVER_HINTS = {
 }
 
 
+_URL_PREFIX = re.compile(r"[A-Za-z0-9+.-]*:?/*")
+
+
 def mask_url(url: str) -> str:
-    """The URL for display, with any password replaced by ``***``."""
+    """The URL for display, with any password replaced by ``***``.
+
+    A URL SQLAlchemy cannot parse (``postgresql:/user:pw@host/db``, one slash short) keeps its
+    scheme, slashes and host, so the mistake stays visible, while everything between them and
+    the last ``@`` is masked: it may hold a password.
+    """
     try:
         return make_url(url).render_as_string(hide_password=True)
     except exc.ArgumentError:
-        return "<unparsable database URL>"
+        head, at, tail = url.rpartition("@")
+        if not at:
+            return url
+        prefix = _URL_PREFIX.match(head)
+        return f"{prefix[0] if prefix else ''}***@{tail}"
 
 
 def is_memory_sqlite(engine: Engine) -> bool:
@@ -82,11 +95,12 @@ def build_engine(url: str, *, connect_timeout: float) -> Engine:
     """Create (but do not connect) the engine for ``url``."""
     try:
         parsed = make_url(url)
-    except exc.ArgumentError as err:
+    except exc.ArgumentError:
+        # from None: SQLAlchemy's message repeats the URL, password included.
         raise ConfigError(
-            f"invalid metadata database URL {url!r}",
+            f"invalid metadata database URL {mask_url(url)!r}",
             hint="use e.g. sqlite:///path/to/metadata.db or postgresql+psycopg://user@host/db",
-        ) from err
+        ) from None
     backend = parsed.get_backend_name()
     timeout = max(1, math.ceil(connect_timeout))
     kwargs: dict[str, Any] = {}
