@@ -568,3 +568,34 @@ def test_logging_basic_config_after_a_run_still_works(bevel_home: Path, tmp_path
     assert "USER outside a step" in lines  # the user's basicConfig took effect
     assert "USER warned 2" in lines  # and shows the step's record live
     assert lines[-1] == "LOGS:'USER warned 2\\n'"  # captured once
+
+
+def test_a_crash_inside_bevel_leaves_no_step_running(
+    bevel_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If recording a step's outcome itself fails (here: the store refuses the write), the run
+    and that step end failed, never "running"."""
+    from bevel.metadata.sql.store import SqlMetadataStore
+
+    @step
+    def fine() -> int:
+        return 1
+
+    @pipeline
+    def p() -> None:
+        fine()
+
+    real = SqlMetadataStore.finish_step_run
+
+    def broken(self: SqlMetadataStore, completion: Any) -> Any:
+        if completion.step_run.status == "completed":
+            raise RuntimeError("disk full")
+        return real(self, completion)
+
+    monkeypatch.setattr(SqlMetadataStore, "finish_step_run", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        p()
+    monkeypatch.setattr(SqlMetadataStore, "finish_step_run", real)
+    run = Client().last_run("p")
+    assert run.status == "failed" and "disk full" in (run.error or "")
+    assert run.steps["fine"].status == "failed"

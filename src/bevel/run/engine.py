@@ -159,12 +159,16 @@ class _Scheduler:
             definition=self.definitions.get(spec.id),
         )
 
-    def collect(self, spec: StepSpec, outcome: StepOutcome) -> None:
-        for ref in spec.inputs.values():  # free in-memory objects nobody else will read
+    def _release_inputs(self, spec: StepSpec) -> None:
+        """Free in-memory objects that no step still to run will read."""
+        for ref in spec.inputs.values():
             key = (ref.step, ref.output)
             self.readers[key] -= 1
             if self.readers[key] == 0:
                 self.objects.pop(key, None)
+
+    def collect(self, spec: StepSpec, outcome: StepOutcome) -> None:
+        self._release_inputs(spec)
         self.listener.on_step_end(outcome.step_run)
         if not outcome.ok:
             self.failed.append(spec.id)
@@ -188,6 +192,7 @@ class _Scheduler:
             if spec.id not in step_ids or spec.id not in self.pending:
                 continue
             del self.pending[spec.id]
+            self._release_inputs(spec)
             at = _now()
             record = StepRunRecord(
                 id=new_id(),
@@ -246,6 +251,10 @@ def execute(
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         sched.skip(set(sched.pending), because="the run crashed")
+        # a step that was running when bevel itself failed must not stay "running"
+        stack.metadata_store.mark_stale_runs(
+            _now(), run_ids=[run.id], reason=f"the run crashed: {error}"
+        )
         _finish(stack, run, RunStatus.FAILED, error, listener)
         raise
     finally:
