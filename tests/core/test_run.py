@@ -599,3 +599,24 @@ def test_a_crash_inside_bevel_leaves_no_step_running(
     run = Client().last_run("p")
     assert run.status == "failed" and "disk full" in (run.error or "")
     assert run.steps["fine"].status == "failed"
+
+
+def test_a_materializer_version_bump_busts_the_cache_of_unannotated_outputs(
+    bevel_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bevel.artifacts.materializers.json_builtins import JsonMaterializer
+
+    @step
+    def untyped():  # type: ignore[no-untyped-def]  # no annotation: materializer chosen at run time
+        return {"a": 1}
+
+    @pipeline
+    def p() -> None:
+        untyped()
+
+    assert p().steps["untyped"].status == "completed"
+    assert p().steps["untyped"].status == "cached"
+    monkeypatch.setattr(JsonMaterializer, "version", "999")  # a new on-disk format
+    rerun = p().steps["untyped"]
+    assert rerun.status == "completed"
+    assert rerun.output.load() == {"a": 1}

@@ -145,6 +145,8 @@ def _try_cache(
             return None
         if not artifacts.exists(path):
             return None  # files deleted: recompute rather than hand out a broken artifact
+        if _stale_format(art):
+            return None
     record = replace(base, status=StepStatus.CACHED, ended=_now(), cached_from=hit.step_run.id)
     store.finish_step_run(
         StepCompletion(
@@ -154,6 +156,18 @@ def _try_cache(
         )
     )
     return StepOutcome(record, dict(hit.outputs))
+
+
+def _stale_format(art: ArtifactRecord) -> bool:
+    """Whether ``art`` was written by another version of its materializer.
+
+    Annotated outputs have their materializer version in the cache key; an unannotated output's
+    materializer is only known once the step has run, so it is checked here instead.
+    """
+    try:
+        return str(get_materializer(art.materializer).version) != art.materializer_version
+    except BevelError:  # the materializer is gone (an uninstalled extra): cannot reuse
+        return True
 
 
 def _load_inputs(spec: StepSpec, stack: Stack, inputs: StepInputs) -> dict[str, Any]:
