@@ -121,3 +121,20 @@ def test_client_without_a_stack_uses_the_project_default(seeded: Seeded) -> None
     with Client() as client:
         assert client.last_run().name == "etl-1"
         assert "Client(stack='default'" in repr(client)
+
+
+def test_lineage_views_cost_a_fixed_number_of_queries(
+    counting: tuple[Client, CountingStore],
+) -> None:
+    """An artifact read by many steps in many runs: consumers and downstream stay two calls."""
+    client, store = counting
+    run = client.get_run("training-1")
+    artifact = next(a for s in run.steps.values() for a in s.inputs.values())
+    store.calls.clear()
+    consumers = artifact.consumers()
+    downstream = artifact.downstream()
+    assert consumers and downstream is not None
+    assert sorted(set(store.calls)) == ["lineage", "step_details"]
+    assert store.calls.count("step_details") == 2  # one per call, whatever the number of runs
+    producer = artifact.producer()
+    assert producer is not None and store.calls[-1] == "step_details"

@@ -29,7 +29,7 @@ from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.liveness import reap
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
-from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter
+from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter, StepDetails
 from bevel.metadata.records import ArtifactRecord, MetricRecord, RunStatus, StepStatus
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
@@ -182,8 +182,14 @@ class Client:
     ) -> tuple[dict[str, StepView], dict[str, float]]:
         """Steps (with their inputs, outputs and metrics) and metrics of a run in three queries."""
         step_runs = self.store.step_runs(run_id)
-        io = self.store.step_io(run_id)
-        metrics = self.store.metrics(run_id)
+        details = StepDetails(
+            step_runs, self.store.step_io(run_id), self.store.metrics(run_id), {run_id: pipeline}
+        )
+        views = self._assemble(details)
+        return {v.step_id: v for v in views}, _last_values(details.metrics)
+
+    def _assemble(self, details: StepDetails) -> list[StepView]:
+        """Step views from fetched details; each artifact becomes one shared view."""
         artifacts: dict[str, ArtifactView] = {}
 
         def view(record: ArtifactRecord) -> ArtifactView:
@@ -192,32 +198,26 @@ class Client:
             return artifacts[record.id]
 
         by_step: dict[str | None, list[MetricRecord]] = {}
-        for metric in metrics:
+        for metric in details.metrics:
             by_step.setdefault(metric.step_run_id, []).append(metric)
-        steps: dict[str, StepView] = {}
-        for record in step_runs:
-            edges = io.get(record.id, {})
-            steps[record.step_id] = StepView.from_record(
-                record,
-                pipeline=pipeline,
-                inputs={n: view(a) for n, a in edges.get("in", {}).items()},
-                outputs={n: view(a) for n, a in edges.get("out", {}).items()},
-                metrics=_last_values(by_step.get(record.id, [])),
-                client=self,
+        result = []
+        for record in details.step_runs:
+            edges = details.io.get(record.id, {})
+            result.append(
+                StepView.from_record(
+                    record,
+                    pipeline=details.pipelines.get(record.run_id, ""),
+                    inputs={n: view(a) for n, a in edges.get("in", {}).items()},
+                    outputs={n: view(a) for n, a in edges.get("out", {}).items()},
+                    metrics=_last_values(by_step.get(record.id, [])),
+                    client=self,
+                )
             )
-        return steps, _last_values(metrics)
+        return result
 
     def _step_views(self, step_run_ids: Sequence[str]) -> list[StepView]:
-        """Step views by step run id, loading each run involved once."""
-        records = [self.store.get_step_run(i) for i in step_run_ids]
-        runs: dict[str, RunView] = {}
-        result = []
-        for record in records:
-            if record.run_id not in runs:
-                runs[record.run_id] = self.get_run(record.run_id)
-            by_id = {s.id: s for s in runs[record.run_id].steps.values()}
-            result.append(by_id[record.id])
-        return result
+        """Step views by step run id, in a fixed number of queries (however many runs)."""
+        return self._assemble(self.store.step_details(step_run_ids))
 
     def _consumers(self, artifact_id: str) -> list[StepView]:
         ids = [

@@ -65,6 +65,19 @@ class CacheHit:
     outputs: dict[str, ArtifactRecord]
 
 
+StepIO = dict[str, dict[str, dict[str, ArtifactRecord]]]  # step run id -> "in"/"out" -> name
+
+
+@dataclass(frozen=True)
+class StepDetails:
+    """Everything needed to show some step runs, fetched together (no query per step)."""
+
+    step_runs: list[StepRunRecord]  # in start order
+    io: StepIO
+    metrics: list[MetricRecord]
+    pipelines: dict[str, str]  # run id -> pipeline name
+
+
 @runtime_checkable
 class MetadataStore(Protocol):
     """Records runs, step runs, artifacts, lineage, metrics and metadata.
@@ -162,7 +175,12 @@ class MetadataStore(Protocol):
         Raises ValueError when neither is given."""
         ...
 
-    def step_io(self, run_id: str) -> dict[str, dict[str, dict[str, ArtifactRecord]]]:
+    def step_details(self, step_run_ids: Sequence[str]) -> StepDetails:
+        """The given step runs (unknown ids are left out) with their inputs, outputs, metrics
+        and pipelines, in a fixed number of queries however many runs they belong to."""
+        ...
+
+    def step_io(self, run_id: str) -> StepIO:
         """``{step_run_id: {"in": {name: artifact}, "out": {name: artifact}}}`` for every step run
         of a run, including those without inputs or outputs (one or two queries, no N+1)."""
         ...

@@ -380,6 +380,31 @@ class MetadataStoreContract(DefinitionStoreContract):
         }
         assert store.step_io(new_id()) == {}
 
+    def test_step_details_across_runs(self, store: MetadataStore) -> None:
+        first = store.create_run(make_run(pipeline="etl"))
+        second = store.create_run(make_run(pipeline="training", at=5))
+        load, (data,) = self.run_step(store, first, "load", ("data",))
+        train, (model,) = self.run_step(
+            store, second, "train", ("model",), inputs=(("df", data.id),), at=6
+        )
+        store.finish_step_run(
+            StepCompletion(
+                done(train),
+                metrics=(MetricRecord(second.id, train.id, "acc", 0.5, None, T0),),
+            )
+        )
+        details = store.step_details([train.id, load.id, new_id(), train.id])
+        assert [s.id for s in details.step_runs] == [load.id, train.id]  # start order
+        assert details.io == {
+            load.id: {"in": {}, "out": {"data": data}},
+            train.id: {"in": {"df": data}, "out": {"model": model}},
+        }
+        assert [(m.step_run_id, m.key, m.value) for m in details.metrics] == [
+            (train.id, "acc", 0.5)
+        ]
+        assert details.pipelines == {first.id: "etl", second.id: "training"}
+        assert store.step_details([]).step_runs == []
+
     # --- metrics & metadata -----------------------------------------------------------------
 
     def test_metrics_and_metadata_in_one_completion(self, store: MetadataStore) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.engine import Connection
 
 from bevel.errors import NotFound
-from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter
+from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter, StepDetails, StepIO
 from bevel.metadata.records import (
     ArtifactRecord,
     LineageEdge,
@@ -265,6 +265,30 @@ def step_io(conn: Connection, run_id: str) -> dict[str, dict[str, dict[str, Arti
         for step_run_id, direction, name, artifact in _edges_with_artifacts(conn, run_id=run_id):
             io[step_run_id][direction][name] = artifact
     return io
+
+
+def step_details(conn: Connection, step_run_ids: list[str]) -> StepDetails:
+    """Step runs by id with their edges, metrics and pipelines: three queries."""
+    if not step_run_ids:
+        return StepDetails([], {}, [], {})
+    rows = conn.execute(
+        select(step_runs, runs.c.pipeline.label("run_pipeline"))
+        .join(runs, runs.c.id == step_runs.c.run_id)
+        .where(step_runs.c.id.in_(step_run_ids))
+        .order_by(step_runs.c.started, step_runs.c.id)
+    ).mappings()
+    records, pipelines = [], {}
+    for row in rows:
+        records.append(step_run_record(row))
+        pipelines[row["run_id"]] = row["run_pipeline"]
+    ids = [r.id for r in records]
+    io: StepIO = {i: {"in": {}, "out": {}} for i in ids}
+    for step_run_id, direction, name, artifact in _edges_with_artifacts(conn, ids):
+        io[step_run_id][direction][name] = artifact
+    found = conn.execute(
+        select(metrics).where(metrics.c.step_run_id.in_(ids)).order_by(metrics.c.id)
+    ).mappings()
+    return StepDetails(records, io, [metric_record(r) for r in found], pipelines)
 
 
 def _edges_with_artifacts(

@@ -28,7 +28,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from bevel.errors import MetadataError
-from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter
+from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter, StepDetails
 from bevel.metadata.records import (
     ArtifactRecord,
     ComponentRecord,
@@ -223,6 +223,10 @@ class SqlMetadataStore:
     ) -> list[LineageEdge]:
         with self._read("reading lineage") as conn:
             return reads.lineage_edges(conn, step_run_id, artifact_id)
+
+    def step_details(self, step_run_ids: Sequence[str]) -> StepDetails:
+        with self._read("reading step runs") as conn:
+            return reads.step_details(conn, list(dict.fromkeys(step_run_ids)))
 
     def step_io(self, run_id: str) -> dict[str, dict[str, dict[str, ArtifactRecord]]]:
         with self._read(f"reading the inputs and outputs of run {run_id}") as conn:
