@@ -247,11 +247,22 @@ def test_secret_commands(invoke: Invoke) -> None:
     assert out.strip() == "created secret db; refer to it as {{db.password}}"
     taken = invoke("secret", "create", "db", "--password", "x")
     assert taken.exit_code == 2 and "--force" in taken.output
-    ok(invoke("secret", "create", "db", "--force", "--password", "y", "--user", "bevel"))
+    replaced = ok(invoke("secret", "create", "db", "--force", "--password", "y", "--user", "u"))
+    assert replaced.startswith("replaced secret db")
+    fresh = ok(invoke("secret", "create", "other", "--force", "--token", "t"))
+    assert fresh.startswith("created secret other")  # --force on a new secret still creates
     assert "{{db.user}}" in ok(invoke("secret", "get", "db"))
-    ok(invoke("secret", "delete", "db", "--yes"))
+    ok(invoke("component", "register", "metadata_store", "team-db", "--flavor", "postgresql",
+              "--url", "postgresql+psycopg://{{db.user}}:{{db.password}}@h/db"))  # fmt: skip
+    used = invoke("secret", "delete", "db", "--yes")
+    assert used.exit_code == 2 and "used by component(s) team-db" in used.output
+    assert "--force" in used.output
+    ok(invoke("secret", "delete", "db", "--yes", "--force"))
     missing = invoke("secret", "get", "db")
     assert missing.exit_code == 1 and "no secret named 'db'" in missing.output
+    gone = invoke("secret", "delete", "db")  # no confirmation prompt for a missing secret
+    assert gone.exit_code == 1 and "no secret named 'db'" in gone.output
+    assert "Delete secret" not in gone.output
 
 
 def test_flavor_commands(invoke: Invoke) -> None:

@@ -44,9 +44,9 @@ def create(ctx: click.Context, name: str, force: bool) -> None:
     """
     values = parse_options(ctx.args, example=f"bevel secret create {name} --key=... --secret=...")
     with open_definitions() as defs:
-        defs.secrets.create(name, values, replace=force)
+        replaced = defs.secrets.create(name, values, replace=force)
     refs = ", ".join("{{" + f"{name}.{k}" + "}}" for k in sorted(values))
-    click.echo(f"{'replaced' if force else 'created'} secret {name}; refer to it as {refs}")
+    click.echo(f"{'replaced' if replaced else 'created'} secret {name}; refer to it as {refs}")
 
 
 @secret.command("list")
@@ -93,14 +93,16 @@ def get(name: str) -> None:
 @secret.command("delete")
 @click.argument("name")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def delete(name: str, yes: bool) -> None:
-    """Delete a secret; components referring to it fail to build until it is created again.
+@click.option("--force", is_flag=True, help="Delete it even if components refer to it.")
+def delete(name: str, yes: bool, force: bool) -> None:
+    """Delete a secret (refused while components refer to it, unless --force).
 
     \b
     Example:
       bevel secret delete s3 --yes
     """
-    confirm(f"Delete secret {name}?", yes)
     with open_definitions() as defs:
-        defs.secrets.delete(name)
+        defs.store.get_secret(name)  # say "no such secret" before asking anything
+        confirm(f"Delete secret {name}?", yes)
+        defs.secrets.delete(name, force=force)
     click.echo(f"deleted secret {name}")

@@ -122,7 +122,8 @@ class Secrets:
             self._box = SecretBox(load_key(self.settings))
         return self._box
 
-    def create(self, name: str, values: Mapping[str, str], *, replace: bool = False) -> None:
+    def create(self, name: str, values: Mapping[str, str], *, replace: bool = False) -> bool:
+        """Store the secret; True when it replaced an existing one."""
         check_name("secret", name)
         if not values:
             raise ConfigError(
@@ -131,9 +132,22 @@ class Secrets:
             )
         for key in values:
             check_name("secret key", key)
+        existed = self.exists(name)
         now = datetime.now(UTC)
         record = SecretRecord(name=name, blob=self.box.seal(values), created=now, updated=now)
         self.store.put_secret(record, replace=replace)
+        return existed
+
+    def exists(self, name: str) -> bool:
+        return any(r.name == name for r in self.store.list_secrets())
+
+    def users(self, name: str) -> list[str]:
+        """The components whose settings refer to secret ``name``."""
+        return [
+            c.name
+            for c in self.store.list_components()
+            if any(secret == name for secret, _ in references(c.config))
+        ]
 
     def get(self, name: str) -> dict[str, str]:
         """The decrypted values (for building stacks; never print them)."""
@@ -142,7 +156,16 @@ class Secrets:
     def list(self) -> list[SecretRecord]:
         return self.store.list_secrets()
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, *, force: bool = False) -> None:
+        """Delete a secret; refused while components refer to it, unless ``force``."""
+        self.store.get_secret(name)  # NotFound with a hint, before anything else
+        users = self.users(name)
+        if users and not force:
+            raise ConfigError(
+                f"secret {name!r} is used by component(s) {', '.join(users)}",
+                hint="update those components first, or delete it anyway with --force "
+                "(they will fail to build until the secret exists again)",
+            )
         self.store.delete_secret(name)
 
 
