@@ -72,3 +72,13 @@ def test_last_run_of_a_dead_driver_is_failed(stack: Stack) -> None:
     assert run.status == "failed"
     assert run.error and "the process driving this run died" in run.error
     assert run.steps["s"].status == "failed"
+
+
+def test_a_reused_pid_does_not_keep_a_silent_run_alive(stack: Stack) -> None:
+    """The pid recorded for the run now belongs to a live process (here: this test's parent),
+    but the run has not beaten for 30 minutes: its driver is gone."""
+    now = datetime.now(UTC)
+    running(stack, "reused", f"{socket.gethostname()}:{os.getppid()}", now - timedelta(minutes=30))
+    running(stack, "young", f"{socket.gethostname()}:{os.getppid()}", now)
+    status = {r.name: r.status for r in Client(stack).runs()}
+    assert status == {"reused": "failed", "young": "running"}

@@ -2,8 +2,10 @@
 
 The engine records ``host`` ("hostname:pid") and a heartbeat every 30 s. Whenever the client
 reads runs, the ones still RUNNING are checked: on this host, a pid that no longer exists means
-the driver died (a SIGKILL, a crashed kernel); elsewhere, a heartbeat older than
-:data:`STALE_AFTER` does. Such runs (and their running steps) are recorded as failed.
+the driver died (a SIGKILL, a crashed kernel), and so does a heartbeat older than
+:data:`STALE_AFTER` (the pid was reused by another process); elsewhere, only the heartbeat
+counts. (Containers that share a hostname but not a process namespace look like "this host":
+give them distinct hostnames, as Docker and Kubernetes do by default.) Such runs (and their running steps) are recorded as failed.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ def _pid_alive(pid: int) -> bool:
 
 def driver_dead(run: RunRecord, now: datetime) -> bool:
     """Whether the process that drove ``run`` is known to be gone."""
+    last = run.heartbeat or run.created
+    silent = now - last > STALE_AFTER  # the driver beats every 30 s while it lives
     host, _, pid = run.host.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        return int(pid) != os.getpid() and not _pid_alive(int(pid))
-    last = run.heartbeat or run.created
-    return now - last > STALE_AFTER
+        if int(pid) == os.getpid():
+            return False
+        # a gone pid is dead at once; a live one that stopped beating is a reused pid
+        return not _pid_alive(int(pid)) or silent
+    return silent
 
 
 def reap(store: MetadataStore, runs: Sequence[RunRecord]) -> bool:
