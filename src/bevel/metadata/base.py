@@ -237,8 +237,14 @@ class DefinitionStore(Protocol):
         ...
 
     # --- stacks -----------------------------------------------------------------------------
-    def create_stack(self, stack: StackRecord, *, replace: bool = False) -> StackRecord:
-        """Insert a stack (``replace``: overwrite one of the same name). ConfigError if taken."""
+    def create_stack(
+        self, stack: StackRecord, *, replace: bool = False, require: Sequence[str] = ()
+    ) -> StackRecord:
+        """Insert a stack (``replace``: overwrite one of the same name). ConfigError if taken.
+
+        ``require`` names components that must exist: they are checked (and, on server
+        databases, locked against a concurrent delete) in the same transaction as the insert.
+        """
         ...
 
     def get_stack(self, name: str) -> StackRecord:

@@ -223,7 +223,8 @@ class Definitions:
         """Store a stack of existing components; the metadata store defaults to the home one."""
         chosen = self.check_stack(name, components)
         record = StackRecord(name=name, components=chosen, created=datetime.now(UTC))
-        return ordered(self.store.create_stack(record, replace=replace))
+        stored = [c for c in chosen.values() if c not in self.builtins]
+        return ordered(self.store.create_stack(record, replace=replace, require=stored))
 
     def check_stack(
         self,

@@ -97,6 +97,18 @@ class DefinitionStoreContract:
         with pytest.raises(NotFound):
             defs.delete_component("s3-store")
 
+    def test_required_components_are_checked_with_the_insert(self, defs: DefinitionStore) -> None:
+        """What was checked before (the component exists) is checked again in the insert's own
+        transaction, so a component deleted in between cannot leave a dangling stack."""
+        defs.create_component(make_component())
+        stack = defs.create_stack(make_stack("team"), require=["s3-store"])
+        assert stack.components["artifact_store"] == "s3-store"
+        defs.delete_stack("team")
+        defs.delete_component("s3-store")
+        with pytest.raises(ConfigError, match="stack 'team': no component named 's3-store'"):
+            defs.create_stack(make_stack("team"), require=["s3-store"])
+        assert defs.list_stacks() == []
+
     def test_stack_round_trip(self, defs: DefinitionStore) -> None:
         record = make_stack(
             "team", orchestrator="local", artifact_store="s3", metadata_store="db", alerter="a"

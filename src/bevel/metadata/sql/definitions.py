@@ -8,6 +8,7 @@ is checked inside the deleting transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -110,6 +111,9 @@ def update_component(
 
 def delete_component(conn: Connection, name: str) -> None:
     get_component(conn, name)  # NotFound first
+    # Lock the row: a stack being registered with this component (create_stack's FOR SHARE)
+    # either committed first, and is found below, or waits and then finds it gone.
+    conn.execute(select(components.c.name).where(components.c.name == name).with_for_update())
     users = stacks_using(conn, name)
     if users:
         raise ConfigError(
@@ -150,7 +154,23 @@ def list_stacks(conn: Connection) -> list[StackRecord]:
     ]
 
 
-def create_stack(conn: Connection, record: StackRecord, *, replace: bool) -> None:
+def create_stack(
+    conn: Connection, record: StackRecord, *, replace: bool, require: Sequence[str] = ()
+) -> None:
+    if require:
+        found = set(
+            conn.execute(
+                select(components.c.name)
+                .where(components.c.name.in_(list(require)))
+                .with_for_update(read=True)
+            ).scalars()
+        )
+        missing = [name for name in require if name not in found]
+        if missing:
+            raise ConfigError(
+                f"stack {record.name!r}: no component named {missing[0]!r} (it was deleted?)",
+                hint="see the components with: bevel component list",
+            )
     taken = conn.execute(select(stacks.c.name).where(stacks.c.name == record.name)).first()
     if taken is not None:
         if not replace:

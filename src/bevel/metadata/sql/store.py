@@ -282,10 +282,12 @@ class SqlMetadataStore:
             f"deleting stack component {name!r}", lambda conn: defs.delete_component(conn, name)
         )
 
-    def create_stack(self, stack: StackRecord, *, replace: bool = False) -> StackRecord:
+    def create_stack(
+        self, stack: StackRecord, *, replace: bool = False, require: Sequence[str] = ()
+    ) -> StackRecord:
         self._write(
             f"saving stack {stack.name!r}",
-            lambda conn: defs.create_stack(conn, stack, replace=replace),
+            lambda conn: defs.create_stack(conn, stack, replace=replace, require=require),
         )
         return self.get_stack(stack.name)
 
