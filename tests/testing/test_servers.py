@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bevel.testing import servers
 from bevel.testing.servers import DatabaseServer, S3Server, ServerFailed
+from bevel.testing.servers import _process as servers
 
 
 def test_a_server_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:

@@ -1,65 +1,37 @@
-"""Throwaway PostgreSQL, MariaDB and S3 (moto) servers on 127.0.0.1, for tests and benchmarks.
-
-Each function is a context manager that starts a private server in a temporary folder, on a free
-port, and stops it and deletes the folder on exit. Nothing here imports pytest: the test suite's
-fixtures (``tests/conftest.py``) and ``benchmarks/`` both use it::
-
-    from bevel.testing.servers import postgres_server
-
-    with postgres_server() as pg:
-        url = pg.new_database()          # postgresql+psycopg://postgres@127.0.0.1:PORT/bevel_...
-        store = SqlMetadataStore(url)
-
-- :class:`ServerUnavailable`: the programs or Python packages are not installed; the message says
-  how to install them (test suites skip on it, or fail in CI).
-- :class:`ServerFailed`: installed, but it did not start or stop in time; the message carries the
-  tail of the server's log.
-
-Servers are tuned for tests, not for keeping data: no fsync, small buffers, trust/no-password
-authentication, listening on 127.0.0.1 only. When run as root, PostgreSQL runs as the
-``postgres`` user and MariaDB as ``mysql`` (neither agrees to run as root).
-"""
+"""Throwaway PostgreSQL and MariaDB servers."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
-import importlib.util
 import os
-import pwd
 import shutil
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-__all__ = [
-    "DatabaseServer",
-    "S3Server",
-    "ServerFailed",
-    "ServerUnavailable",
-    "free_port",
-    "mariadb_server",
-    "moto_s3_server",
-    "postgres_server",
-]
-
-HOST = "127.0.0.1"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 30.0
-_START_LIMIT = START_TIMEOUT_S + 10  # for a program that has its own START_TIMEOUT_S wait
-_DEV_EXTRAS = "pip install -e '.[dev]'"
+from bevel.testing.servers._process import (
+    _DEV_EXTRAS,
+    _START_LIMIT,
+    HOST,
+    START_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    ServerFailed,
+    ServerUnavailable,
+    _missing_modules,
+    _on_free_port,
+    _run,
+    _RunAs,
+    _scratch_dir,
+    _stop_process,
+    _wait_until,
+    log_tail,
+)
 
 _INITDB_OPTIONS = ("--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync")
 _POSTGRES_OPTIONS = (
@@ -87,157 +59,6 @@ _MARIADB_OPTIONS = (
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_bin",
 )
-
-T = TypeVar("T")
-
-
-class ServerUnavailable(RuntimeError):
-    """The server's programs or Python packages are missing; the message says how to install."""
-
-
-class ServerFailed(RuntimeError):
-    """The server is installed but did not start (or stop) in time; the message has its log."""
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def log_tail(*paths: Path, chars: int = 3000) -> str:
-    """The last ``chars`` characters of each existing log, for error messages."""
-    parts = []
-    for path in paths:
-        try:
-            data = path.read_text(errors="replace")
-        except OSError:
-            continue
-        parts.append(f"--- {path} (last {chars} characters) ---\n{data[-chars:].rstrip()}")
-    return "\n".join(parts) or "(no log was written)"
-
-
-def _on_free_port(start: Callable[[int], T], log: Path, attempts: int = 3) -> T:
-    """``start(port)`` on a free port, again on another one if that port got taken meanwhile."""
-    for attempt in range(attempts):
-        try:
-            return start(free_port())
-        except ServerFailed:
-            if attempt + 1 == attempts or "already in use" not in log_tail(log):
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _missing_modules(modules: Sequence[str]) -> list[str]:
-    return [m for m in modules if importlib.util.find_spec(m) is None]
-
-
-@dataclass(frozen=True)
-class _RunAs:
-    """Who runs the server's programs: this user, or (as root) a system account."""
-
-    uid: int | None = None
-    gid: int | None = None
-
-    @classmethod
-    def account(cls, name: str, apt_package: str) -> _RunAs:
-        if os.geteuid() != 0:
-            return cls()
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise ServerUnavailable(
-                f"running as root needs the {name!r} user to own the server's files"
-                f" (apt-get install -y {apt_package} creates it)"
-            ) from None
-        return cls(entry.pw_uid, entry.pw_gid)
-
-    @property
-    def switch(self) -> bool:
-        return self.uid is not None
-
-    def chown(self, path: Path) -> None:
-        if self.uid is not None and self.gid is not None:
-            os.chown(path, self.uid, self.gid)
-
-    def popen_kwargs(self, cwd: Path) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"cwd": str(cwd), "env": {**os.environ, "HOME": str(cwd)}}
-        if self.switch:
-            kwargs.update(user=self.uid, group=self.gid, extra_groups=[])
-        return kwargs
-
-
-def _run(cmd: Sequence[str], *, log: Path, run_as: _RunAs, cwd: Path, timeout: float) -> None:
-    """Run a setup command, appending its output to ``log``; raise ServerFailed with the log."""
-    with log.open("ab") as out:
-        try:
-            proc = subprocess.run(
-                list(cmd),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                timeout=timeout,
-                check=False,
-                **run_as.popen_kwargs(cwd),
-            )
-        except subprocess.TimeoutExpired:
-            raise ServerFailed(
-                f"{Path(cmd[0]).name} did not finish within {timeout:.0f} s\n{log_tail(log)}"
-            ) from None
-    if proc.returncode != 0:
-        raise ServerFailed(
-            f"{Path(cmd[0]).name} failed (exit code {proc.returncode})\n{log_tail(log)}"
-        )
-
-
-def _wait_until(
-    ready: Callable[[], bool],
-    *,
-    what: str,
-    logs: Sequence[Path],
-    timeout: float = START_TIMEOUT_S,
-    alive: Callable[[], bool] = lambda: True,
-) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.02
-    while True:
-        if ready():
-            return
-        if not alive():
-            raise ServerFailed(f"{what} exited while starting\n{log_tail(*logs)}")
-        if time.monotonic() > deadline:
-            raise ServerFailed(f"{what} was not ready within {timeout:.0f} s\n{log_tail(*logs)}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
-
-
-def _stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_S) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
-
-
-@contextlib.contextmanager
-def _scratch_dir(prefix: str, run_as: _RunAs, keep: bool = False) -> Iterator[Path]:
-    # Short paths: a Unix socket path must fit in ~100 bytes.
-    base = Path(tempfile.mkdtemp(prefix=prefix))
-    run_as.chown(base)
-    try:
-        yield base
-    finally:
-        if not keep:
-            shutil.rmtree(base, ignore_errors=True)
-
-
-# --- SQL database servers ---------------------------------------------------------------------
 
 
 @dataclass
@@ -489,107 +310,3 @@ def _start_mariadb(
 
 
 # --- S3 ---------------------------------------------------------------------------------------
-
-ACCESS_KEY = "testing"
-SECRET_KEY = "testing"
-REGION = "us-east-1"
-
-# Requests to the local server must never go through a proxy from the environment.
-_LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass
-class S3Server:
-    """A running S3-compatible server (moto): its endpoint and fresh buckets."""
-
-    endpoint_url: str
-    log: Path
-
-    @property
-    def storage_options(self) -> dict[str, Any]:
-        """fsspec/s3fs options for this server (``FsspecArtifactStore(url, **options)``)."""
-        return {
-            "endpoint_url": self.endpoint_url,
-            "key": ACCESS_KEY,
-            "secret": SECRET_KEY,
-            "client_kwargs": {"region_name": REGION},
-        }
-
-    def _request(self, method: str, path: str) -> int:
-        request = urllib.request.Request(self.endpoint_url + path, method=method)
-        try:
-            with _LOCAL.open(request, timeout=10) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as err:
-            raise ServerFailed(
-                f"{method} {self.endpoint_url}{path} answered {err.code}: {err.read()[:500]!r}"
-            ) from None
-
-    def new_bucket(self, prefix: str = "bevel-test") -> str:
-        """Create an empty bucket; its name."""
-        name = f"{prefix}-{uuid.uuid4().hex[:12]}"
-        self._request("PUT", f"/{name}")
-        return name
-
-    def reset(self) -> None:
-        """Delete every bucket and object."""
-        self._request("POST", "/moto-api/reset")
-
-
-def _http_ready(url: str) -> bool:
-    try:
-        with _LOCAL.open(url, timeout=2):
-            return True
-    except urllib.error.HTTPError:
-        return True  # it answered
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def moto_s3_server(*, check_credentials: bool = False) -> Iterator[S3Server]:
-    """moto's S3 server in a child process on 127.0.0.1; ~2 s to start.
-
-    Credentials are ``testing``/``testing``; moto accepts any signature, unless
-    ``check_credentials``: then every request is authenticated against moto's (empty) IAM, so
-    any key is rejected as a real S3 rejects a wrong one.
-    """
-    missing = _missing_modules(["moto", "flask", "flask_cors", "s3fs"])
-    if missing:
-        raise ServerUnavailable(
-            f"the fake S3 server needs {', '.join(missing)}, not installed: {_DEV_EXTRAS}"
-        )
-    with _scratch_dir("bevel-s3-", _RunAs()) as base:
-        log = base / "moto.log"
-        env = {**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
-        if check_credentials:
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
-
-        def start(port: int) -> tuple[subprocess.Popen[bytes], str]:
-            with log.open("ab") as out:
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=base,
-                    env=env,
-                )
-            endpoint = f"http://{HOST}:{port}"
-            try:
-                _wait_until(
-                    lambda: _http_ready(f"{endpoint}/moto-api/data.json"),
-                    what="moto_server",
-                    logs=[log],
-                    alive=lambda: proc.poll() is None,
-                )
-            except ServerFailed:
-                _stop_process(proc)
-                raise
-            return proc, endpoint
-
-        proc, endpoint = _on_free_port(start, log)
-        try:
-            yield S3Server(endpoint_url=endpoint, log=log)
-        finally:
-            _stop_process(proc)
