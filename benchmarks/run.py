@@ -3,7 +3,8 @@
 Run:  .venv/bin/python benchmarks/run.py [--repeat 5] [--only chain,array,...]
 
 Every number is the median wall time of ``--repeat`` fresh processes, so interpreter start and
-imports are included, as a user feels them. Each bevel workload is printed beside a reference that
+imports are included, as a user feels them (with bevel's bytecode compiled, as after a pip
+install). Each bevel workload is printed beside a reference that
 does the same work without bevel, run in the same invocation (so machine noise hits both):
 
   import     `import bevel` / `bevel --help`          vs `python -c pass`
@@ -183,6 +184,17 @@ class Bench:
         self.repeat = repeat
         self.work = workdir
         self.env = {**os.environ, "BEVEL_HOME": str(workdir / ".bevel"), "DO_NOT_TRACK": "1"}
+        # Measure what users get: compiled bytecode, as pip leaves an installed package.
+        # (Some sandboxes set PYTHONDONTWRITEBYTECODE, which would recompile bevel's sources in
+        # every process of an editable install.)
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        import bevel
+
+        subprocess.run(
+            [PY, "-m", "compileall", "-q", str(Path(bevel.__file__).parent)],
+            env=self.env,
+            check=True,
+        )
         self.rows: list[Row] = []
         self.extra: list[str] = []
 
