@@ -44,3 +44,19 @@ def test_the_example_runs_as_a_plain_script(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "completed, 0/4 steps from the cache" in proc.stdout
+
+
+def test_run_config_file_through_the_cli(bevel_cli: Runner, tmp_path: Path) -> None:
+    (tmp_path / "run.yaml").write_text(
+        "run_name: nightly-{date}\n"
+        "parameters: {C: 0.3}\n"
+        "steps:\n"
+        "  train: {parameters: {max_iter: 200}, retries: 1}\n"
+        "  split: {parameters: {test_size: 0.25}}\n"
+    )
+    out = bevel_cli("run", f"{EXAMPLE}:training", "--config", "run.yaml").stdout
+    assert "run nightly-2" in out and "4 ran" in out
+    listed = bevel_cli("runs", "list").stdout
+    name = next(w for w in listed.split() if w.startswith("nightly-"))
+    shown = bevel_cli("runs", "show", name).stdout
+    assert "C=0.3" in shown and "max_iter=200" in shown and "test_size=0.25" in shown
