@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from click.testing import CliRunner, Result
 
+from bevel.cli.main import cli
 from bevel.testing.servers import (
     DatabaseServer,
     S3Server,
@@ -141,3 +143,14 @@ def stack(bevel_home: Path) -> Iterator[Any]:
     built = default_stack()
     yield built
     built.close()
+
+
+@pytest.fixture
+def invoke(bevel_home: Path) -> Callable[..., Result]:
+    """Run the ``bevel`` CLI in-process (click's CliRunner) in this test's project."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, list(args), input=input)
+
+    return run

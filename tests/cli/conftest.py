@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 # The seeding helper lives with the client tests; share it rather than copy it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "client"))
 
 from client_seed import Seeded, seed
 
-from bevel.cli.main import cli
 from bevel.stack.stack import Stack
 
 
@@ -22,13 +19,3 @@ from bevel.stack.stack import Stack
 def seeded(stack: Stack) -> Seeded:
     """Runs recorded in the project that BEVEL_HOME points at (what the CLI's Client opens)."""
     return seed(stack)
-
-
-@pytest.fixture
-def invoke(bevel_home: Path) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input)
-
-    return run

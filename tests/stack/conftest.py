@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from bevel.cli.main import cli
 from bevel.settings import Settings, load_settings
 from bevel.stack.definitions import Definitions
 
@@ -42,16 +40,6 @@ def thirdparty(monkeypatch: pytest.MonkeyPatch) -> Path:
     value = str(THIRDPARTY) + (os.pathsep + current if current else "")
     monkeypatch.setenv("PYTHONPATH", value)
     return THIRDPARTY
-
-
-@pytest.fixture
-def invoke(bevel_home: Path) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(cli, list(args), input=input)
-
-    return run
 
 
 PIPELINE = """

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bevel.artifacts._paths import clean_relative
 from bevel.artifacts.base import ArtifactStore
@@ -236,6 +236,41 @@ def delete_artifact_files(store: ArtifactStore, uri: str) -> None:
     for target in (complete_marker(path), path, viz):
         if target and store.exists(target):
             store.rm(target, recursive=True)
+
+
+class Recorded(Protocol):
+    """What loading needs from an artifact's record (an ArtifactRecord or an ArtifactView)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def uri(self) -> str: ...
+
+    @property
+    def materializer(self) -> str: ...
+
+    @property
+    def type_ref(self) -> str: ...
+
+    @property
+    def content_hash(self) -> str: ...
+
+
+def load_recorded(store: ArtifactStore, artifact: Recorded, *, verify: bool = True) -> Any:
+    """Load a recorded artifact (errors name it as ``name vN``)."""
+    return load_artifact(
+        store,
+        uri=artifact.uri,
+        materializer=artifact.materializer,
+        type_ref=artifact.type_ref,
+        content_hash=artifact.content_hash,
+        name=f"{artifact.name} v{artifact.version}",
+        verify=verify,
+    )
 
 
 def load_artifact(

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any
 
 from bevel.artifacts.base import ArtifactStore
-from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_artifact
+from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_recorded
 from bevel.cache.key import explain as explain_cache_key
 from bevel.client import format as fmt
 from bevel.client.lists import ArtifactList, PipelineList, RunList
@@ -229,14 +229,7 @@ class Client:
         return sorted(views, key=lambda v: (v.started, v.id))
 
     def _load_artifact(self, artifact: ArtifactView) -> Any:
-        return load_artifact(
-            self.artifact_store,
-            uri=artifact.uri,
-            materializer=artifact.materializer,
-            type_ref=artifact.type_ref,
-            content_hash=artifact.content_hash,
-            name=artifact.name,
-        )
+        return load_recorded(self.artifact_store, artifact)
 
     def _artifact_location(self, uri: str) -> str:
         return self.artifact_store.local_path(artifact_path(self.artifact_store, uri)) or uri

@@ -74,6 +74,11 @@ class StepSpec:
     returns_tuple: bool = False
 
     @property
+    def where(self) -> str:
+        """``file:line`` of the step's definition, for errors."""
+        return f"{self.file}:{self.line}"
+
+    @property
     def upstream(self) -> tuple[str, ...]:
         """Every step this one waits for, inputs first, without duplicates."""
         seen: dict[str, None] = {}

@@ -16,7 +16,7 @@ from bevel.errors import OutputTypeError, StepFailed
 def output_values(spec: StepSpec, result: Any) -> dict[str, Any]:
     """Map the returned value onto the declared outputs (a tuple for several outputs)."""
     outputs = spec.outputs
-    where = f"{spec.file}:{spec.line}"
+    where = spec.where
     if not outputs:
         return {}
     if len(outputs) == 1 and not spec.returns_tuple:
@@ -54,7 +54,7 @@ def check_outputs(spec: StepSpec, values: dict[str, Any]) -> None:
                 f"step '{spec.id}' returned {type(value).__module__}.{type(value).__qualname__} "
                 f"for the output '{out.name}', annotated {expected.__qualname__}",
                 step=spec.id,
-                where=f"{spec.file}:{spec.line}",
+                where=spec.where,
                 hint="return a value of the annotated type, or fix the return annotation",
             )
 
@@ -67,7 +67,7 @@ def choose_materializer(spec: StepSpec, name: str, value: Any) -> str:
             f"no materializer for the output '{name}' of step '{spec.id}' "
             f"(it returned a {type(value).__module__}.{type(value).__qualname__})",
             step=spec.id,
-            where=f"{spec.file}:{spec.line}",
+            where=spec.where,
             hint=unknown_type_hint(type(value)),
         )
     return found

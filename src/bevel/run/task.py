@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
-from bevel.artifacts.publish import artifact_path, load_artifact, save_artifact
+from bevel.artifacts.publish import artifact_path, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts, ingredients_for
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import ArtifactError, BevelError, BevelWarning, StepFailed
@@ -176,14 +176,7 @@ def _load_inputs(spec: StepSpec, stack: Stack, inputs: StepInputs) -> dict[str, 
         if name in inputs.objects:
             values[name] = inputs.objects[name]
             continue
-        values[name] = load_artifact(
-            stack.artifact_store,
-            uri=art.uri,
-            materializer=art.materializer,
-            type_ref=art.type_ref,
-            content_hash=art.content_hash,
-            name=f"{art.name} v{art.version}",
-        )
+        values[name] = load_recorded(stack.artifact_store, art)
     return values
 
 
@@ -308,7 +301,7 @@ def _save_outputs(
                 f"could not save the output '{out.name}' of step '{spec.id}' with "
                 f"{materializer}: {type(exc).__name__}: {exc}",
                 step=spec.id,
-                where=f"{spec.file}:{spec.line}",
+                where=spec.where,
                 hint="check that the returned value matches the output annotation",
             ) from exc
         metadata = {**artifact.metadata, **ctx.artifact_metadata.get(out.name, {})}
