@@ -91,26 +91,60 @@ def test_edits_that_cannot_change_outputs_do_not_bust(
     assert before == after
 
 
-def test_functools_wraps_decorator_is_seen_through(user: UserModules) -> None:
+def test_a_user_decorator_is_part_of_the_code(user: UserModules) -> None:
+    """The wrapper a user decorator returns is what runs: its body, the decorator arguments it
+    uses and the wrapped function all count; an argument the wrapper never reads does not."""
     source = """
     import functools
 
-    def retry(times):
+    def scaled(factor, label="x"):
         def wrap(f):
             @functools.wraps(f)
             def wrapper(*args, **kwargs):
-                return f(*args, **kwargs)
+                return f(*args, **kwargs) * factor
             return wrapper
         return wrap
 
-    @retry(times=3)
+    @scaled(factor=3, label="a")
     def step(x):
         return x + 1
     """
-    before, after = edited(user, "m", source, "times=3", "times=4")
-    assert before == after
+    before, after = edited(user, "m", source, "factor=3", "factor=4")
+    assert before != after  # a decorator argument its wrapper uses
+    before, after = edited(user, "m", source, "* factor", "* factor + 1")
+    assert before != after  # the decorator's own body
     before, after = edited(user, "m", source, "x + 1", "x + 2")
+    assert before != after  # the wrapped function
+    before, after = edited(user, "m", source, 'label="a"', 'label="b"')
+    assert before == after  # the wrapper never reads label
+
+
+def test_bevel_step_over_a_user_decorator(user: UserModules) -> None:
+    """``@step @scaled def f``: the user's decorator is code, bevel's own options are not."""
+    from bevel.authoring.step import StepDefinition
+
+    source = """
+    import functools
+    from bevel import step
+
+    def scaled(f):
+        @functools.wraps(f)
+        def wrapper(x):
+            return f(x) * 2
+        return wrapper
+
+    @step(retries=1)
+    @scaled
+    def double(x: int) -> int:
+        return x + 1
+    """
+    before, after = edited(user, "m", source, "* 2", "* 3", attr="double")
     assert before != after
+    before, after = edited(user, "m", source, "retries=1", "retries=5", attr="double")
+    assert before == after
+    mod: Any = user.load("m")
+    assert isinstance(mod.double, StepDefinition)
+    assert code_hash(mod.double) == code_hash(mod.double.func)  # the wrapper, not x + 1 alone
 
 
 def test_step_objects_wrapping_a_function_are_unwrapped(user: UserModules) -> None:

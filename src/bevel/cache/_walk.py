@@ -100,6 +100,7 @@ class Walk:
     def run(self) -> Fingerprint:
         node = self._node(self.root)
         self.parts[SELF] = self._function_digest(self.root, node, drop_decorators=True)
+        self._add_wrapped(self.root)  # before the closure walk reaches them with decorators
         self._walk_function(self.root, node)
         lines = [FINGERPRINT_FORMAT, *(f"{k}={v}" for k, v in sorted(self.parts.items()))]
         return Fingerprint(
@@ -334,6 +335,25 @@ class Walk:
         wrapped = own_attr(func, "__wrapped__")
         if wrapped is not None:
             self._consider(wrapped, f"{func.__module__}:{func.__qualname__}")
+
+    def _add_wrapped(self, wrapper: FunctionType) -> None:
+        """The functions a user decorator's wrapper wraps (``functools.wraps``), innermost last.
+
+        Their decorator lines are left out: what the decorators do is the wrapper's code,
+        already hashed, and the outermost ones are bevel's ``@step(...)`` options, which must
+        not count. Reached first from here, they are not hashed again through the closure.
+        """
+        inner = own_attr(wrapper, "__wrapped__")
+        while isinstance(inner, FunctionType) and id(inner) not in self.seen:
+            self.seen.add(id(inner))
+            self.keep.append(inner)
+            if is_user_object(inner, self.project):
+                node = self._node(inner)
+                self.parts[self._name(inner)] = self._function_digest(
+                    inner, node, drop_decorators=True
+                )
+                self._walk_function(inner, node)
+            inner = own_attr(inner, "__wrapped__")
 
     def _add_class(self, cls: type) -> None:
         digest, source_file = self._class_digest(cls)

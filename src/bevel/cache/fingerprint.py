@@ -2,10 +2,15 @@
 
 A step's cache key must change when the code that computes its outputs changes, including a
 helper three calls down in another module of the user's project (ZenML #1011), and must not
-change for a comment, a docstring or the step's decorator (ZenML PR #3880). So
+change for a comment, a docstring or bevel's ``@step`` options (ZenML PR #3880). So
 :func:`code_hash` hashes:
 
-* the step's own syntax tree, without positions, docstring and decorators;
+* the code that runs: the step's own syntax tree, without positions, docstring and decorator
+  expressions. Under a user decorator (``@step @scaled def f``) that is the decorator's wrapper
+  function, with the decorator arguments it reads (closure values) and the wrapped function
+  (followed through ``__wrapped__`` and the closure, also without its decorator lines, which
+  would otherwise put ``@step(retries=3)`` into the key); only bevel's own decorator is left
+  out;
 * every function and class of the user's project that the step reaches by name: globals,
   closure variables, ``module.attr`` chains through project modules (``F.scale`` after
   ``import mylib.features as F``), imports inside the function, methods and bases of the
@@ -88,7 +93,13 @@ def _fingerprint(func: Callable[..., Any]) -> Fingerprint:
 
 
 def _unwrap(func: Callable[..., Any]) -> FunctionType:
-    """The user's function behind a step object, a bound method, a partial or a decorator."""
+    """The function that actually runs behind a step object, a bound method or a partial.
+
+    ``__wrapped__`` is followed only from objects that are not functions (bevel's own
+    ``StepDefinition``, a ``functools.update_wrapper``'d callable object): a *function* with
+    ``__wrapped__`` is a user decorator's wrapper, and the wrapper is code that runs, so the
+    fingerprint starts there (the wrapped function is reached through it, see ``Walk``).
+    """
     seen: set[int] = set()
     target: Any = func
     while not isinstance(target, FunctionType) and target is not None and id(target) not in seen:
@@ -101,10 +112,4 @@ def _unwrap(func: Callable[..., Any]) -> FunctionType:
             target = own_attr(target, "__wrapped__")
     if not isinstance(target, FunctionType):
         raise TypeError(f"code_hash() needs a Python function, got {type(func).__name__}")
-    result: FunctionType = target
-    while isinstance(inner := own_attr(result, "__wrapped__"), FunctionType):
-        if id(inner) in seen:
-            break
-        seen.add(id(inner))
-        result = inner  # a functools.wraps decorator: fingerprint the user's function
-    return result
+    return target

@@ -2,7 +2,7 @@
 
 A step run is reused instead of executed when a previous completed run of a step had the same
 cache key. Everything that can change a step's outputs must therefore be an ingredient, and
-nothing else should be (a retry count, a log level or a decorator edit must not force a rerun).
+nothing else should be (a retry count, a log level or an ``@step(...)`` option edit must not force a rerun).
 :func:`cache_key` lists the ingredients; :func:`explain` turns two recorded ingredient sets
 into the sentences ``bevel runs explain`` prints.
 
@@ -87,7 +87,7 @@ def cache_key(ing: CacheIngredients) -> str:
     1. ``version``: :data:`CACHE_KEY_VERSION`, the format of this recipe;
     2. ``code_hash``: the step's code *and the project helpers, classes and literal constants
        it uses* (:func:`bevel.cache.fingerprint.code_hash`), without comments, docstrings or
-       the step's decorator;
+       bevel's ``@step`` decorator (a user decorator under it is code and counts);
     3. ``params``: the step's parameters as canonical JSON (sorted keys; ``1``, ``1.0`` and
        ``true`` are three different values);
     4. ``inputs``: the content hash of each input artifact, by input name (not the producing
