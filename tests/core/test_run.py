@@ -254,7 +254,7 @@ def test_wrong_number_of_outputs(bevel_home: Path) -> None:
 
     with pytest.raises(RunFailed) as err:
         p()
-    assert "declares 2 outputs (a, b) but returned a int" in str(err.value.__cause__)
+    assert "declares 2 outputs (a, b) but returned an int" in str(err.value.__cause__)
 
 
 def test_single_output_whose_name_starts_with_output_is_not_a_tuple(

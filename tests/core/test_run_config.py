@@ -48,7 +48,7 @@ def test_config_sets_run_name_params_step_options(tmp_path: Path) -> None:
         ("paramters: {x: 1}\n", "unknown key 'paramters'"),
         ("steps:\n  scale:\n    retry: 1\n", "unknown key 'steps.scale.retry'"),
         ("enable_cache: maybe\n", "'enable_cache' in the run config .* must be a true/false"),
-        ("steps:\n  scale:\n    retries: two\n", "'steps.scale.retries' .* must be a integer"),
+        ("steps:\n  scale:\n    retries: two\n", "'steps.scale.retries' .* must be an integer"),
         ("- a\n- b\n", "must be a mapping of keys"),
         ("parameters: [\n", "is not valid YAML"),
     ],

@@ -97,7 +97,7 @@ def test_unknown_stack_lists_known_ones(defs: Definitions, settings: Settings) -
     _alt(defs)
     with pytest.raises(StackError) as err:
         build_stack("nope", settings)
-    assert str(err.value).startswith("no stack named 'nope' (chosen by explicit)")
+    assert str(err.value).startswith("no stack named 'nope' (given explicitly)")
     assert err.value.hint and err.value.hint.endswith("known stacks: default, alt")
     set_active_stack(settings, "gone")
     with pytest.raises(StackError) as err:

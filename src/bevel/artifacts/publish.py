@@ -25,6 +25,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bevel._text import with_article
 from bevel.artifacts._paths import clean_relative
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.hashing import RERUN_HINT, hash_folder, hex_of, verify_folder
@@ -65,7 +66,7 @@ def save_artifact(
     ``name`` (optional) only makes error messages name the artifact.
     """
     mat = get_materializer(materializer)
-    what = f"artifact {name!r}" if name else f"a {type(obj).__qualname__}"
+    what = f"artifact {name!r}" if name else with_article(type(obj).__qualname__)
     if store.local_path("") is not None:
         tmp = f"{TMP_DIR}/{_token()}"
         store.makedirs(tmp)

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bevel._text import with_article
 from bevel.dag.plan import StepSpec
 
 __all__ = [
@@ -179,25 +180,25 @@ def _normalise(value: Any, path: str, active: set[int]) -> Any:
                 for key, item in value.items():
                     if not isinstance(key, str):
                         raise TypeError(
-                            f"{where}: key {key!r} is a {type(key).__name__}; JSON keys are strings"
+                            f"{where}: key {key!r} is {with_article(type(key).__name__)}; JSON keys are strings"
                         )
                     result[str(key)] = _normalise(item, _child(path, str(key)), active)
                 return result
             return [_normalise(item, f"{where}[{i}]", active) for i, item in enumerate(value)]
         finally:
             active.discard(id(value))
-    raise TypeError(f"{where}: a {type(value).__name__} is not a JSON value")
+    raise TypeError(f"{where}: {with_article(type(value).__name__)} is not a JSON value")
 
 
 def _check_str(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{path}: expected a string, got a {type(value).__name__}")
+        raise TypeError(f"{path}: expected a string, got {with_article(type(value).__name__)}")
     return str(value)
 
 
 def _str_map(value: Mapping[str, Any], path: str) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        raise TypeError(f"{path}: expected a mapping, got a {type(value).__name__}")
+        raise TypeError(f"{path}: expected a mapping, got {with_article(type(value).__name__)}")
     return {_check_str(k, path): _check_str(v, _child(path, str(k))) for k, v in value.items()}
 
 

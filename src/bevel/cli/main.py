@@ -6,7 +6,7 @@ module is imported only when it runs or its own ``--help`` is asked. ``tests/cli
 
 Errors: a known :class:`~bevel.errors.BevelError` prints a red headline and a ``hint:`` line,
 without a traceback (exit 1, 2 for configuration errors, 130 for a cancelled run); anything else
-is a bug and prints its traceback (exit 1); Ctrl-C exits 130.
+is a bug and prints its traceback (exit 1); Ctrl-C exits 130, SIGTERM 143 (128 + the signal).
 """
 
 from __future__ import annotations
@@ -106,7 +106,14 @@ class LazyGroup(click.Group):
         except BevelError as err:
             _render_error(err)
             ctx.exit(_exit_code(err))
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
+            # bevel.run.interrupts.Terminated carries the signal (SIGTERM): exit as the shell
+            # would for it (128 + signal number), and say so rather than "interrupted".
+            signum = getattr(interrupt, "signum", None)
+            if isinstance(signum, int):
+                name = getattr(interrupt, "signal_name", f"signal {signum}")
+                click.echo(f"terminated by {name}", err=True)
+                ctx.exit(128 + signum)
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -143,6 +150,6 @@ def cli() -> None:
     """
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point (``bevel``)."""
-    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name="bevel")
+def main(argv: Sequence[str] | None = None, *, prog_name: str = "bevel") -> None:
+    """Console-script entry point (``bevel``; ``python -m bevel`` passes its own ``prog_name``)."""
+    cli.main(args=list(argv) if argv is not None else sys.argv[1:], prog_name=prog_name)

@@ -15,7 +15,7 @@ from bevel.errors import ConfigError, NotFound
 from bevel.settings import ENV_STACK
 from bevel.stack.active import set_active_stack
 from bevel.stack.portable import export_stack, import_stack, masked
-from bevel.stack.stack import COMPONENT_TYPES, DEFAULT_STACK
+from bevel.stack.stack import BUILTIN_COMPONENTS, COMPONENT_TYPES, DEFAULT_STACK
 
 # --orchestrator/-o, --artifact-store/-a, ...: one option per component type.
 _SHORT = {
@@ -52,9 +52,12 @@ def _type_options(func: Any) -> Any:
     for type_ in reversed(COMPONENT_TYPES):
         flag = "--" + type_.replace("_", "-")
         decls = [flag, _SHORT[type_]] if type_ in _SHORT else [flag]
-        func = click.option(*decls, type_, metavar="COMPONENT", help=f"The {type_} component.")(
-            func
-        )
+        default = {
+            "orchestrator": " (default: local)",
+            "metadata_store": " (default: home-metadata)",
+        }
+        help_ = f"The {type_} component{default.get(type_, '')}."
+        func = click.option(*decls, type_, metavar="COMPONENT", help=help_)(func)
     return func
 
 
@@ -66,11 +69,16 @@ def _type_options(func: Any) -> Any:
 def register(name: str, make_active: bool, force: bool, **components: str | None) -> None:
     """Register a stack from existing components.
 
+    The orchestrator defaults to the built-in 'local' and the metadata store to the home
+    metadata store (home-metadata), so an artifact store is the one component you must name.
+
     \b
     Examples:
       bevel stack register team -o local -a s3-store -m team-db
-      bevel stack register scratch -o local -a scratch-store --set
+      bevel stack register scratch -a scratch-store --set
     """
+    if not components.get("orchestrator"):
+        components["orchestrator"] = BUILTIN_COMPONENTS["orchestrator"]
     with open_definitions() as defs:
         record = defs.register_stack(name, components, replace=force)
         if make_active:
@@ -131,7 +139,7 @@ def describe(name: str | None) -> None:
         console,
         [
             ("stack", Text(record.name, style="bold")),
-            ("active", f"yes (chosen by {active.source})" if is_active else "no"),
+            ("active", f"yes ({active.reason})" if is_active else "no"),
         ],
     )
     for type_ in COMPONENT_TYPES:

@@ -10,6 +10,7 @@ import json
 import math
 from typing import Annotated, Any, Union, get_args, get_origin
 
+from bevel._text import with_article
 from bevel.errors import DefinitionError, ParameterError
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -35,7 +36,7 @@ def _json_problem(value: Any, path: str) -> str | None:
             if problem:
                 return problem
         return None
-    return f"{path} is a {type(value).__module__}.{type(value).__qualname__}"
+    return f"{path} is {with_article(type(value).__module__)}.{type(value).__qualname__}"
 
 
 def check_json_param(value: Any, name: str, *, owner: str, where: str) -> None:
@@ -137,5 +138,5 @@ def check_param_type(value: Any, annotation: Any, name: str, *, owner: str, wher
         f"parameter '{name}' of {owner} is annotated {_type_name(annotation)} but got "
         f"{type(value).__name__} {value!r}",
         where=where,
-        hint=f"pass a {_type_name(annotation)} (on the command line: -p {name}=...)",
+        hint=f"pass {with_article(_type_name(annotation))} (on the command line: -p {name}=...)",
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bevel._text import with_article
 from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.authoring.step import StepDefinition
@@ -171,7 +172,7 @@ def _reject_nested_refs(value: Any, name: str, inv: StepInvocation) -> None:
         hint = "an input takes exactly one step output; to combine several, give the step one "
         hint += "parameter per output"
     raise DefinitionError(
-        f"argument '{name}' of step '{inv.step.name}' is a {type(value).__name__} holding the "
+        f"argument '{name}' of step '{inv.step.name}' is {with_article(type(value).__name__)} holding the "
         f"output(s) {named}; step outputs can only be passed directly, one per argument",
         where=inv.where,
         hint=hint,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bevel._text import with_article
 from bevel.errors import ConfigError
 
 _STEP_OPTIONS: dict[str, type | tuple[type, ...]] = {
@@ -77,7 +78,7 @@ def _check_keys(
         wrong_bool = isinstance(value, bool) and expected in (int, (int, float))
         if not isinstance(value, expected) or wrong_bool:
             raise ConfigError(
-                f"'{path}' in the run config {source} must be a {_type_name(expected)}, "
+                f"'{path}' in the run config {source} must be {with_article(_type_name(expected))}, "
                 f"got {type(value).__name__} {value!r}",
                 hint="fix the value in the file",
             )

@@ -30,6 +30,8 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.run.events import NullListener, RunListener
+from bevel.run.interrupts import Terminated
+from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
 from bevel.stack.stack import Stack
 
@@ -95,14 +97,14 @@ class _Heartbeat:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler or `kill` stopping the run) is handled like Ctrl-C: the run is
-    recorded as cancelled instead of being left "running"."""
+    """SIGTERM (a scheduler or `kill` stopping the run) unwinds like Ctrl-C: the run is
+    recorded as cancelled ("terminated by SIGTERM") instead of being left "running"."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Terminated(signum)
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -240,12 +242,13 @@ def execute(
                     if exc is not None:  # a bug in bevel or the executor, not in the step
                         raise exc
                     sched.collect(spec, future.result())
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         sched.cancelled = True
         for future in running:
             future.cancel()
-        sched.skip(set(sched.pending), because="the run was cancelled", status=StepStatus.CANCELLED)
-        error = "cancelled by the user (KeyboardInterrupt)"
+        why = describe_interrupt(interrupt) if isinstance(interrupt, Terminated) else "cancelled"
+        sched.skip(set(sched.pending), because=f"the run was {why}", status=StepStatus.CANCELLED)
+        error = describe_interrupt(interrupt)
         _finish(stack, run, RunStatus.CANCELLED, error, listener)
         raise
     except BaseException as exc:

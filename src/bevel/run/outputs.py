@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bevel._text import with_article
 from bevel.artifacts.materializers.registry import (
     import_ref,
     resolve_materializer,
@@ -22,7 +23,7 @@ def output_values(spec: StepSpec, result: Any) -> dict[str, Any]:
     if len(outputs) == 1 and not spec.returns_tuple:
         return {outputs[0].name: result}
     if not isinstance(result, tuple | list) or len(result) != len(outputs):
-        got = f"a {type(result).__name__}"
+        got = with_article(type(result).__name__)
         if isinstance(result, tuple | list):
             got += f" of length {len(result)}"
         raise OutputTypeError(
@@ -65,7 +66,7 @@ def choose_materializer(spec: StepSpec, name: str, value: Any) -> str:
     if found is None:
         raise StepFailed(
             f"no materializer for the output '{name}' of step '{spec.id}' "
-            f"(it returned a {type(value).__module__}.{type(value).__qualname__})",
+            f"(it returned {with_article(type(value).__module__)}.{type(value).__qualname__})",
             step=spec.id,
             where=spec.where,
             hint=unknown_type_hint(type(value)),

@@ -38,6 +38,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.run.context import _CURRENT, StepContext
+from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.logs import capture_to
 from bevel.run.outputs import check_outputs, choose_materializer, output_values
 from bevel.stack.stack import Stack
@@ -225,7 +226,7 @@ def _attempt(
                 tried.saved = _save_outputs(spec, stack, run, record, tried.objects, ctx)
             except KeyboardInterrupt as exc:
                 tried.status, tried.error = StepStatus.CANCELLED, exc
-                tried.traceback = "interrupted (KeyboardInterrupt)"
+                tried.traceback = f"interrupted: {describe_interrupt(exc)}"
             except (Exception, SystemExit) as exc:  # sys.exit() in a step fails that step
                 tried.status, tried.error = StepStatus.FAILED, exc
                 tried.traceback = traceback.format_exc()
@@ -274,6 +275,8 @@ def _record(
 
 
 def _error_text(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return describe_interrupt(error)
     if isinstance(error, BevelError):
         return str(error)
     return f"{type(error).__name__}: {error}"

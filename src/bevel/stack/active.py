@@ -13,10 +13,22 @@ from typing import NamedTuple
 from bevel.settings import ENV_STACK, Settings
 from bevel.stack.stack import DEFAULT_STACK
 
+_REASONS = {
+    "explicit": "given explicitly",
+    f"${ENV_STACK}": f"chosen by ${ENV_STACK}",
+    "bevel stack set": "chosen by bevel stack set",
+    "default": "the default",
+}
+
 
 class StackChoice(NamedTuple):
     name: str
     source: str  # "explicit", "$BEVEL_STACK", "bevel stack set" or "default"
+
+    @property
+    def reason(self) -> str:
+        """Why this stack, as a phrase for messages: ``"chosen by $BEVEL_STACK"``."""
+        return _REASONS.get(self.source, f"chosen by {self.source}")
 
 
 def chosen_stack(settings: Settings) -> str | None:

@@ -31,6 +31,7 @@ from dataclasses import MISSING
 from functools import cache
 from typing import Any, Union
 
+from bevel._text import with_article
 from bevel.errors import ConfigError
 
 MASK = "***"
@@ -95,11 +96,6 @@ class FieldInfo:
 
 
 _KIND_NAMES = {str: "text", int: "integer", float: "number", bool: "true/false", dict: "mapping"}
-
-
-def with_article(noun: str) -> str:
-    """``"integer"`` -> ``"an integer"`` (error texts read as sentences)."""
-    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 def _kinds(hint: Any) -> tuple[tuple[type, ...], bool]:

@@ -20,13 +20,14 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bevel._text import did_you_mean, with_article
 from bevel.errors import ConfigError, NotFound, StackError
 from bevel.metadata.base import DefinitionStore
 from bevel.metadata.records import ComponentRecord, StackRecord
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.settings import Settings
 from bevel.stack.active import StackChoice, chosen_stack, resolve_stack
-from bevel.stack.config import option_name, validate_config, with_article
+from bevel.stack.config import option_name, validate_config
 from bevel.stack.flavors import Flavor, check_type, get_flavor
 from bevel.stack.secrets import Secrets, check_name
 from bevel.stack.stack import (
@@ -191,8 +192,10 @@ class Definitions:
         try:
             return ordered(self.store.get_stack(name))
         except NotFound as err:
+            known = self.stack_names()
             raise NotFound(
-                f"no stack named {name!r}", hint=f"known stacks: {', '.join(self.stack_names())}"
+                f"no stack named {name!r}",
+                hint=f"{did_you_mean(name, known)}known stacks: {', '.join(known)}",
             ) from err
 
     def list_stacks(self) -> list[StackRecord]:
@@ -211,10 +214,14 @@ class Definitions:
                 "$BEVEL_STACK": "unset BEVEL_STACK or set it to a known stack",
                 "bevel stack set": "pick a known stack: bevel stack set NAME",
             }
-            fix = fixes.get(choice.source, "register it: bevel stack register NAME -o ... -a ...")
+            fix = fixes.get(
+                choice.source,
+                f"or register it: bevel stack register {choice.name} -a ARTIFACT_STORE",
+            )
+            known = self.stack_names()
             raise StackError(
-                f"no stack named {choice.name!r} (chosen by {choice.source})",
-                hint=f"{fix}; known stacks: {', '.join(self.stack_names())}",
+                f"no stack named {choice.name!r} ({choice.reason})",
+                hint=f"{did_you_mean(choice.name, known)}{fix}; known stacks: {', '.join(known)}",
             ) from err
 
     def register_stack(

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bevel._text import with_article
 from bevel.errors import BevelError, ConfigError, StackError
 from bevel.metadata.records import ComponentRecord
 from bevel.metadata.sql.store import SqlMetadataStore
@@ -45,7 +46,7 @@ def build_defined_stack(choice: StackChoice, settings: Settings) -> Stack:
                     raise StackError(
                         f"stack {record.name!r} uses {definition.type} {component!r} as its "
                         f"{type_}",
-                        hint=f"register the stack again with a {type_}",
+                        hint=f"register the stack again with {with_article(type_)}",
                     )
                 built[type_] = build_component(definition, settings, defs.secrets)
         missing = [t for t in REQUIRED_TYPES if t not in built]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
+from bevel._text import with_article
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.records import ComponentRecord, SecretRecord, StackRecord
 from bevel.metadata.sql.schema import components, secrets, stack_members, stacks
@@ -85,8 +86,8 @@ def create_component(conn: Connection, record: ComponentRecord, *, replace: bool
         )
     if existing.type != record.type and (users := stacks_using(conn, record.name)):
         raise ConfigError(
-            f"cannot make component {record.name!r} a {record.type} instead of a "
-            f"{existing.type}: stacks use it ({', '.join(users)})",
+            f"cannot make component {record.name!r} {with_article(record.type)} instead of "
+            f"{with_article(existing.type)}: stacks use it ({', '.join(users)})",
             hint="remove it from those stacks first, or pick another name",
         )
     conn.execute(
