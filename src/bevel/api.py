@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bevel.artifacts.materializers import registry
+from bevel.artifacts.materializers.refs import mark_file_module
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.cache.fingerprint import code_hash
 from bevel.client.client import Client
@@ -37,6 +38,7 @@ def _materializer_version(ref: str) -> str:
 TOOLBOX = Toolbox(
     materializer_for=registry.resolve_materializer,
     materializer_version=_materializer_version,
+    materializer_ref=registry.materializer_ref,
     code_hash=code_hash,
     type_ref=registry.type_ref,
     pickle_materializer=registry.PICKLE_MATERIALIZER,
@@ -172,6 +174,7 @@ def _import_file(path: Path) -> Any:
         raise ConfigError(f"cannot import {path}", hint="give a .py file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
+    mark_file_module(module_name)  # its classes are recorded by file path (importable elsewhere)
     try:
         spec.loader.exec_module(module)
     except BaseException:

@@ -87,3 +87,56 @@ def test_pipeline_in_a_kernel_with_html_views(kernel: Any) -> None:
     assert runs_html.count("<tr") >= 2 and "nb" in runs_html
     assert outputs[6]["text/plain"] == "'cached'"  # cells re-run: same code, cache hit
     assert outputs[7]["text/plain"] == "9"
+
+
+def test_classes_defined_in_cells_work_in_the_kernel(kernel: Any) -> None:
+    execute(
+        kernel,
+        """
+import json, os
+from dataclasses import dataclass
+from bevel import pipeline, step
+from bevel.materializers import Materializer, register_materializer
+
+class Vocab:
+    def __init__(self, words):
+        self.words = words
+
+class VocabMaterializer(Materializer):
+    def save(self, obj, directory):
+        with open(os.path.join(directory, "w.json"), "w") as fh:
+            json.dump(obj.words, fh)
+    def load(self, directory, type_):
+        with open(os.path.join(directory, "w.json")) as fh:
+            return Vocab(json.load(fh))
+
+@dataclass
+class Stats:
+    n: int
+
+register_materializer(Vocab, VocabMaterializer)
+
+@step
+def build() -> Vocab:
+    return Vocab(["a", "b"])
+
+@step
+def count(v: Vocab) -> Stats:
+    return Stats(len(v.words))
+
+@pipeline
+def cells():
+    count(build())
+
+run = cells()
+""",
+    )
+    refs = execute(
+        kernel, "run.steps['build'].output.materializer, run.steps['count'].output.type_ref"
+    )
+    # No file holds these classes (the kernel's __main__ file is ipykernel's launcher).
+    assert refs["text/plain"] == "('__main__:VocabMaterializer', '__main__:Stats')"
+    loaded = execute(
+        kernel, "run.steps['build'].output.load().words, run.steps['count'].output.load()"
+    )
+    assert loaded["text/plain"] == "(['a', 'b'], Stats(n=2))"

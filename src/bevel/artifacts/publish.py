@@ -164,10 +164,16 @@ def _metadata(mat: Materializer, ref: str, obj: Any) -> dict[str, Any]:
     """The materializer's facts, made JSON-safe; a failure warns instead of losing the run."""
     try:
         facts = mat.metadata(obj)
+        if not isinstance(facts, dict):
+            raise TypeError(f"it returned a {type(facts).__name__}, not a dict")
         result: dict[str, Any] = json.loads(json.dumps(facts, default=str))
         return result
     except Exception as exc:
-        warnings.warn(f"{ref}.metadata() failed: {exc!r}", BevelWarning, stacklevel=3)
+        warnings.warn(
+            f"{ref}.metadata() failed, so the artifact has no metadata from it: {exc!r}",
+            BevelWarning,
+            stacklevel=3,
+        )
         return {}
 
 
@@ -180,8 +186,16 @@ def _save_visualizations(
     """Store each visualization once per content under ``viz/<hex>/``; return name -> uri."""
     try:
         texts = mat.visualizations(obj)
+        if not isinstance(texts, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in texts.items()
+        ):
+            raise TypeError(f"it returned {texts!r:.80}, not a dict of name -> HTML/Markdown text")
     except Exception as exc:
-        warnings.warn(f"{ref}.visualizations() failed: {exc!r}", BevelWarning, stacklevel=3)
+        warnings.warn(
+            f"{ref}.visualizations() failed, so the artifact has no visualizations: {exc!r}",
+            BevelWarning,
+            stacklevel=3,
+        )
         return {}
     uris: dict[str, str] = {}
     for viz_name, text in texts.items():
@@ -311,8 +325,9 @@ def load_artifact(
     elif verify:
         verify_folder(folder, uri=uri, content_hash=content_hash, name=name)
     mat = get_materializer(materializer)
+    type_ = _import_type(type_ref)
     try:
-        return mat.load(folder, _import_type(type_ref))
+        return mat.load(folder, type_)
     except ArtifactError as exc:
         raise type(exc)(
             f"cannot load artifact {name!r} from {uri}: {exc.message}", hint=exc.hint
@@ -330,6 +345,8 @@ def _import_type(ref: str) -> type | None:
         return None
     try:
         found = import_ref(ref)
+    except BevelError:  # importing the script that defines it was refused: say why
+        raise
     except Exception:  # a type that is not importable here: materializers that need it say so
         return None
     return found if isinstance(found, type) else None

@@ -42,7 +42,8 @@ class StepConfig:
     on_success: Hook | None = None
     on_failure: Hook | None = None
     resources: dict[str, Any] = field(default_factory=dict)
-    materializers: dict[str, str] = field(default_factory=dict)  # output -> "module:Class"
+    # output name -> materializer class or "module:Class" (classes become refs when compiled)
+    materializers: dict[str, str | type] = field(default_factory=dict)
     id: str | None = None  # explicit invocation id (must be unique in the pipeline)
 
 
@@ -62,6 +63,27 @@ def _check_config(config: StepConfig, where: str) -> None:
         hook = getattr(config, hook_name)
         if hook is not None and not callable(hook):
             raise DefinitionError(f"{hook_name} must be a function", where=where)
+    _check_materializers(config.materializers, where)
+
+
+def _check_materializers(materializers: Any, where: str) -> None:
+    example = 'e.g. materializers={"model": ForestMaterializer} or {"model": "mylib.io:Forest"}'
+    if not isinstance(materializers, dict):
+        raise DefinitionError(
+            f"materializers must be a dict of output name -> materializer, got "
+            f"{type(materializers).__name__}",
+            where=where,
+            hint=example,
+        )
+    for name, value in materializers.items():
+        ok_string = isinstance(value, str) and all(value.rpartition(":")[::2])
+        if not isinstance(name, str) or not (isinstance(value, type) or ok_string):
+            raise DefinitionError(
+                f"materializers[{name!r}] is {value!r}: expected a materializer class or a "
+                "'module:Class' string",
+                where=where,
+                hint=example,
+            )
 
 
 class StepDefinition(Generic[P, R]):
@@ -211,7 +233,7 @@ def step(
     on_success: Hook | None = None,
     on_failure: Hook | None = None,
     resources: dict[str, Any] | None = None,
-    materializers: dict[str, str] | None = None,
+    materializers: dict[str, str | type] | None = None,
 ) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
 
 
@@ -222,7 +244,7 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     ``enable_cache``, ``pickle`` (True or output names: explicit opt-in to pickling outputs that
     have no materializer), ``on_success`` / ``on_failure`` hooks (keyword-only:
     ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"gpu": 1}``), ``name``,
-    ``materializers`` (output name -> ``"module:Class"``).
+    ``materializers`` (output name -> a materializer class or its ``"module:Class"``).
     """
     options = _normalise_options({k: v for k, v in options.items() if v is not None})
 

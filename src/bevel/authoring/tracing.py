@@ -110,6 +110,8 @@ class Trace:
 
 
 _TRACE: ContextVar[Trace | None] = ContextVar("bevel_trace", default=None)
+# The script being imported to resolve a class reference (see importing_for_reference).
+_IMPORTING: ContextVar[str | None] = ContextVar("bevel_importing_reference", default=None)
 
 
 def active_trace() -> Trace | None:
@@ -117,8 +119,27 @@ def active_trace() -> Trace | None:
 
 
 @contextlib.contextmanager
+def importing_for_reference(path: str) -> Iterator[None]:
+    """Import ``path`` only to find a class in it: a pipeline the file runs at its top level is
+    refused instead of run, because loading an artifact must never start a run."""
+    token = _IMPORTING.set(path)
+    try:
+        yield
+    finally:
+        _IMPORTING.reset(token)
+
+
+@contextlib.contextmanager
 def tracing() -> Iterator[Trace]:
     """Record step calls made in this context instead of executing them."""
+    importing = _IMPORTING.get()
+    if importing is not None:
+        raise DefinitionError(
+            f"{importing} was imported to load a class it defines, and it runs a pipeline when "
+            "imported, which loading an artifact must not do",
+            hint='put the pipeline call at the end of the script under `if __name__ == "__main__":`'
+            ", or move the classes your steps return into a module of their own",
+        )
     if _TRACE.get() is not None:
         raise DefinitionError(
             "a pipeline was called while another pipeline was being defined",

@@ -19,7 +19,7 @@ from bevel.authoring.tracing import OutputRef, StepInvocation
 from bevel.dag.checks import check_input_type, check_json_param, check_param_type
 from bevel.dag.config import RunConfig
 from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
-from bevel.errors import DefinitionError, MaterializerNotFound, ParameterError
+from bevel.errors import BevelError, DefinitionError, MaterializerNotFound, ParameterError
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Toolbox:
 
     materializer_for: Callable[[Any], str | None]  # type -> "module:Class" or None
     materializer_version: Callable[[str], str]
+    materializer_ref: Callable[[Any], str]  # a class or "module:Class" -> its recorded ref
     code_hash: Callable[[Callable[..., Any]], str]
     type_ref: Callable[[Any], str]
     pickle_materializer: str
@@ -51,6 +52,15 @@ def _ref(func: Callable[..., Any] | None) -> str | None:
 def _outputs(step: StepDefinition[Any, Any], tools: Toolbox) -> tuple[OutputSpec, ...]:
     specs = []
     pickled = step.config.pickle
+    names = [decl.name for decl in step.outputs]
+    unknown = [name for name in step.config.materializers if name not in names]
+    if unknown:
+        raise DefinitionError(
+            f"step '{step.name}' sets materializers for {', '.join(map(repr, unknown))}, which "
+            f"it does not output",
+            where=step.where,
+            hint=f"its outputs are: {', '.join(names) or '(none)'}",
+        )
     for decl in step.outputs:
         specs.append(_output_spec(step, decl, pickled, tools))
     return tuple(specs)
@@ -66,7 +76,10 @@ def _output_spec(
     annotation = decl.annotation
     type_ref = "" if annotation is None or annotation is Any else tools.type_ref(annotation)
     if decl.name in step.config.materializers:
-        materializer = step.config.materializers[decl.name]
+        try:
+            materializer = tools.materializer_ref(step.config.materializers[decl.name])
+        except BevelError as exc:
+            raise DefinitionError(exc.message, where=step.where, hint=exc.hint) from exc
     elif wants_pickle:
         materializer = tools.pickle_materializer
     elif not type_ref:
@@ -81,7 +94,14 @@ def _output_spec(
                 hint=tools.unknown_type_hint(annotation),
             )
         materializer = found
-    version = tools.materializer_version(materializer) if materializer else ""
+    try:
+        version = tools.materializer_version(materializer) if materializer else ""
+    except BevelError as exc:  # a materializer that breaks its contract, named at the step
+        raise DefinitionError(
+            f"output '{decl.name}' of step '{step.name}': {exc.message}",
+            where=step.where,
+            hint=exc.hint,
+        ) from exc
     return OutputSpec(decl.name, type_ref, materializer, version, pickle=wants_pickle)
 
 

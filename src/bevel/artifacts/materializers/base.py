@@ -1,37 +1,118 @@
-"""The Materializer protocol and the lazy type -> materializer table.
+"""The public materializer base class (``bevel.materializers.Materializer``) and its contract.
 
-A materializer turns one Python object into files in a local directory and back. It declares a
-``version`` string that goes into the cache key (bump it when the on-disk format changes) and may
-describe the object with ``metadata()`` (shape, dtypes, row count...) and ``visualizations()``.
+A materializer turns one Python object into files in a local directory and back::
 
-Materializers are registered by type through a table of lazy ``"module:qualname"`` strings, so
-registering the pandas materializer never imports pandas::
+    from bevel.materializers import Materializer
 
-    from bevel.artifacts.materializers import register_materializer
-    register_materializer("mylib.models:Forest", "mylib.bevel_io:ForestMaterializer")
+    class VocabularyMaterializer(Materializer):
+        version = "2"                       # goes into the cache key: bump it with the format
+
+        def save(self, obj, directory):     # write obj into the existing, empty directory
+            ...
+
+        def load(self, directory, type_):   # read it back; type_ is the recorded class or None
+            ...
+
+``save`` and ``load`` are required; ``version`` (default ``"1"``), ``metadata()`` (default: no
+facts) and ``visualizations()`` (default: none) are optional. A class that does not derive from
+:class:`Materializer` but has ``save`` and ``load`` works too: :func:`complete` gives it the same
+defaults. Materializers are registered by type through a table of lazy ``"module:qualname"``
+strings (:mod:`.registry`), so registering the pandas materializer never imports pandas.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Protocol
+import abc
+from typing import Any, ClassVar
+
+from bevel.errors import ArtifactError
+
+REQUIRED = ("save", "load")
 
 
-class Materializer(Protocol):
-    version: ClassVar[str]
+class Materializer(abc.ABC):
+    """Base class for materializers: implement ``save`` and ``load``; the rest has defaults.
 
+    One instance per process is created (with no arguments) and reused for every object of its
+    types, so keep no per-object state on ``self``. Errors raised by ``save``/``load`` fail the
+    step (or the load) naming the artifact and the materializer; a ``BevelError`` subclass passes
+    through with its own hint. ``metadata()`` and ``visualizations()`` failing only warns: the
+    artifact is still stored.
+    """
+
+    #: Part of every cache key of the outputs it stores: bump it when the files' format changes,
+    #: so results written in the old format are recomputed instead of being misread.
+    version: ClassVar[str] = "1"
+
+    @abc.abstractmethod
     def save(self, obj: Any, directory: str) -> None:
-        """Write ``obj`` into the (existing, empty, local) ``directory``."""
-        ...
+        """Write ``obj`` into ``directory``: a local folder that exists and is empty. Every
+        file written there is part of the artifact's content hash."""
 
+    @abc.abstractmethod
     def load(self, directory: str, type_: type | None) -> Any:
-        """Read the object back from ``directory``; ``type_`` is the recorded type, if importable."""
-        ...
+        """Read the object back from ``directory`` (local, read-only by convention: never
+        modify it). ``type_`` is the class recorded at save time when it is importable here,
+        else ``None``."""
 
     def metadata(self, obj: Any) -> dict[str, Any]:
-        """JSON-able facts about ``obj`` recorded with the artifact (may be empty)."""
-        ...
+        """Facts about ``obj`` recorded with the artifact (shape, row count...). Values should be
+        JSON-able; anything else is stored as its ``str()``. Default: none."""
+        return {}
 
     def visualizations(self, obj: Any) -> dict[str, str]:
-        """name -> HTML or Markdown text (``"<table>..."`` / ``"# ..."``) shown by the CLI,
-        notebooks and the dashboard (may be empty)."""
-        ...
+        """name -> HTML (text starting with ``<``) or Markdown, stored once per content and shown
+        by ``bevel artifacts show``, notebooks and the dashboard. Default: none."""
+        return {}
+
+
+class _Completed(Materializer):
+    """A duck-typed materializer (no base class) with the defaults for what it leaves out."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property  # type: ignore[misc]  # read through, so a changed class attribute is seen
+    def version(self) -> str:  # type: ignore[override]
+        return str(getattr(self.inner, "version", Materializer.version))
+
+    def save(self, obj: Any, directory: str) -> None:
+        self.inner.save(obj, directory)
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        return self.inner.load(directory, type_)
+
+    def metadata(self, obj: Any) -> dict[str, Any]:
+        method = getattr(self.inner, "metadata", None)
+        return method(obj) if method is not None else {}  # type: ignore[no-any-return]
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        method = getattr(self.inner, "visualizations", None)
+        return method(obj) if method is not None else {}  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:  # e.g. ``pickled``, read by publish
+        return getattr(self.__dict__["inner"], name)
+
+
+def complete(instance: Any, ref: str) -> Materializer:
+    """``instance`` as a :class:`Materializer`, checked against the contract.
+
+    Raises ArtifactError naming ``ref`` when ``save``/``load`` are missing or ``version`` is not
+    a non-empty string, so a broken materializer is reported when a pipeline is compiled, not
+    halfway through saving a step's output.
+    """
+    missing = [name for name in REQUIRED if not callable(getattr(instance, name, None))]
+    if missing:
+        raise ArtifactError(
+            f"materializer {ref} has no {' and no '.join(f'{m}()' for m in missing)} method",
+            hint="a materializer defines save(self, obj, directory) and "
+            "load(self, directory, type_); subclass bevel.materializers.Materializer",
+        )
+    version = getattr(instance, "version", Materializer.version)
+    if not isinstance(version, str) or not version:
+        raise ArtifactError(
+            f"materializer {ref} has version {version!r}, which is not a non-empty string",
+            hint='set a string class attribute, e.g. version = "1" (bump it when the format '
+            "changes)",
+        )
+    return instance if isinstance(instance, Materializer) else _Completed(instance)

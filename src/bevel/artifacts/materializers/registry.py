@@ -14,14 +14,33 @@ Types outside the table are an error (never a silent pickle): see :func:`unknown
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import sys
-import types
 import typing
 from typing import Any
 
-from bevel.artifacts.materializers.base import Materializer
+from bevel.artifacts.materializers.base import Materializer, complete
+from bevel.artifacts.materializers.refs import (
+    NONE_REF,
+    class_ref,
+    import_ref,
+    is_union,
+    plain_ref,
+    type_ref,
+    unimportable_hint,
+    unwrap,
+)
 from bevel.errors import ArtifactError, ConfigError
+
+__all__ = [
+    "NONE_REF",
+    "get_materializer",
+    "import_ref",
+    "materializer_ref",
+    "register_materializer",
+    "resolve_materializer",
+    "type_ref",
+    "unknown_type_hint",
+]
 
 _PKG = "bevel.artifacts.materializers"
 JSON_MATERIALIZER = f"{_PKG}.json_builtins:JsonMaterializer"
@@ -35,8 +54,6 @@ PATH_MATERIALIZER = f"{_PKG}.path_copy:PathMaterializer"
 #: Explicit opt-in only (``@step(pickle=True)``); never chosen by :func:`resolve_materializer`.
 PICKLE_MATERIALIZER = f"{_PKG}.pickled:PickleMaterializer"
 SKLEARN_MATERIALIZER = "bevel.integrations.sklearn:SklearnMaterializer"
-
-NONE_REF = "builtins:NoneType"
 
 # Keys are "module:qualname" as the class reports it (``cls.__module__``): pandas 3 says
 # "pandas:DataFrame", pandas 2 "pandas.core.frame:DataFrame", so both are listed. Any other
@@ -62,6 +79,9 @@ _DEFAULT_TABLE: dict[str, str] = {
 
 _table: dict[str, str] = dict(_DEFAULT_TABLE)
 _instances: dict[str, Materializer] = {}
+# Materializer classes given as objects, by their recorded ref: used in this process without
+# importing (a class defined in a function or a notebook cell has no importable ref).
+_classes: dict[str, type] = {}
 
 # Missing module (top-level name) -> the extra that installs it.
 _EXTRAS = {
@@ -74,52 +94,6 @@ _EXTRAS = {
 }
 
 
-def _unwrap(tp: Any) -> Any:
-    """The class behind ``NewType`` and ``Annotated`` wrappers."""
-    while True:
-        if getattr(tp, "__supertype__", None) is not None:  # typing.NewType
-            tp = tp.__supertype__
-        elif typing.get_origin(tp) is typing.Annotated:
-            tp = typing.get_args(tp)[0]
-        else:
-            return tp
-
-
-def _is_union(tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    return origin is typing.Union or origin is types.UnionType
-
-
-def type_ref(tp: Any) -> str:
-    """``"module:qualname"`` of a class; generic aliases give their origin (``list[int]`` ->
-    ``"builtins:list"``) and ``None`` gives ``"builtins:NoneType"``. Annotations that are not a
-    class (unions, ``Any``) give ``""``: the artifact then loads without a type."""
-    tp = _unwrap(tp)
-    if tp is None or tp is type(None):
-        return NONE_REF
-    if _is_union(tp):
-        return ""
-    origin = typing.get_origin(tp)
-    if isinstance(origin, type):
-        tp = origin
-    if not isinstance(tp, type):
-        return ""
-    return f"{tp.__module__}:{tp.__qualname__}"
-
-
-def import_ref(ref: str) -> Any:
-    """Import ``"module:qualname"`` (raises ImportError / AttributeError; callers wrap them)."""
-    if ref == NONE_REF:
-        return type(None)
-    module_name, sep, qualname = ref.partition(":")
-    if not sep or not module_name or not qualname:
-        raise ImportError(f"{ref!r} is not a 'module:qualname' reference")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
 def register_materializer(type_: type | str, materializer: type | str) -> None:
     """Use ``materializer`` for ``type_`` and its subclasses (later registrations win).
 
@@ -128,16 +102,30 @@ def register_materializer(type_: type | str, materializer: type | str) -> None:
 
         bevel.register_materializer("torch.nn.modules.module:Module", "mylib.io:TorchMaterializer")
     """
-    key = type_ if isinstance(type_, str) else type_ref(type_)
-    value = materializer if isinstance(materializer, str) else type_ref(materializer)
-    for ref in (key, value):
-        module_name, sep, qualname = ref.partition(":")
-        if not (sep and module_name and qualname):
-            raise ConfigError(
-                f"register_materializer: {ref!r} is not a class or a 'module:qualname' string",
-                hint="pass the class itself or a string like 'mylib.models:Forest'",
-            )
-    _table[key] = value
+    key = _checked_ref(type_, "register_materializer", plain=True)
+    _table[key] = materializer_ref(materializer, "register_materializer")
+
+
+def materializer_ref(materializer: type | str, what: str = "materializers") -> str:
+    """The recorded reference of a materializer given as a class or a ``"module:Class"``
+    string; a class is remembered, so this process uses it without importing it again."""
+    ref = _checked_ref(materializer, what, plain=False)
+    if isinstance(materializer, type):
+        _classes[ref] = materializer
+    return ref
+
+
+def _checked_ref(given: type | str, what: str, *, plain: bool) -> str:
+    if isinstance(given, type):
+        return plain_ref(given) if plain else class_ref(given)
+    if isinstance(given, str):
+        module_name, sep, qualname = given.rpartition(":")
+        if sep and module_name and qualname:
+            return given
+    raise ConfigError(
+        f"{what}: {given!r} is not a class or a 'module:qualname' string",
+        hint="pass the class itself or a string like 'mylib.models:Forest'",
+    )
 
 
 def resolve_materializer(tp: Any) -> str | None:
@@ -148,10 +136,10 @@ def resolve_materializer(tp: Any) -> str | None:
     ``Annotated``, ``NewType``, unions whose members all resolve to the same materializer, and
     dataclasses (when nothing in their MRO is registered). Nothing is imported.
     """
-    tp = _unwrap(tp)
+    tp = unwrap(tp)
     if tp is None or tp is type(None):
         return _table.get(NONE_REF)
-    if _is_union(tp):
+    if is_union(tp):
         found = {resolve_materializer(arg) for arg in typing.get_args(tp)}
         return found.pop() if len(found) == 1 else None
     origin = typing.get_origin(tp)
@@ -160,7 +148,7 @@ def resolve_materializer(tp: Any) -> str | None:
     if not isinstance(tp, type):
         return None
     for cls in tp.__mro__:
-        ref = _table.get(f"{cls.__module__}:{cls.__qualname__}") or _match_by_identity(cls)
+        ref = _table.get(plain_ref(cls)) or _match_by_identity(cls)
         if ref:
             return ref
     if dataclasses.is_dataclass(tp):
@@ -191,24 +179,51 @@ def _match_by_identity(cls: type) -> str | None:
 
 
 def get_materializer(ref: str) -> Materializer:
-    """The (cached) materializer instance for ``ref``; its module is imported on first use."""
+    """The (cached) materializer instance for ``ref``; its module is imported on first use.
+
+    The instance is checked against the contract (:func:`~.base.complete`), so a class without
+    ``save``/``load`` or with a bad ``version`` is reported when the pipeline compiles.
+    """
     cached = _instances.get(ref)
     if cached is not None:
         return cached
-    try:
-        cls = import_ref(ref)
-    except ImportError as exc:
-        raise ArtifactError(
-            f"cannot import materializer {ref}: {exc}", hint=_install_hint(exc)
-        ) from exc
-    except AttributeError as exc:
-        raise ArtifactError(
-            f"materializer {ref} does not exist: {exc}",
-            hint="check the 'module:Class' string given to register_materializer",
-        ) from exc
-    instance: Materializer = cls()
+    cls = _classes.get(ref)
+    if cls is None:
+        try:
+            cls = import_ref(ref)
+        except ImportError as exc:
+            hint = _install_hint(exc) if exc.name else unimportable_hint(ref)
+            raise ArtifactError(f"cannot import materializer {ref}: {exc}", hint=hint) from exc
+        except AttributeError as exc:
+            raise ArtifactError(
+                f"materializer {ref} does not exist: {exc}", hint=unimportable_hint(ref)
+            ) from exc
+    instance = complete(_instantiate(cls, ref), ref)
     _instances[ref] = instance
     return instance
+
+
+def _instantiate(cls: Any, ref: str) -> Any:
+    if not isinstance(cls, type):
+        raise ArtifactError(
+            f"materializer {ref} is a {type(cls).__name__}, not a class",
+            hint="register the materializer class itself (bevel creates one instance of it)",
+        )
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        raise ArtifactError(
+            f"materializer {ref} does not define {', '.join(f'{m}()' for m in abstract)}",
+            hint="a materializer defines save(self, obj, directory) and "
+            "load(self, directory, type_) (see docs/extending.md)",
+        )
+    try:
+        return cls()
+    except Exception as exc:
+        raise ArtifactError(
+            f"cannot create materializer {ref}: {type(exc).__name__}: {exc}",
+            hint="bevel creates a materializer with no arguments: give every parameter of "
+            "its __init__ a default",
+        ) from exc
 
 
 def _install_hint(exc: ImportError) -> str:
@@ -223,16 +238,18 @@ def _install_hint(exc: ImportError) -> str:
 
 def unknown_type_hint(tp: Any) -> str:
     """How to fix "no materializer for this type": register one, or opt into pickle."""
-    ref = type_ref(tp)
-    if not ref:
+    if not type_ref(tp):
         return (
             f"annotate the output with one concrete class instead of {tp!r} "
             '(or opt into pickle for it: `@step(pickle=True)` or `@step(pickle=["output_name"])`)'
         )
+    cls = unwrap(tp)
+    cls = typing.get_origin(cls) if isinstance(typing.get_origin(cls), type) else cls
+    ref = plain_ref(cls)  # what the registry's table matches in this process
     return (
         f"register a materializer for it: `bevel.register_materializer({ref!r}, "
-        "'your_module:YourMaterializer')` (a class with version, save, load, metadata and "
-        "visualizations; see bevel.artifacts.materializers.base.Materializer), or opt into "
+        "'your_module:YourMaterializer')` (a subclass of bevel.materializers.Materializer "
+        "with save and load; see docs/extending.md), or opt into "
         'pickle for this output: `@step(pickle=True)` or `@step(pickle=["output_name"])` '
         "(pickled artifacts only load on the same Python minor version)"
     )
