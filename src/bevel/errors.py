@@ -20,6 +20,8 @@ BevelError
 │   └── NotFound                 no run / step / artifact / pipeline with that id or name
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
+├── DataError                    data that cannot be profiled, validated or compared
+│   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── RunFailed                    a run ended failed (names the failed steps)
 └── RunCancelled                 the run was interrupted (Ctrl-C)
 BevelWarning (Warning)           things that work but deserve attention
@@ -111,6 +113,18 @@ class StepFailed(BevelError):
 
 class OutputTypeError(StepFailed):
     """A step returned a value that does not match its output annotation."""
+
+
+class DataError(BevelError):
+    """Data that bevel.data cannot profile, validate or compare (wrong type, bad schema...)."""
+
+
+class DataValidationFailed(DataError):
+    """``validate`` found anomalies and the policy is to fail; ``report`` lists them all."""
+
+    def __init__(self, message: str, *, report: object = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
 
 
 class RunFailed(BevelError):

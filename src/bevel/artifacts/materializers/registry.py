@@ -54,6 +54,7 @@ PATH_MATERIALIZER = f"{_PKG}.path_copy:PathMaterializer"
 #: Explicit opt-in only (``@step(pickle=True)``); never chosen by :func:`resolve_materializer`.
 PICKLE_MATERIALIZER = f"{_PKG}.pickled:PickleMaterializer"
 SKLEARN_MATERIALIZER = "bevel.integrations.sklearn:SklearnMaterializer"
+_DATA = "bevel.data.materializers"
 
 # Keys are "module:qualname" as the class reports it (``cls.__module__``): pandas 3 says
 # "pandas:DataFrame", pandas 2 "pandas.core.frame:DataFrame", so both are listed. Any other
@@ -75,6 +76,11 @@ _DEFAULT_TABLE: dict[str, str] = {
     "pathlib:Path": PATH_MATERIALIZER,
     "pathlib._local:Path": PATH_MATERIALIZER,  # Python 3.13+
     "sklearn.base:BaseEstimator": SKLEARN_MATERIALIZER,
+    # bevel.data's artifacts (statistics, schemas, anomaly and drift reports)
+    "bevel.data.statistics:Profile": f"{_DATA}:ProfileMaterializer",
+    "bevel.data.schema:Schema": f"{_DATA}:SchemaMaterializer",
+    "bevel.data.validation:AnomalyReport": f"{_DATA}:AnomalyReportMaterializer",
+    "bevel.data.drift_detection:DriftReport": f"{_DATA}:DriftReportMaterializer",
 }
 
 _table: dict[str, str] = dict(_DEFAULT_TABLE)
@@ -91,6 +97,8 @@ _EXTRAS = {
     "pydantic": "pydantic",
     "sklearn": "sklearn",
     "joblib": "sklearn",
+    "scipy": "data",
+    "pandera": "data",
 }
 
 
