@@ -1,4 +1,5 @@
-"""The import-budget guard: `import bevel` (and `from bevel import step, pipeline`) stays light.
+"""The import-budget guard: `import bevel` (and `from bevel import step, pipeline`) stays light,
+and so does the run path a worker imports before it knows which stores it will use.
 
 Deterministic: it checks *which* modules get imported, not how long it takes.
 """
@@ -6,8 +7,10 @@ Deterministic: it checks *which* modules get imported, not how long it takes.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,9 +30,11 @@ HEAVY = (
 )
 
 
-def imported_after(code: str) -> set[str]:
+def imported_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
     return {name.split(".")[0] for name in json.loads(out.stdout.splitlines()[-1])}
 
 
@@ -50,3 +55,41 @@ def test_defining_steps_and_pipelines_stays_light() -> None:
     )
     heavy = sorted(set(HEAVY) & imported_after(code))
     assert not heavy, heavy
+
+
+# What a worker (or any process about to run a step) imports before a stack is built: no store
+# implementation may come with it. SQLAlchemy alone costs ~150 ms, and a worker whose stack uses
+# another metadata store (a REST store) must never pay it.
+RUN_PATH = (
+    "import bevel.run.task",
+    "import bevel.run.engine",
+    "import bevel.stack.stack",
+    "import bevel.stack.build",
+    "import bevel.api",
+    "import bevel.client",
+    "from bevel.client.client import Client",
+)
+
+
+@pytest.mark.parametrize("code", RUN_PATH)
+def test_the_run_path_imports_no_store_implementation(code: str) -> None:
+    heavy = sorted(set(HEAVY) & imported_after(code))
+    assert not heavy, f"`{code}` imported {heavy}; a store's library loads when it is built"
+
+
+def test_building_the_default_stack_imports_sqlalchemy_but_not_alembic(tmp_path: Path) -> None:
+    """The home store is chosen by its URL when the stack is built: that is when (and only
+    where) the SQL store's library is imported; an up-to-date database needs no Alembic."""
+    code = (
+        "from bevel.stack.build import build_stack\n"
+        "s = build_stack()\n"
+        "s.metadata_store.list_runs()\n"
+        "s.metadata_store.list_runs()\n"
+        "s.close()"
+    )
+    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel")}
+    env.pop("BEVEL_STORE_URL", None)
+    imported_after(code, env=env)  # creates the database (this one may run Alembic)
+    loaded = imported_after(code, env=env)
+    assert "sqlalchemy" in loaded
+    assert not {"alembic", "fsspec", "pandas", "numpy", "click", "rich"} & loaded

@@ -108,13 +108,13 @@ def test_unknown_stack_lists_known_ones(defs: Definitions, settings: Settings) -
 def test_missing_package_is_reported_with_the_install_hint(
     defs: Definitions, settings: Settings, thirdparty: Path
 ) -> None:
-    defs.register_component("experiment_tracker", "t", "missing-lib", {"path": "t.txt"})
+    defs.register_component("metadata_store", "t", "missing-lib", {"path": "t.txt"})
     defs.register_stack("t", {"orchestrator": "local", "artifact_store": "local-artifacts",
-                              "experiment_tracker": "t"})  # fmt: skip
+                              "metadata_store": "t"})  # fmt: skip
     with pytest.raises(StackError) as err:
         build_stack("t", settings)
     assert str(err.value).startswith(
-        "experiment_tracker 't' (flavor missing-lib) needs the Python package "
+        "metadata_store 't' (flavor missing-lib) needs the Python package "
         "'bevel_example_not_installed_lib', which is not installed here"
     )
     assert err.value.hint == "pip install 'bevel-example-flavor[tracker]'"

@@ -1,6 +1,7 @@
 """bevel.stack: what a run runs on, and how it is defined.
 
-- ``stack``: :class:`Stack`, ``default_stack()``, the component types and built-ins;
+- ``stack``: :class:`Stack`, ``default_stack()``; ``components``: the component types and
+  built-ins; ``home``: the home metadata store, chosen by its URL through the flavor table;
 - ``build``: ``build_stack(name=None)`` (explicit > ``$BEVEL_STACK`` > ``bevel stack set`` >
   ``default``); ``loader`` builds non-default stacks component by component;
 - ``validate``: ``validate_stack(stack, plan)``, ``check_reachable(stack)``;

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from bevel.settings import ENV_STACK, Settings
-from bevel.stack.stack import DEFAULT_STACK
+from bevel.stack.components import DEFAULT_STACK
 
 _REASONS = {
     "explicit": "given explicitly",

@@ -22,28 +22,22 @@ from typing import Any
 
 from bevel._text import did_you_mean, with_article
 from bevel.errors import ConfigError, NotFound, StackError
-from bevel.metadata.base import DefinitionStore
+from bevel.metadata.base import DefinitionStore, MetadataStore
 from bevel.metadata.records import ComponentRecord, StackRecord
-from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.settings import Settings
 from bevel.stack.active import StackChoice, chosen_stack, resolve_stack
-from bevel.stack.config import option_name, validate_config
-from bevel.stack.flavors import Flavor, check_type, get_flavor
-from bevel.stack.secrets import Secrets, check_name
-from bevel.stack.stack import (
+from bevel.stack.components import (
     BUILTIN_COMPONENTS,
     COMPONENT_TYPES,
     DEFAULT_STACK,
     REQUIRED_TYPES,
 )
+from bevel.stack.config import option_name, validate_config
+from bevel.stack.flavors import Flavor, check_type, get_flavor
+from bevel.stack.home import definition_store, home_metadata_flavor, home_metadata_store
+from bevel.stack.secrets import Secrets, check_name
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def home_metadata_flavor(url: str) -> str:
-    """The metadata flavor of a database URL (``postgresql+psycopg://`` -> ``postgresql``)."""
-    backend = url.split(":", 1)[0].split("+", 1)[0].lower()
-    return {"postgres": "postgresql", "mariadb": "mysql"}.get(backend, backend)
 
 
 def builtin_components(settings: Settings) -> dict[str, ComponentRecord]:
@@ -92,20 +86,23 @@ def validate_component(
 class Definitions:
     """Components, stacks and secrets: the stored ones plus the built-ins.
 
-    Opens the home metadata store (``Settings.database_url``) unless given a store; closes only
-    what it opened.
+    Opens the home metadata store (``Settings.database_url``, built through its flavor: see
+    :mod:`bevel.stack.home`) unless given a store; closes only what it opened.
     """
 
     def __init__(self, settings: Settings, store: DefinitionStore | None = None) -> None:
         self.settings = settings
-        self._owns_store = store is None
-        self.store: DefinitionStore = store or SqlMetadataStore(settings.database_url)
+        self._opened: MetadataStore | None = None
+        if store is None:
+            self._opened = home_metadata_store(settings)
+            store = definition_store(self._opened)
+        self.store: DefinitionStore = store
         self.secrets = Secrets(self.store, settings)
         self.builtins = builtin_components(settings)
 
     def close(self) -> None:
-        if self._owns_store and isinstance(self.store, SqlMetadataStore):
-            self.store.close()
+        if self._opened is not None:
+            self._opened.close()
 
     def __enter__(self) -> Definitions:
         return self

@@ -25,13 +25,18 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel.errors import ConfigError
-from bevel.stack.stack import COMPONENT_TYPES
+from bevel.stack.components import COMPONENT_TYPES
+
+if TYPE_CHECKING:
+    from importlib import metadata
 
 ENTRY_POINT_GROUP = "bevel.flavors"
+# Named, not imported: importlib.metadata (email, zipfile, csv...) costs ~10 ms and only
+# third-party flavors need it, while every default run looks up its home store flavor here.
+_METADATA = "importlib.metadata"
 
 
 def load_ref(ref: str) -> Any:
@@ -144,7 +149,8 @@ def check_type(type: str) -> str:
 def _entry_points() -> list[metadata.EntryPoint]:
     # Not cached: scanning installed packages costs a few ms and happens only for third-party
     # flavors and `bevel flavor list`; a cache would hide packages installed meanwhile.
-    return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+    found: Any = importlib.import_module(_METADATA).entry_points(group=ENTRY_POINT_GROUP)
+    return list(found)
 
 
 def _from_entry_point(ep: metadata.EntryPoint) -> Flavor:

@@ -18,23 +18,24 @@ from typing import Any
 from bevel._text import with_article
 from bevel.errors import BevelError, ConfigError, StackError
 from bevel.metadata.records import ComponentRecord
-from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.settings import Settings
 from bevel.stack.active import StackChoice
+from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES
 from bevel.stack.config import validate_config
 from bevel.stack.definitions import Definitions, describe_where
 from bevel.stack.flavors import get_flavor
 from bevel.stack.guard import GuardedArtifactStore
+from bevel.stack.home import definition_store, home_metadata_store
 from bevel.stack.secrets import Secrets, references, resolve
-from bevel.stack.stack import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES, Stack
+from bevel.stack.stack import Stack
 
 
 def build_defined_stack(choice: StackChoice, settings: Settings) -> Stack:
     """Build the stored stack ``choice.name`` (not ``default``)."""
-    home = SqlMetadataStore(settings.database_url)
+    home = home_metadata_store(settings)
     built: dict[str, Any] = {}
     try:
-        with Definitions(settings, home) as defs:
+        with Definitions(settings, definition_store(home)) as defs:
             record = defs.stack_for_build(choice)
             for type_ in sorted(record.components, key=COMPONENT_TYPES.index):
                 component = record.components[type_]

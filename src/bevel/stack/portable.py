@@ -25,10 +25,10 @@ from typing import Any
 
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.records import ComponentRecord
+from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES
 from bevel.stack.config import mask_config, masked_fields
 from bevel.stack.definitions import Definitions, validate_component
 from bevel.stack.flavors import check_type, get_flavor
-from bevel.stack.stack import BUILTIN_COMPONENTS, COMPONENT_TYPES
 
 
 def masked(record: ComponentRecord) -> dict[str, Any]:

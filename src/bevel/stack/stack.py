@@ -2,8 +2,11 @@
 
 The stack is built once at the edge (CLI, ``Client()``, ``run_pipeline``) and passed down; nothing
 below looks up a global. The default stack needs no setup: local orchestrator, local files under
-``.bevel/artifacts`` and the home metadata store (SQLite at ``.bevel/metadata.db``). Other stacks
-are built from their stored definitions by :func:`bevel.stack.build.build_stack`.
+``.bevel/artifacts`` and the home metadata store (SQLite at ``.bevel/metadata.db`` unless
+``$BEVEL_STORE_URL`` names another; its flavor follows the URL, see :mod:`bevel.stack.home`).
+Other stacks are built from their stored definitions by :func:`bevel.stack.build.build_stack`.
+Importing this module imports no store implementation (no SQLAlchemy): that happens when a
+stack is built.
 """
 
 from __future__ import annotations
@@ -14,33 +17,25 @@ from typing import Any
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.local import LocalArtifactStore
 from bevel.metadata.base import MetadataStore
-from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.orchestrators.base import Orchestrator
 from bevel.orchestrators.local import LocalOrchestrator
 from bevel.settings import Settings, load_settings
-
-#: Every component type, in display order. A stack has at most one component of each.
-COMPONENT_TYPES: tuple[str, ...] = (
-    "orchestrator",
-    "artifact_store",
-    "metadata_store",
-    "experiment_tracker",
-    "model_registry",
-    "model_deployer",
-    "data_validator",
-    "alerter",
+from bevel.stack.components import (
+    BUILTIN_COMPONENTS,
+    COMPONENT_TYPES,
+    DEFAULT_STACK,
+    REQUIRED_TYPES,
 )
-#: The types every stack has (the attributes of :class:`Stack`); the others are optional.
-REQUIRED_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "metadata_store")
+from bevel.stack.home import home_metadata_store
 
-DEFAULT_STACK = "default"
-#: The built-in components, never stored, always there: the default stack is made of them, and
-#: other stacks may use them by name (``bevel stack register team -o local -a s3-store``).
-BUILTIN_COMPONENTS: dict[str, str] = {
-    "orchestrator": "local",
-    "artifact_store": "local-artifacts",
-    "metadata_store": "home-metadata",
-}
+__all__ = [
+    "BUILTIN_COMPONENTS",
+    "COMPONENT_TYPES",
+    "DEFAULT_STACK",
+    "REQUIRED_TYPES",
+    "Stack",
+    "default_stack",
+]
 
 
 @dataclass
@@ -80,5 +75,5 @@ def default_stack(settings: Settings | None = None) -> Stack:
         name=DEFAULT_STACK,
         orchestrator=LocalOrchestrator(),
         artifact_store=LocalArtifactStore(str(settings.artifacts_path)),
-        metadata_store=SqlMetadataStore(settings.database_url),
+        metadata_store=home_metadata_store(settings),
     )

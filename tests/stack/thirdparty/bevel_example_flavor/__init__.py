@@ -1,4 +1,4 @@
-"""An example third-party package adding two flavors to bevel through entry points.
+"""An example third-party package adding flavors to bevel through entry points.
 
 It is not installed: its folder goes on ``sys.path`` / ``PYTHONPATH`` and ``importlib.metadata``
 finds ``bevel_example_flavor-0.1.0.dist-info/entry_points.txt`` there, exactly as it would find
@@ -30,6 +30,11 @@ class FileAlerterConfig:
     token: str | None = option(None, help="a pretend API token", sensitive=True)
 
 
+@dataclass(frozen=True)
+class JournalConfig:
+    url: str = option(help="journal:///absolute/path/to/metadata.db")
+
+
 THREADS = Flavor(
     type="orchestrator",
     name="threads",
@@ -47,10 +52,18 @@ FILE_ALERTER = Flavor(
 )
 
 NEEDS_MISSING = Flavor(
-    type="experiment_tracker",
+    type="metadata_store",
     name="missing-lib",
     implementation="bevel_example_flavor.alerter:FileAlerter",
     config=FileAlerterConfig,
     requires=("bevel_example_not_installed_lib",),
     install="pip install 'bevel-example-flavor[tracker]'",
+)
+
+JOURNAL = Flavor(
+    type="metadata_store",
+    name="journal",
+    implementation="bevel_example_flavor.journal:JournalStore",
+    config=JournalConfig,
+    description="SQLite, journaling every call (can be the home store: BEVEL_STORE_URL)",
 )

@@ -1,0 +1,31 @@
+"""The component types a stack is made of, and the built-in components (constants only).
+
+Kept apart from :mod:`bevel.stack.stack` so that the flavor table and the home store can use
+them without importing the stack (which builds the home store through the flavor table).
+"""
+
+from __future__ import annotations
+
+#: Every component type, in display order. A stack has at most one component of each.
+COMPONENT_TYPES: tuple[str, ...] = (
+    "orchestrator",
+    "artifact_store",
+    "metadata_store",
+    "experiment_tracker",
+    "model_registry",
+    "model_deployer",
+    "data_validator",
+    "alerter",
+)
+#: The types every stack has (the attributes of :class:`~bevel.stack.stack.Stack`); the others
+#: are optional.
+REQUIRED_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "metadata_store")
+
+DEFAULT_STACK = "default"
+#: The built-in components, never stored, always there: the default stack is made of them, and
+#: other stacks may use them by name (``bevel stack register team -o local -a s3-store``).
+BUILTIN_COMPONENTS: dict[str, str] = {
+    "orchestrator": "local",
+    "artifact_store": "local-artifacts",
+    "metadata_store": "home-metadata",
+}
