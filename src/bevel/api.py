@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
+from bevel._text import shown_path
 from bevel.artifacts.materializers import registry
+from bevel.artifacts.materializers.json_builtins import NOT_JSON_HINT
 from bevel.artifacts.materializers.refs import mark_file_module
 from bevel.authoring.pipeline import PipelineDefinition
+from bevel.cache._project import is_user_frame
 from bevel.cache.fingerprint import code_hash
 from bevel.client.client import Client
 from bevel.client.views import RunView
 from bevel.dag.compile import Compiled, Toolbox, compile_plan
 from bevel.dag.config import RunConfig, load_run_config
-from bevel.errors import ConfigError, RunFailed
+from bevel.errors import BevelError, ConfigError, PipelineFileError, RunFailed
 from bevel.metadata.records import RunStatus
 from bevel.run.engine import execute, new_run
 from bevel.run.events import RunListener
@@ -43,6 +47,8 @@ TOOLBOX = Toolbox(
     type_ref=registry.type_ref,
     pickle_materializer=registry.PICKLE_MATERIALIZER,
     unknown_type_hint=registry.unknown_type_hint,
+    json_materializer=registry.JSON_MATERIALIZER,
+    not_json_hint=NOT_JSON_HINT,
 )
 
 
@@ -128,7 +134,10 @@ def load_pipeline(target: str) -> PipelineDefinition:
     """Load ``path/to/file.py:pipeline_name`` (or a file with exactly one pipeline).
 
     The file is imported as a module named after it, with its folder on ``sys.path`` so that its
-    local imports (helpers next to it) work, as they do for ``python file.py``.
+    local imports (helpers next to it) work, as they do for ``python file.py``. When importing it
+    fails (a SyntaxError, a missing module, an exception or ``sys.exit()`` in its top-level code)
+    the error is the user's: :class:`~bevel.errors.PipelineFileError` names the line, carries the
+    user's own traceback frames and says how to fix it, with the original exception chained.
     """
     path_text, _, name = target.partition(":")
     if ":" in target and len(path_text) == 1:  # a Windows drive letter, e.g. C:\\...
@@ -160,24 +169,106 @@ def load_pipeline(target: str) -> PipelineDefinition:
     )
 
 
+_STAMP = "__bevel_file_stamp__"
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """(modification time, size) of a file: changes when the user edits and saves it."""
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
 def _import_file(path: Path) -> Any:
     resolved = path.resolve()
     folder = str(resolved.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
     module_name = resolved.stem
+    stamp = _stamp(resolved)
     existing = sys.modules.get(module_name)
-    if existing is not None and getattr(existing, "__file__", None) == str(resolved):
-        return existing
+    if (
+        existing is not None
+        and getattr(existing, "__file__", None) == str(resolved)
+        and getattr(existing, _STAMP, stamp) == stamp
+    ):
+        return existing  # already imported and unchanged since (an edited file is imported anew)
     spec = importlib.util.spec_from_file_location(module_name, resolved)
     if spec is None or spec.loader is None:
         raise ConfigError(f"cannot import {path}", hint="give a .py file")
     module = importlib.util.module_from_spec(spec)
+    setattr(module, _STAMP, stamp)
     sys.modules[module_name] = module
     mark_file_module(module_name)  # its classes are recorded by file path (importable elsewhere)
     try:
         spec.loader.exec_module(module)
+    except BevelError:  # e.g. a bad @step(...) option: already says where and how to fix it
+        sys.modules.pop(module_name, None)
+        raise
+    except (Exception, SystemExit) as exc:  # KeyboardInterrupt stays an interrupt
+        sys.modules.pop(module_name, None)
+        raise _import_failed(path, exc) from exc
     except BaseException:
         sys.modules.pop(module_name, None)
         raise
     return module
+
+
+def _user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
+    """The frames of ``exc``'s traceback that are the user's code (not bevel, importlib, click
+    or another library)."""
+    stack = traceback.extract_tb(exc.__traceback__)
+    return [f for f in stack if is_user_frame(f.filename)]
+
+
+def _format_frames(frames: list[traceback.FrameSummary]) -> list[str]:
+    lines = []
+    for frame in frames:
+        lines.append(f'  File "{shown_path(frame.filename)}", line {frame.lineno}, in {frame.name}')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    return lines
+
+
+def _import_failed(path: Path, exc: BaseException) -> PipelineFileError:
+    """The user's error for ``path`` failing to import: headline, own frames, a hint."""
+    file = shown_path(str(path))
+    frames = _user_frames(exc)
+    lines = _format_frames(frames)
+    where = f"{shown_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else file
+    guard = 'guard script code with `if __name__ == "__main__":`'
+    if isinstance(exc, SyntaxError):
+        bad = shown_path(exc.filename) if exc.filename else file
+        where = f"{bad}:{exc.lineno}" if exc.lineno else bad
+        detail = traceback.format_exception_only(type(exc), exc)
+        # the offending line with a caret under the error ("  File ..." and the last line are
+        # the headline's already)
+        lines += [text.rstrip("\n") for text in detail[1:-1]]
+        during = f" (while importing {file})" if bad != file else ""
+        return PipelineFileError(
+            f"{type(exc).__name__}: {exc.msg}{during}",
+            where=where,
+            frames=tuple(lines),
+            hint=f"fix the code at {where}, then run again",
+        )
+    if isinstance(exc, SystemExit):
+        return PipelineFileError(
+            f"importing {file} called sys.exit({exc.code!r})",
+            where=where,
+            frames=tuple(lines),
+            hint=f"bevel imports the file to find its pipelines, so its top-level code runs: {guard}",
+        )
+    headline = f"importing {file} raised {type(exc).__name__}: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        hint = (
+            f"install the package that provides {exc.name!r} for the Python that runs bevel: "
+            f"{sys.executable} -m pip install PACKAGE; if it is your own module, put it next to "
+            f"{file} or on PYTHONPATH"
+        )
+    elif isinstance(exc, ImportError):
+        hint = f"fix the import at {where} (is the name spelled as the module defines it?)"
+    else:
+        hint = (
+            f"bevel imports the file to find its pipelines, so its top-level code runs first: "
+            f"fix the error at {where}, or move that code into a step, or {guard}"
+        )
+    return PipelineFileError(headline, where=where, frames=tuple(lines), hint=hint)

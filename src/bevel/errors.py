@@ -10,7 +10,8 @@ BevelError
 ├── ConfigError                  bad run config / settings / CLI input (names the key and file)
 │   └── ParameterError           a pipeline/step parameter that is unknown, missing or not JSON
 ├── DefinitionError              a @step / @pipeline that cannot be compiled (file:line + hint)
-│   └── MaterializerNotFound     no materializer registered for an output type
+│   ├── MaterializerNotFound     no materializer registered for an output type
+│   └── PipelineFileError        the pipeline file fails to import (its own error, user frames)
 ├── StackError                   a stack or component that cannot be built or used
 ├── ArtifactError                an artifact that cannot be saved or loaded
 │   ├── ArtifactCorrupted        bytes on disk no longer match the recorded content hash
@@ -64,6 +65,26 @@ class DefinitionError(BevelError):
 
 class MaterializerNotFound(DefinitionError):
     """No materializer is registered for a type that a step outputs."""
+
+
+class PipelineFileError(DefinitionError):
+    """The file given to ``bevel run`` or ``load_pipeline`` raised while being imported.
+
+    A SyntaxError, a missing module or any exception at import time is the user's error, not
+    bevel's: ``frames`` holds the traceback lines of the user's own code only (no bevel, click
+    or importlib frames), ready to print between the headline and the hint.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        where: str | None = None,
+        frames: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.frames = frames
 
 
 class StackError(BevelError):

@@ -95,7 +95,7 @@ def test_json_keeps_infinity(store: LocalArtifactStore) -> None:
     ("obj", "offender"),
     [
         ({1: "a"}, "a dict key of type int"),
-        ([1, {"x": np.float32(1)}], "value[1]['x'] is a numpy.float32"),
+        ([1, {"x": np.complex64(1)}], "value[1]['x'] is a numpy.complex64"),
         ({"s": {1, 2}}, "value['s'] is a set"),
     ],
 )

@@ -107,3 +107,18 @@ def is_user_object(obj: object, project: str) -> bool:
     if isinstance(filename, str):
         return filename.startswith("<") or is_user_path(filename)
     return module_name is None or module_name == "__main__"
+
+
+_BEVEL_DIR = _norm(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def is_user_frame(path: str) -> bool:
+    """Whether a traceback frame's file is the user's code: a project file not of bevel itself.
+
+    bevel's own files count as a library here even in an editable checkout (where they are not
+    under site-packages), so error displays show only the frames a user can act on.
+    """
+    if not is_user_path(path):
+        return False
+    real = _norm(path)
+    return not (real == _BEVEL_DIR or real.startswith(_BEVEL_DIR + os.sep))

@@ -9,6 +9,7 @@ CliRunner) output is plain: no colors, no box drawing, nothing live, wide enough
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -18,6 +19,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from bevel._text import shown_path
+from bevel.cache._project import is_user_frame
 from bevel.client import format as fmt
 from bevel.errors import BevelError
 
@@ -115,9 +118,40 @@ def heading(console: Console, title: str) -> None:
 
 
 def render_error(err: BevelError, console: Console | None = None) -> None:
-    """Red headline (with the user's ``file:line`` when known) and a ``hint:`` line; no traceback."""
+    """Red headline (with the user's ``file:line`` when known) and a ``hint:`` line; no traceback.
+
+    An error in the user's own code (a pipeline file that fails to import) also carries the
+    user's traceback frames, printed between the two; bevel's and click's frames never are.
+    """
     console = console or stderr()
     headline = f"{err.where}: {err.message}" if err.where else err.message
     console.print(Text("error: ", style="bold red") + Text(headline, style="bold red"))
+    for line in getattr(err, "frames", ()):
+        console.print(Text(line, style="dim" if line.startswith("  File ") else ""))
     if err.hint:
         console.print(Text("hint: ", style="yellow") + Text(err.hint))
+
+
+_HINT_MARK = "\n  hint: "  # how BevelError.__str__ appends its hint (what a step run records)
+_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$', re.M)
+
+
+def error_parts(text: str | None) -> tuple[str, str | None]:
+    """A recorded error as (headline, hint): ``"x.py:3: bad value\n  hint: use 1"`` ->
+    ``("x.py:3: bad value", "use 1")``. Errors that are not bevel's have no hint."""
+    if not text:
+        return "", None
+    body, mark, hint = text.partition(_HINT_MARK)
+    return fmt.first_line(body), (hint.strip() or None) if mark else None
+
+
+def user_location(traceback_text: str | None) -> str | None:
+    """``"pipe.py:14 (in train)"``: the innermost frame of the user's own code in a recorded
+    traceback, or None when the error came from bevel or a library (no user frame)."""
+    found = None
+    for match in _FRAME.finditer(traceback_text or ""):
+        if is_user_frame(match["file"]):
+            found = match
+    if found is None:
+        return None
+    return f"{shown_path(found['file'])}:{found['line']} (in {found['func']})"

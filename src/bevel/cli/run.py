@@ -118,19 +118,27 @@ def print_summary(console: Console, view: RunView) -> None:
 
 
 def print_failure(console: Console, view: RunView) -> None:
-    """Which step failed, its error headline, and where to read the traceback."""
+    """For each failed step: its error headline, the user's line it came from, and the error's
+    own hint (how to fix *this* error); then where to read the full traceback."""
     failed = [s for s in view.steps.values() if s.status is StepStatus.FAILED]
     for step in failed:
+        headline, hint = output.error_parts(step.error)
         console.print(
             Text.assemble(
                 ("step ", "bold red"),
                 (step.step_id, "bold red"),
                 (" failed: ", "bold red"),
-                fmt.first_line(step.error) or "(no error recorded)",
+                headline or "(no error recorded)",
             )
         )
+        at = output.user_location(step.traceback)
+        if at and at.partition(" ")[0] not in headline:
+            console.print(Text(f"  at {at}", style="dim"))
+        if hint:
+            console.print(Text("hint: ", style="yellow") + Text(hint))
     if not failed and view.error:
         console.print(
             Text(f"run {view.status.value}: {fmt.first_line(view.error)}", style="bold red")
         )
-    console.print(Text(f"hint: see the traceback with: bevel runs show {view.name}"))
+    if view.status is RunStatus.FAILED:
+        console.print(Text(f"the full error and traceback: bevel runs show {view.name}"))

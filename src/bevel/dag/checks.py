@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Union, get_args, get_origin
+import typing
+from collections import abc
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from bevel._text import with_article
-from bevel.errors import DefinitionError, ParameterError
+from bevel.errors import DefinitionError, MaterializerNotFound, ParameterError
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -139,4 +141,105 @@ def check_param_type(value: Any, annotation: Any, name: str, *, owner: str, wher
         f"{type(value).__name__} {value!r}",
         where=where,
         hint=f"pass {with_article(_type_name(annotation))} (on the command line: -p {name}=...)",
+    )
+
+
+# --- outputs stored as JSON ---------------------------------------------------------------------
+
+_JSON_LEAVES = (str, int, float, bool, type(None))
+_SEQUENCES = (list, tuple, abc.Sequence, abc.MutableSequence)
+_MAPPINGS = (dict, abc.Mapping, abc.MutableMapping)
+# numpy scalar bases whose values JSON stores as numbers/booleans/strings (json_builtins); by
+# name, so that checking an annotation never imports numpy
+_NUMPY_JSON_BASES = frozenset({"integer", "floating", "bool_", "bool", "str_"})
+
+
+def _numpy_json_scalar(tp: type) -> bool:
+    return any(
+        base.__module__ == "numpy" and base.__name__ in _NUMPY_JSON_BASES for base in tp.__mro__
+    )
+
+
+def json_type_problem(tp: Any, path: str = "the value") -> str | None:
+    """Where a value annotated ``tp`` holds something JSON cannot store, or None.
+
+    ``dict[str, list[datetime]]`` -> ``"the value[<key>][<i>] is a datetime"``. Lenient where the
+    annotation says nothing (bare ``dict``, ``Any``, type variables, forward references): the
+    run-time check of the returned value covers those.
+    """
+    tp = _strip_annotated(tp)
+    if tp is Any or tp is None or tp is type(None) or isinstance(tp, TypeVar | str):
+        return None
+    if _is_union(tp):
+        for arm in get_args(tp):
+            problem = json_type_problem(arm, path)
+            if problem:
+                return problem
+        return None
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Literal:
+        return None
+    if origin in _SEQUENCES:
+        items = [a for a in args if a is not Ellipsis]
+        for i, arg in enumerate(items):
+            index = i if origin is tuple and Ellipsis not in args else "<i>"
+            problem = json_type_problem(arg, f"{path}[{index}]")
+            if problem:
+                return problem
+        return None
+    if origin in _MAPPINGS:
+        if args:
+            key = _strip_annotated(args[0])
+            if not (key is str or key is Any or get_origin(key) is Literal):
+                return f"{path} has keys of type {_type_name(key)} (JSON keys are strings)"
+            return json_type_problem(args[1], f"{path}[<key>]")
+        return None
+    if origin is not None:  # another generic: set[int], deque[str], Callable[..., int]
+        return f"{path} is {with_article(_type_name(tp))}"
+    if not isinstance(tp, type):
+        return None  # NewType, ParamSpec...: leave it to the run-time check
+    if tp in _JSON_LEAVES or tp in (list, tuple, dict) or _numpy_json_scalar(tp):
+        return None
+    if typing.is_typeddict(tp):  # a plain dict at run time, with known fields
+        return _fields_problem(tp, path)
+    name = tp.__qualname__ if tp.__module__ == "builtins" else f"{tp.__module__}.{tp.__qualname__}"
+    return f"{path} is {with_article(name)}"  # as the run-time check names it
+
+
+def _fields_problem(tp: type, path: str) -> str | None:
+    try:
+        hints = typing.get_type_hints(tp)
+    except Exception:  # unresolvable forward references: leave it to the run-time check
+        return None
+    for name, field in hints.items():
+        problem = json_type_problem(field, f"{path}[{name!r}]")
+        if problem:
+            return problem
+    return None
+
+
+def _output_problem(annotation: Any) -> str | None:
+    """Like :func:`json_type_problem`, but for the output itself, where a subclass of a builtin
+    (an IntEnum, a NamedTuple, an OrderedDict) is fine: it is rebuilt from the recorded type."""
+    tp = _strip_annotated(annotation)
+    path = "the value"
+    if isinstance(tp, type) and not typing.is_typeddict(tp):
+        if issubclass(tp, tuple) and hasattr(tp, "_fields"):  # a NamedTuple: check its fields
+            return _fields_problem(tp, path)
+        if issubclass(tp, (*_JSON_LEAVES, list, tuple, dict)):
+            return None
+    return json_type_problem(tp, path)
+
+
+def check_json_output(annotation: Any, *, step: str, output: str, where: str, hint: str) -> None:
+    """An output the JSON materializer stores must be JSON all the way down: caught here,
+    before the step runs, rather than after its work is done."""
+    problem = _output_problem(annotation)
+    if problem is None:
+        return
+    raise MaterializerNotFound(
+        f"the output '{output}' of step '{step}' is annotated {_type_name(annotation)}, "
+        f"stored as JSON, but {problem}, which JSON cannot store",
+        where=where,
+        hint=hint,
     )

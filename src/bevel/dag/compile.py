@@ -16,7 +16,12 @@ from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.authoring.step import StepDefinition
 from bevel.authoring.tracing import OutputRef, StepInvocation
-from bevel.dag.checks import check_input_type, check_json_param, check_param_type
+from bevel.dag.checks import (
+    check_input_type,
+    check_json_output,
+    check_json_param,
+    check_param_type,
+)
 from bevel.dag.config import RunConfig
 from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
 from bevel.errors import BevelError, DefinitionError, MaterializerNotFound, ParameterError
@@ -33,6 +38,8 @@ class Toolbox:
     type_ref: Callable[[Any], str]
     pickle_materializer: str
     unknown_type_hint: Callable[[Any], str]
+    json_materializer: str = ""  # outputs it stores are checked to be JSON all the way down
+    not_json_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,11 @@ def _output_spec(
                 hint=tools.unknown_type_hint(annotation),
             )
         materializer = found
+        if materializer == tools.json_materializer:
+            check_json_output(
+                annotation, step=step.name, output=decl.name, where=step.where,
+                hint=tools.not_json_hint,
+            )  # fmt: skip
     try:
         version = tools.materializer_version(materializer) if materializer else ""
     except BevelError as exc:  # a materializer that breaks its contract, named at the step

@@ -1,22 +1,67 @@
 """Builtins and containers (int, float, str, bool, None, list, dict, tuple) as one JSON file.
 
-JSON is readable by any tool and safe to load, but it silently turns int dict keys into strings
-and numpy floats into plain floats. So the whole value is checked first, and anything that would
-not come back as it went in is an error that names the offending item and its type.
+JSON is readable by any tool and safe to load, but it silently turns int dict keys into strings,
+tuples inside containers into lists and enums into their values. So the whole value is checked
+first, and anything that would not come back as it went in is an error that names the offending
+item by its key path (``value['scores'][2]``) and its type.
+
+One documented exception: **numpy scalars** (``np.int64``, ``np.float32``, ``np.bool_``,
+``np.str_``) inside a container are stored as JSON numbers, booleans and strings, and load as
+the Python ``int``, ``float``, ``bool`` and ``str`` of the same value. Summaries computed with
+numpy or pandas (``{"n": len(df), "mean": df.x.mean()}``) are full of them, and the Python
+value is what a reader of the JSON expects. (A numpy scalar returned *on its own* keeps its
+type: it is stored by the numpy materializer.)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any, ClassVar
 
+from bevel._text import with_article
 from bevel.errors import ArtifactError
 
 FILENAME = "data.json"
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 _BUILTINS: tuple[type, ...] = (*_SCALARS, list, dict, tuple)
+_NOT_NUMPY = object()
+
+#: The hint for a value JSON cannot store (also used by the compile-time check of annotations).
+NOT_JSON_HINT = (
+    "convert it to int/float/str/bool/None/list/dict with str keys (e.g. `float(x)`, "
+    "`x.tolist()`, `str(x)`), give the output a type with its own materializer, or opt into "
+    'pickle for it: `@step(pickle=True)` or `@step(pickle=["output_name"])`'
+)
+
+
+def _numpy_builtin(item: Any) -> Any:
+    """The builtin equal to a numpy scalar (``np.int64(3)`` -> ``3``), else ``_NOT_NUMPY``.
+
+    numpy is never imported here: a value can only hold numpy scalars once numpy is loaded.
+    """
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(item, np.generic):
+        return _NOT_NUMPY
+    if isinstance(item, np.bool_):
+        return bool(item)
+    if isinstance(item, np.integer):
+        return int(item)
+    if isinstance(item, np.floating):
+        return float(item)
+    if isinstance(item, np.str_):
+        return str(item)
+    return _NOT_NUMPY  # complex, datetime64, bytes_, void...: JSON has no such value
+
+
+def _json_default(item: Any) -> Any:
+    """``json.dumps(default=)``: numpy scalars that are not already float/str subclasses."""
+    value = _numpy_builtin(item)
+    if value is _NOT_NUMPY:  # check_json ran first, so this cannot happen
+        raise TypeError(f"{type(item).__qualname__} is not JSON")
+    return value
 
 
 def check_json(value: Any, what: str = "the value") -> None:
@@ -35,15 +80,15 @@ def check_json(value: Any, what: str = "the value") -> None:
                     stack.append((child, (*path, i)))
         elif kind is dict:
             for key, child in item.items():
-                if type(key) is not str:
+                if type(key) is not str and not isinstance(_numpy_builtin(key), str):
                     raise _not_json(what, path, key, "a dict key of type")
                 if type(child) not in _SCALARS:
                     stack.append((child, (*path, key)))
-        elif kind not in _SCALARS:
-            raise _not_json(what, path, item, "a")
+        elif kind not in _SCALARS and _numpy_builtin(item) is _NOT_NUMPY:
+            raise _not_json(what, path, item, "")
 
 
-def _not_json(what: str, path: tuple[Any, ...], item: Any, article: str) -> ArtifactError:
+def _not_json(what: str, path: tuple[Any, ...], item: Any, prefix: str) -> ArtifactError:
     where = what + "".join(f"[{p!r}]" for p in path)
     kind = type(item)
     name = (
@@ -51,13 +96,9 @@ def _not_json(what: str, path: tuple[Any, ...], item: Any, article: str) -> Arti
         if kind.__module__ == "builtins"
         else f"{kind.__module__}.{kind.__qualname__}"
     )
+    noun = f"{prefix} {name}" if prefix else with_article(name)
     return ArtifactError(
-        f"{where} is {article} {name} ({item!r:.80}), which JSON cannot store",
-        hint=(
-            "convert it to int/float/str/bool/None/list/dict with str keys (e.g. `float(x)`, "
-            "`x.tolist()`), give the output a type with its own materializer, or opt into pickle "
-            "with `@step(pickle=True)`"
-        ),
+        f"{where} is {noun} ({item!r:.80}), which JSON cannot store", hint=NOT_JSON_HINT
     )
 
 
@@ -83,7 +124,7 @@ class JsonMaterializer:
     def save(self, obj: Any, directory: str) -> None:
         obj = _as_builtin(obj)
         check_json(obj)
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         with open(os.path.join(directory, FILENAME), "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -101,7 +142,7 @@ class JsonMaterializer:
                 return type_(data)  # type: ignore[call-arg]  # IntEnum, StrEnum, OrderedDict...
         except Exception as exc:
             raise ArtifactError(
-                f"cannot rebuild a {type_.__qualname__} from its stored JSON: {exc}",
+                f"cannot rebuild {with_article(type_.__qualname__)} from its stored JSON: {exc}",
                 hint="register a materializer for this type with bevel.register_materializer",
             ) from exc
         return data
