@@ -5,13 +5,21 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import Result
 from client_seed import Seeded, new_id
 
-from bevel.metadata.records import RunRecord, RunStatus
+from bevel.metadata.records import (
+    MetricRecord,
+    RunRecord,
+    RunStatus,
+    StepCompletion,
+    StepRunRecord,
+    StepStatus,
+)
 from bevel.stack.stack import Stack
 
 Invoke = Callable[..., Result]
@@ -29,6 +37,80 @@ def test_runs_list(invoke: Invoke, seeded: Seeded) -> None:
     assert lines[0].split() == ["id", "name", "pipeline", "status", "created", "duration", "params"]
     assert [line.split()[1] for line in lines[1:]] == ["etl-1", "training-2", "training-1"]
     assert seeded.runs["training-1"][:8] in out and "C=0.5" in out
+
+
+def test_runs_list_param_and_metric_columns(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "list", "--param", "C", "--metric", "accuracy,loss", "-m", "f1"))
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        *("id", "name", "pipeline", "status", "created", "duration"),
+        *("C", "accuracy", "loss", "f1"),
+    ]
+    cells = {line.split()[1]: line.split()[-4:] for line in lines[1:]}
+    assert cells == {
+        "training-1": ["0.5", "0.9", "0.3", "0.7"],
+        "training-2": ["-1", "-", "-", "-"],
+        "etl-1": ["-", "-", "-", "-"],
+    }
+
+
+def _count_statements(run: Callable[[], object]) -> int:
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def test_runs_list_columns_cost_the_same_queries_for_3_or_23_runs(
+    invoke: Invoke, seeded: Seeded, stack: Stack
+) -> None:
+    def listing() -> None:
+        _ok(invoke("runs", "list", "--param", "C", "--metric", "accuracy", "-n", "50"))
+
+    few = _count_statements(listing)
+    store = stack.metadata_store
+    for i in range(20):
+        run = RunRecord(
+            id=new_id(),
+            pipeline="sweep",
+            name=f"sweep-{i}",
+            status=RunStatus.RUNNING,
+            created=datetime.now(UTC),
+            params={"C": i},
+            host=f"{socket.gethostname()}:{os.getpid()}",  # alive: nothing to reap
+        )
+        store.create_run(run)
+        step = StepRunRecord(
+            id=new_id(),
+            run_id=run.id,
+            step_id="fit",
+            step_name="fit",
+            status=StepStatus.RUNNING,
+            started=run.created,
+        )
+        store.start_step_run(step)
+        done = replace(step, status=StepStatus.COMPLETED, ended=datetime.now(UTC))
+        points = tuple(
+            MetricRecord(run.id, step.id, "accuracy", i / 20, e, run.created) for e in range(3)
+        )
+        store.finish_step_run(StepCompletion(done, metrics=points))
+        store.finish_run(run.id, RunStatus.COMPLETED, ended=datetime.now(UTC))
+    assert _count_statements(listing) == few
+    out = _ok(invoke("runs", "list", "--param", "C", "--metric", "accuracy", "-n", "50"))
+    assert next(line for line in out.splitlines() if " sweep-7 " in line).split()[-2:] == [
+        "7",
+        "0.35",
+    ]
 
 
 def test_runs_list_filters(invoke: Invoke, seeded: Seeded) -> None:
@@ -57,6 +139,23 @@ def test_runs_show(invoke: Invoke, seeded: Seeded) -> None:
     ):
         assert text in out
     assert seeded.artifacts["training-1/train.model"][:8] in out
+
+
+def test_runs_show_prints_metric_series_and_metadata(invoke: Invoke, seeded: Seeded) -> None:
+    out = _ok(invoke("runs", "show", "training-1"))
+    lines = out.splitlines()
+    assert any(line.split() == ["metadata", "dataset=iris-v2"] for line in lines), out
+    loss = next(line for line in lines if line.startswith("loss"))
+    assert loss.split()[:3] == ["loss", "0.3", "train"]
+    assert "█▄▂▁  4 points, 0.9 → 0.3" in loss
+    accuracy = next(line for line in lines if line.startswith("accuracy"))
+    assert "▁█  2 points, 0.8 → 0.9" in accuracy
+    f1 = next(line for line in lines if line.startswith("f1"))
+    assert f1.split() == ["f1", "0.7", "evaluate"]  # one point: no series
+    metadata = lines[lines.index("metadata") + 1 :]
+    assert metadata[0].split() == ["step", "key", "value"]
+    assert metadata[1].split() == ["train", "device", "cpu"]
+    assert metadata[2].split() == ["train", "rows", "3"]
 
 
 def test_runs_show_a_failed_run_prints_error_and_traceback(invoke: Invoke, seeded: Seeded) -> None:

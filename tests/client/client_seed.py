@@ -6,7 +6,8 @@ CLI tests read what a real run leaves behind. Shared by ``tests/client`` and ``t
 
 The project:
 
-* ``training-1`` (completed): load -> train -> evaluate, metrics, logs.
+* ``training-1`` (completed): load -> train -> evaluate, metrics (``loss`` is a series of four
+  points), step and run metadata, logs.
 * ``training-2`` (failed): load CACHED from training-1, train FAILED (C=-1), evaluate SKIPPED.
 * ``etl-1`` (completed): one step ``extract`` with two outputs ``X`` and ``y``.
 """
@@ -24,6 +25,7 @@ from bevel.artifacts.publish import save_artifact
 from bevel.metadata.base import MetadataStore
 from bevel.metadata.records import (
     ArtifactRecord,
+    MetadataEntry,
     MetricRecord,
     RunRecord,
     RunStatus,
@@ -110,6 +112,8 @@ class _Recorder:
         inputs: dict[str, str] | None = None,
         reused: dict[str, str] | None = None,
         metrics: list[tuple[str, float, int | None]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        run_metadata: dict[str, Any] | None = None,
         logs: str | None = None,
         **fields: Any,
     ) -> dict[str, str]:
@@ -156,6 +160,13 @@ class _Recorder:
                 metrics=tuple(
                     MetricRecord(run_id, step_run_id, k, v, s, at + timedelta(seconds=i))
                     for i, (k, v, s) in enumerate(metrics or [])
+                ),
+                metadata=tuple(
+                    MetadataEntry("step_run", step_run_id, k, v, at)
+                    for k, v in (metadata or {}).items()
+                )
+                + tuple(
+                    MetadataEntry("run", run_id, k, v, at) for k, v in (run_metadata or {}).items()
                 ),
             )
         )
@@ -205,7 +216,10 @@ def seed(stack: Stack) -> Seeded:
         T0 + timedelta(seconds=2),
         outputs={"model": {"w": 0.5}},
         inputs={"data": load1["output"]},
-        metrics=[("accuracy", 0.8, 1), ("accuracy", 0.9, 2), ("loss", 0.3, None)],
+        metrics=[("accuracy", 0.8, 1), ("accuracy", 0.9, 2)]
+        + [("loss", v, i) for i, v in enumerate([0.9, 0.6, 0.4, 0.3])],
+        metadata={"rows": 3, "device": "cpu"},
+        run_metadata={"dataset": "iris-v2"},
         params={"C": 0.5},
         cache_key="k-train-1",
         cache_ingredients={"code": "c-train", "params": {"C": 0.5}},

@@ -42,3 +42,12 @@ def test_html_escapes_cells_but_not_raw_markup() -> None:
     out = html.table(["a"], [["<b>x</b>"], [html.Raw("<i>y</i>")]], caption="c&d")
     assert "&lt;b&gt;x&lt;/b&gt;" in out and "<i>y</i>" in out and "c&amp;d" in out
     assert "<script" not in html.fields([("k", "<script>")])
+
+
+def test_sparkline_scales_between_min_and_max_and_resamples_long_series() -> None:
+    assert fmt.sparkline([]) == ""
+    assert fmt.sparkline(list(range(8))) == "▁▂▃▄▅▆▇█"
+    assert fmt.sparkline([3.0, 3.0, 3.0]) == "▅▅▅"  # flat: the middle bar, not a crash
+    long = fmt.sparkline([float(i % 100) for i in range(1000)] + [500.0], width=12)
+    assert len(long) == 12 and long[-1] == "█"  # the last point is always kept
+    assert fmt.sparkline([1.0, 0.0], width=1) == "█▁"  # width 1 cannot resample: all points

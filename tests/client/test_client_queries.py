@@ -47,10 +47,18 @@ def test_a_run_costs_a_fixed_number_of_queries(counting: tuple[Client, CountingS
     client, store = counting
     run = client.get_run("training-1")
     for step in run.steps.values():
-        _ = (step.inputs, step.outputs, step.metrics, step.output.name)
-    _ = (run.metrics, run.counts, run.steps)
+        _ = (step.inputs, step.outputs, step.metrics, step.metric_series, step.metadata)
+        _ = step.output.name
+    _ = (run.metrics, run.metric_series, run.metadata, run.counts, run.steps)
     run._repr_html_()
-    assert sorted(store.calls) == ["get_run", "metrics", "step_io", "step_runs"]
+    assert sorted(store.calls) == [
+        "get_metadata",  # the run's own metadata
+        "get_run",
+        "metadata_of",  # every step's metadata at once
+        "metrics",  # every point of every metric, series included
+        "step_io",
+        "step_runs",
+    ]
 
 
 def test_get_run_by_name_id_and_prefix(client: Client, seeded: Seeded) -> None:
@@ -134,7 +142,67 @@ def test_lineage_views_cost_a_fixed_number_of_queries(
     consumers = artifact.consumers()
     downstream = artifact.downstream()
     assert consumers and downstream is not None
-    assert sorted(set(store.calls)) == ["lineage", "step_details"]
+    assert sorted(set(store.calls)) == ["lineage", "metadata_of", "step_details"]
     assert store.calls.count("step_details") == 2  # one per call, whatever the number of runs
+    assert store.calls.count("metadata_of") == 2  # the steps' metadata, all at once
+    store.calls.clear()
     producer = artifact.producer()
-    assert producer is not None and store.calls[-1] == "step_details"
+    assert producer is not None and store.calls == ["step_details", "metadata_of"]
+
+
+def test_latest_metrics_of_a_page_of_runs_is_one_query(
+    counting: tuple[Client, CountingStore],
+) -> None:
+    client, store = counting
+    runs = client.runs()
+    latest = runs.latest_metrics(["accuracy", "loss"])
+    by_name = {r.name: latest.get(r.id, {}) for r in runs}
+    assert by_name == {"training-1": {"accuracy": 0.9, "loss": 0.3}, "training-2": {}, "etl-1": {}}
+    assert store.calls == ["list_runs", "latest_metrics"]
+
+
+def test_run_list_to_pandas(counting: tuple[Client, CountingStore]) -> None:
+    client, store = counting
+    frame = client.runs(pipeline="training").to_pandas()
+    assert store.calls == ["list_runs", "latest_metrics", "metadata_of"]
+    assert list(frame["name"]) == ["training-2", "training-1"]
+    assert list(frame.columns) == [
+        "id",
+        "name",
+        "pipeline",
+        "status",
+        "created",
+        "ended",
+        "duration",
+        "stack",
+        "params.C",
+        "metrics.accuracy",
+        "metrics.f1",
+        "metrics.loss",
+        "metadata.dataset",
+    ]
+    first = frame.set_index("name").loc["training-1"]
+    assert (first["params.C"], first["metrics.accuracy"], first["metrics.loss"]) == (0.5, 0.9, 0.3)
+    assert first["metadata.dataset"] == "iris-v2" and first["status"] == "completed"
+    assert first["duration"] == pytest.approx(6.0)
+    assert str(frame["created"].dt.tz) == "UTC"  # timezone-aware datetimes, not strings
+    failed = frame.set_index("name").loc["training-2"]
+    assert failed["params.C"] == -1 and failed.isna()["metrics.accuracy"]
+    empty = client.runs(pipeline="nope").to_pandas()
+    assert len(empty) == 0 and list(empty.columns)[:3] == ["id", "name", "pipeline"]
+
+
+def test_listing_runs_does_not_import_pandas(seeded: Seeded) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bevel import Client\n"
+        "runs = Client().runs()\n"
+        "runs._repr_html_(); runs.latest_metrics()\n"
+        "assert len(runs) == 3, len(runs)\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -25,6 +25,28 @@ def test_run_view_fields_steps_metrics_counts(client: Client) -> None:
     assert run.planned_steps == 3
 
 
+def test_metric_series_and_metadata_of_steps_and_runs(client: Client) -> None:
+    run = client.get_run("training-1")
+    train = run.steps["train"]
+    loss = train.metric_series["loss"]
+    assert (loss.values, loss.steps, loss.last) == ([0.9, 0.6, 0.4, 0.3], [0, 1, 2, 3], 0.3)
+    assert train.metrics["loss"] == 0.3  # the last value, as before
+    assert run.metric_series["accuracy"].values == [0.8, 0.9]
+    assert list(run.metric_series) == ["accuracy", "loss", "f1"]
+    assert {p.step_run_id for p in run.metric_series["loss"]} == {train.id}
+    assert loss.to_pandas()["value"].tolist() == [0.9, 0.6, 0.4, 0.3]
+    assert repr(loss) == "MetricSeries('loss', last=0.3, points=4)"
+    assert train.metadata == {"device": "cpu", "rows": 3}
+    assert run.steps["load"].metadata == {}
+    assert run.metadata == {"dataset": "iris-v2"}
+    assert client.get_run("training-2").metadata == {}
+    html = run._repr_html_()
+    assert "█▄▂▁" in html and "4 points, 0.9 → 0.3" in html
+    assert "iris-v2" in html and "device" in html and "cpu" in html
+    step_html = train._repr_html_()
+    assert "█▄▂▁" in step_html and "rows" in step_html
+
+
 def test_failed_run_counts_and_errors(client: Client) -> None:
     run = client.get_run("training-2")
     assert run.status is RunStatus.FAILED and run.error == "step train failed"

@@ -9,6 +9,8 @@ from rich.text import Text
 from bevel.cli import output
 from bevel.cli.common import open_client, stack_option
 from bevel.client import format as fmt
+from bevel.client import metrics
+from bevel.client.lists import lookup
 from bevel.client.views import RunView, StepView
 from bevel.metadata.records import RunStatus, StepStatus
 
@@ -33,15 +35,40 @@ def runs() -> None:
 @click.option("--pipeline", "-P", help="Only runs of this pipeline.")
 @click.option("--status", "-s", type=click.Choice(_STATUSES), help="Only runs in this state.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME",
+    help="Show this parameter as a column (repeat, or comma-separate; a.b for nested values).",
+)
+@click.option(
+    "--metric",
+    "-m",
+    "metric_keys",
+    multiple=True,
+    metavar="KEY",
+    help="Show the last value of this metric as a column (repeat, or comma-separate).",
+)
 @stack_option
-def list_runs(pipeline: str | None, status: str | None, limit: int, stack: str | None) -> None:
+def list_runs(
+    pipeline: str | None,
+    status: str | None,
+    limit: int,
+    params: tuple[str, ...],
+    metric_keys: tuple[str, ...],
+    stack: str | None,
+) -> None:
     """List runs, newest first.
 
     \b
     Example:
       bevel runs list --pipeline training --status completed --limit 5
+      bevel runs list --param C --metric accuracy,f1
       bevel runs list --stack team
     """
+    param_names, keys = _names(params), _names(metric_keys)
     with open_client(stack) as client:
         found = client.runs(pipeline=pipeline, status=status, limit=limit)
         console = output.stdout()
@@ -50,10 +77,16 @@ def list_runs(pipeline: str | None, status: str | None, limit: int, stack: str |
                 "no runs found" + (" (try without filters)" if pipeline or status else "")
             )
             return
-        tbl = output.table(
-            console, "id", "name", "pipeline", "status", "created", "duration", "params"
-        )
+        latest = found.latest_metrics(keys) if keys else {}  # one query for the whole page
+        columns = ["id", "name", "pipeline", "status", "created", "duration"]
+        columns += param_names or ["params"]
+        tbl = output.table(console, *columns, *keys)
         for run in found:
+            if param_names:
+                shown = [_cell(lookup(run.params, name)) for name in param_names]
+            else:
+                shown = [output.mapping(run.params) if run.params else ""]
+            values = latest.get(run.id, {})
             output.add_row(
                 tbl,
                 fmt.short_id(run.id),
@@ -62,16 +95,27 @@ def list_runs(pipeline: str | None, status: str | None, limit: int, stack: str |
                 output.status(run.status.value),
                 fmt.timestamp(run.created),
                 fmt.duration(run.duration),
-                output.mapping(run.params) if run.params else "",
+                *shown,
+                *(fmt.metric(values[k]) if k in values else "-" for k in keys),
             )
         output.emit(console, tbl)
+
+
+def _names(given: tuple[str, ...]) -> list[str]:
+    """``("a,b", "c")`` -> ``["a", "b", "c"]`` (order kept, duplicates and blanks dropped)."""
+    names = (part.strip() for text in given for part in text.split(","))
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else fmt.value(value, 40)
 
 
 @runs.command("show")
 @click.argument("run")
 @stack_option
 def show_run(run: str, stack: str | None) -> None:
-    """Show a run: its steps, outputs, metrics and errors.
+    """Show a run: its steps, outputs, metrics (with their series), metadata and errors.
 
     \b
     Example:
@@ -101,6 +145,8 @@ def print_run(console: Console, run: RunView) -> None:
     ]
     if run.config:
         pairs.append(("config", output.mapping(run.config)))
+    if run.metadata:
+        pairs.append(("metadata", output.mapping(run.metadata)))
     if run.error:
         pairs.append(("error", Text(fmt.first_line(run.error), style="red")))
     output.fields(console, pairs)
@@ -119,12 +165,8 @@ def print_run(console: Console, run: RunView) -> None:
         )
     output.emit(console, tbl)
     _print_outputs(console, list(run.steps.values()))
-    if run.metrics:
-        output.heading(console, "metrics")
-        mtbl = output.table(console, "metric", "value")
-        for key, value in run.metrics.items():
-            output.add_row(mtbl, key, fmt.metric(value))
-        output.emit(console, mtbl)
+    _print_metrics(console, run)
+    _print_metadata(console, list(run.steps.values()))
     for step in run.steps.values():
         if step.status is StepStatus.FAILED:
             output.heading(console, f"step {step.step_id} failed")
@@ -148,6 +190,38 @@ def _print_outputs(console: Console, steps: list[StepView]) -> None:
             f"{artifact.name} v{artifact.version}",
             fmt.short_id(artifact.id),
         )
+    output.emit(console, tbl)
+
+
+def _print_metrics(console: Console, run: RunView) -> None:
+    """The last value of each metric, which steps logged it, and its series as a sparkline."""
+    if not run.metric_series:
+        return
+    logged_by: dict[str, list[str]] = {}
+    for step in run.steps.values():
+        for key in step.metric_series:
+            logged_by.setdefault(key, []).append(step.step_id)
+    output.heading(console, "metrics")
+    tbl = output.table(console, "metric", "value", "step", "series")
+    for key, series in run.metric_series.items():
+        output.add_row(
+            tbl,
+            key,
+            fmt.metric(series.last),
+            ", ".join(logged_by.get(key, [])),
+            metrics.describe(series),
+        )
+    output.emit(console, tbl)
+
+
+def _print_metadata(console: Console, steps: list[StepView]) -> None:
+    rows = [(s.step_id, k, v) for s in steps for k, v in s.metadata.items()]
+    if not rows:
+        return
+    output.heading(console, "metadata")
+    tbl = output.table(console, "step", "key", "value")
+    for step_id, key, value in rows:
+        output.add_row(tbl, step_id, key, fmt.value(value, 100))
     output.emit(console, tbl)
 
 

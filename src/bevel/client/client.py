@@ -27,6 +27,7 @@ from bevel.cache.key import explain as explain_cache_key
 from bevel.client import format as fmt
 from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.liveness import reap
+from bevel.client.metrics import MetricSeries, series_of
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter, StepDetails
@@ -43,12 +44,6 @@ def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
     except ValueError:
         known = ", ".join(s.value for s in RunStatus)
         raise ConfigError(f"unknown run status {status!r}", hint=f"use one of: {known}") from None
-
-
-def _last_values(metrics: Sequence[MetricRecord]) -> dict[str, float]:
-    """The last logged value per key (by time, then by the step counter the user gave)."""
-    ordered = sorted(metrics, key=lambda m: (m.created, m.step if m.step is not None else -1))
-    return {m.key: m.value for m in ordered}
 
 
 class Client:
@@ -179,17 +174,22 @@ class Client:
     # --- used by the views (lazy navigation); not public API -----------------------------------
     def _run_details(
         self, run_id: str, pipeline: str
-    ) -> tuple[dict[str, StepView], dict[str, float]]:
-        """Steps (with their inputs, outputs and metrics) and metrics of a run in three queries."""
+    ) -> tuple[dict[str, StepView], dict[str, MetricSeries]]:
+        """Steps (with their inputs, outputs, metrics and metadata) and the metric series of a
+        run, in four queries."""
         step_runs = self.store.step_runs(run_id)
         details = StepDetails(
             step_runs, self.store.step_io(run_id), self.store.metrics(run_id), {run_id: pipeline}
         )
         views = self._assemble(details)
-        return {v.step_id: v for v in views}, _last_values(details.metrics)
+        return {v.step_id: v for v in views}, series_of(details.metrics)
+
+    def _metadata(self, entity: str, entity_id: str) -> dict[str, Any]:
+        return self.store.get_metadata(entity, entity_id)
 
     def _assemble(self, details: StepDetails) -> list[StepView]:
-        """Step views from fetched details; each artifact becomes one shared view."""
+        """Step views from fetched details (plus one query for their metadata); each artifact
+        becomes one shared view."""
         artifacts: dict[str, ArtifactView] = {}
 
         def view(record: ArtifactRecord) -> ArtifactView:
@@ -200,6 +200,7 @@ class Client:
         by_step: dict[str | None, list[MetricRecord]] = {}
         for metric in details.metrics:
             by_step.setdefault(metric.step_run_id, []).append(metric)
+        metadata = self.store.metadata_of("step_run", [r.id for r in details.step_runs])
         result = []
         for record in details.step_runs:
             edges = details.io.get(record.id, {})
@@ -209,7 +210,8 @@ class Client:
                     pipeline=details.pipelines.get(record.run_id, ""),
                     inputs={n: view(a) for n, a in edges.get("in", {}).items()},
                     outputs={n: view(a) for n, a in edges.get("out", {}).items()},
-                    metrics=_last_values(by_step.get(record.id, [])),
+                    metric_series=series_of(by_step.get(record.id, [])),
+                    metadata=metadata.get(record.id, {}),
                     client=self,
                 )
             )

@@ -76,6 +76,24 @@ def metric(number: float) -> str:
     return f"{number:.6g}"
 
 
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 24) -> str:
+    """Values as block characters scaled between their min and max; longer series are
+    resampled to ``width`` evenly spaced points (the first and the last always kept)."""
+    if not values:
+        return ""
+    if len(values) > width > 1:
+        last = len(values) - 1
+        values = [values[round(i * last / (width - 1))] for i in range(width)]
+    low, high = min(values), max(values)
+    if high == low:
+        return _BARS[len(_BARS) // 2] * len(values)
+    scale = (len(_BARS) - 1) / (high - low)
+    return "".join(_BARS[round((v - low) * scale)] for v in values)
+
+
 def first_line(text: str | None) -> str:
     """The headline of an error message (its first non-empty line)."""
     for line in (text or "").splitlines():

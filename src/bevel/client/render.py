@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from bevel.client import format as fmt
 from bevel.client import html as h
+from bevel.client import metrics
+from bevel.client.metrics import MetricSeries
 
 if TYPE_CHECKING:
     from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
@@ -53,6 +55,7 @@ def run_html(run: RunView) -> str:
             ("params", fmt.value(run.params, 200) if run.params else "-"),
             ("stack", run.stack),
         ]
+        + ([("metadata", fmt.value(run.metadata, 200))] if run.metadata else [])
         + ([("error", h.pre(run.error))] if run.error else [])
     )
     steps = h.table(
@@ -69,16 +72,22 @@ def run_html(run: RunView) -> str:
         ],
         caption="steps",
     )
-    parts = [header, steps]
-    if run.metrics:
-        parts.append(
-            h.table(
-                ("metric", "value"),
-                [(k, fmt.metric(v)) for k, v in run.metrics.items()],
-                caption="metrics",
-            )
-        )
+    parts = [header, steps, *_metrics_table(run.metric_series)]
+    rows = [
+        (st.step_id, k, fmt.value(v, 200))
+        for st in run.steps.values()
+        for k, v in st.metadata.items()
+    ]
+    if rows:
+        parts.append(h.table(("step", "key", "value"), rows, caption="metadata"))
     return h.section(*parts)
+
+
+def _metrics_table(series: dict[str, MetricSeries]) -> list[str]:
+    if not series:
+        return []
+    rows = [(k, fmt.metric(s.last), metrics.describe(s)) for k, s in series.items()]
+    return [h.table(("metric", "value", "series"), rows, caption="metrics")]
 
 
 def step_html(step: StepView) -> str:
@@ -107,14 +116,10 @@ def step_html(step: StepView) -> str:
     ]
     if io_rows:
         parts.append(h.table(("", "name", "artifact", "type"), io_rows, caption="artifacts"))
-    if step.metrics:
-        parts.append(
-            h.table(
-                ("metric", "value"),
-                [(k, fmt.metric(v)) for k, v in step.metrics.items()],
-                caption="metrics",
-            )
-        )
+    parts.extend(_metrics_table(step.metric_series))
+    if step.metadata:
+        rows = [(k, fmt.value(v, 200)) for k, v in step.metadata.items()]
+        parts.append(h.table(("key", "value"), rows, caption="metadata"))
     return h.section(*parts)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bevel.client import format as fmt
 from bevel.client import render
+from bevel.client.metrics import MetricSeries
 from bevel.errors import NotFound
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -147,7 +148,9 @@ class StepView:
     cache_ingredients: dict[str, Any]
     inputs: dict[str, ArtifactView]
     outputs: dict[str, ArtifactView]
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # the last value of each key (see metric_series for all)
+    metric_series: dict[str, MetricSeries]  # every point of each key, in logging order
+    metadata: dict[str, Any]  # what the step logged with log_metadata()
     _client: Client = field(repr=False, compare=False)
 
     @classmethod
@@ -158,7 +161,8 @@ class StepView:
         pipeline: str,
         inputs: dict[str, ArtifactView],
         outputs: dict[str, ArtifactView],
-        metrics: dict[str, float],
+        metric_series: dict[str, MetricSeries],
+        metadata: dict[str, Any],
         client: Client,
     ) -> StepView:
         return cls(
@@ -181,7 +185,9 @@ class StepView:
             cache_ingredients=dict(record.cache_ingredients),
             inputs=inputs,
             outputs=outputs,
-            metrics=metrics,
+            metrics={key: series.last for key, series in metric_series.items()},
+            metric_series=metric_series,
+            metadata=metadata,
             _client=client,
         )
 
@@ -247,7 +253,7 @@ class StepCounts:
 @dataclass(frozen=True)
 class _RunDetails:
     steps: dict[str, StepView]
-    metrics: dict[str, float]
+    metric_series: dict[str, MetricSeries]
 
 
 @dataclass(frozen=True, repr=False)
@@ -255,8 +261,9 @@ class RunView:
     """One pipeline run.
 
     The summary fields come from a single row, so listing runs is one query. ``steps``,
-    ``metrics`` and ``counts`` are loaded together on first access (three more queries, however
-    many steps) and then kept: a view is a snapshot; :meth:`refresh` takes a new one.
+    ``metrics``, ``metric_series`` and ``counts`` are loaded together on first access (four more
+    queries, however many steps) and then kept; ``metadata`` is one more query, on first access.
+    A view is a snapshot: :meth:`refresh` takes a new one.
     """
 
     id: str
@@ -300,8 +307,8 @@ class RunView:
 
     @cached_property
     def _details(self) -> _RunDetails:
-        steps, metrics = self._client._run_details(self.id, self.pipeline)
-        return _RunDetails(steps=steps, metrics=metrics)
+        steps, series = self._client._run_details(self.id, self.pipeline)
+        return _RunDetails(steps=steps, metric_series=series)
 
     @property
     def steps(self) -> dict[str, StepView]:
@@ -311,7 +318,17 @@ class RunView:
     @property
     def metrics(self) -> dict[str, float]:
         """The last logged value of every metric key, across all steps."""
-        return self._details.metrics
+        return {key: series.last for key, series in self._details.metric_series.items()}
+
+    @property
+    def metric_series(self) -> dict[str, MetricSeries]:
+        """Every logged point of every metric key, across all steps, in logging order."""
+        return self._details.metric_series
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        """What the steps logged for the whole run (``log_metadata(..., run=True)``)."""
+        return self._client._metadata("run", self.id)
 
     @property
     def counts(self) -> StepCounts:

@@ -193,7 +193,22 @@ class MetadataStore(Protocol):
 
     def get_metadata(self, entity: str, entity_id: str) -> dict[str, Any]: ...
 
-    def metrics(self, run_id: str) -> list[MetricRecord]: ...
+    def metadata_of(self, entity: str, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Metadata of many entities of one kind in one query: ``{entity id: {key: value}}``
+        (ids with no metadata are left out), keys sorted."""
+        ...
+
+    def metrics(self, run_id: str) -> list[MetricRecord]:
+        """Every point of every metric of a run, in the order they were recorded."""
+        ...
+
+    def latest_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float]]:
+        """The last value of each metric (all, or only ``keys``) of many runs in one query:
+        ``{run id: {key: value}}``. Last means logged latest (then the highest ``step``);
+        runs without metrics are left out."""
+        ...
 
     def list_pipelines(self) -> list[PipelineRecord]: ...
 

@@ -41,6 +41,7 @@ class StepContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("bevel.step"))
     metrics: list[tuple[str, float, int | None, datetime]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    run_metadata: dict[str, Any] = field(default_factory=dict)
     artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
@@ -58,8 +59,21 @@ class StepContext:
             raise BevelError(f"metric '{key}' is {number}, which cannot be stored")
         self.metrics.append((key, number, step, datetime.now(UTC)))
 
-    def log_metadata(self, metadata: dict[str, Any], *, artifact: str | None = None) -> None:
-        """Attach JSON metadata to this step run, or to one of its outputs by output name."""
+    def log_metadata(
+        self, metadata: dict[str, Any], *, artifact: str | None = None, run: bool = False
+    ) -> None:
+        """Attach JSON metadata to this step run, to one of its outputs (``artifact=`` output
+        name) or to the whole run (``run=True``). Logging a key again replaces its value."""
+        if artifact is not None and run:
+            raise BevelError(
+                "log_metadata() takes artifact= or run=True, not both",
+                hint="call it once per target",
+            )
+        if not isinstance(metadata, dict) or not all(isinstance(k, str) for k in metadata):
+            raise BevelError(
+                f"metadata must be a dict with string keys, got {type(metadata).__name__}",
+                hint='e.g. log_metadata({"rows": 1000, "source": "s3://bucket/data.csv"})',
+            )
         try:
             json.dumps(metadata, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -67,7 +81,10 @@ class StepContext:
                 f"metadata must be JSON-serialisable: {exc}",
                 hint="log plain numbers, strings, lists and dicts",
             ) from exc
-        target = self.artifact_metadata.setdefault(artifact, {}) if artifact else self.metadata
+        if artifact:
+            target = self.artifact_metadata.setdefault(artifact, {})
+        else:
+            target = self.run_metadata if run else self.metadata
         target.update(metadata)
 
 
@@ -109,6 +126,9 @@ def log_metric(key: str, value: float, step: int | None = None) -> None:
     current_context().log_metric(key, value, step)
 
 
-def log_metadata(metadata: dict[str, Any], *, artifact: str | None = None) -> None:
-    """Attach metadata to the running step or one of its outputs."""
-    current_context().log_metadata(metadata, artifact=artifact)
+def log_metadata(
+    metadata: dict[str, Any], *, artifact: str | None = None, run: bool = False
+) -> None:
+    """Attach metadata to the running step, one of its outputs (``artifact="model"``) or the
+    whole run (``run=True``); see :meth:`StepContext.log_metadata`."""
+    current_context().log_metadata(metadata, artifact=artifact, run=run)

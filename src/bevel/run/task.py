@@ -266,6 +266,10 @@ def _record(
             metadata=tuple(
                 MetadataEntry("step_run", record.id, k, v, final.ended or _now())
                 for k, v in ctx.metadata.items()
+            )
+            + tuple(
+                MetadataEntry("run", run.id, k, v, final.ended or _now())
+                for k, v in ctx.run_metadata.items()
             ),
         )
     )

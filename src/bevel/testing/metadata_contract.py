@@ -443,6 +443,56 @@ class MetadataStoreContract(DefinitionStoreContract):
         with pytest.raises(BevelError):
             store.log_metadata([MetadataEntry("planet", run.id, "a", 1, T0)])
 
+    def test_metadata_of_many_entities_at_once(self, store: MetadataStore) -> None:
+        run = store.create_run(make_run())
+        a, b, silent = make_step(run, "a"), make_step(run, "b", at=1), make_step(run, "c", at=2)
+        store.log_metadata(
+            [
+                MetadataEntry("step_run", a.id, "rows", 10, T0),
+                MetadataEntry("step_run", a.id, "gpu", {"count": 1}, T0),
+                MetadataEntry("step_run", b.id, "rows", 20, T0),
+                MetadataEntry("run", a.id, "rows", "not a step entry", T0),
+            ]
+        )
+        found = store.metadata_of("step_run", [a.id, b.id, silent.id, a.id])
+        assert found == {a.id: {"gpu": {"count": 1}, "rows": 10}, b.id: {"rows": 20}}
+        assert list(found[a.id]) == ["gpu", "rows"]  # keys sorted
+        assert store.metadata_of("step_run", []) == {}
+
+    def test_latest_metrics_of_many_runs_at_once(self, store: MetadataStore) -> None:
+        first = store.create_run(make_run())
+        second = store.create_run(make_run(at=1))
+        quiet = store.create_run(make_run(at=2))
+        step = make_step(first, "train")
+        other = make_step(second, "train")
+        later = T0 + timedelta(seconds=5)
+        store.start_step_run(step)
+        store.start_step_run(other)
+        store.finish_step_run(
+            StepCompletion(
+                done(step),
+                metrics=(
+                    MetricRecord(first.id, step.id, "loss", 0.9, 0, T0),
+                    MetricRecord(first.id, step.id, "loss", 0.5, 2, T0),  # same time, later step
+                    MetricRecord(first.id, step.id, "loss", 0.7, 1, T0),
+                    MetricRecord(first.id, step.id, "acc", 0.1, None, T0),
+                    MetricRecord(first.id, step.id, "acc", 0.8, None, later),  # logged last
+                ),
+            )
+        )
+        store.finish_step_run(
+            StepCompletion(
+                done(other), metrics=(MetricRecord(second.id, other.id, "acc", 1, None, T0),)
+            )
+        )
+        ids = [first.id, second.id, quiet.id]
+        assert store.latest_metrics(ids) == {
+            first.id: {"acc": 0.8, "loss": 0.5},
+            second.id: {"acc": 1.0},
+        }
+        assert store.latest_metrics(ids, ["loss"]) == {first.id: {"loss": 0.5}}
+        assert store.latest_metrics(ids, []) == {} and store.latest_metrics([]) == {}
+
     # --- delete & stale runs ----------------------------------------------------------------
 
     def test_delete_run_removes_everything_and_returns_uris(self, store: MetadataStore) -> None:

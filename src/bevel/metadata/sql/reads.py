@@ -325,6 +325,48 @@ def get_metadata(conn: Connection, entity: str, entity_id: str) -> dict[str, Any
     return {key: value for key, value in conn.execute(query)}
 
 
+def metadata_of(conn: Connection, entity: str, entity_ids: list[str]) -> dict[str, dict[str, Any]]:
+    query = (
+        select(metadata_entries.c.entity_id, metadata_entries.c.key, metadata_entries.c.value)
+        .where(metadata_entries.c.entity == entity, metadata_entries.c.entity_id.in_(entity_ids))
+        .order_by(metadata_entries.c.entity_id, metadata_entries.c.key)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for entity_id, key, value in conn.execute(query):
+        found.setdefault(entity_id, {})[key] = value
+    return found
+
+
+def latest_metrics(
+    conn: Connection, run_ids: list[str], keys: list[str] | None
+) -> dict[str, dict[str, float]]:
+    """One query: a window function ranks each (run, key)'s points, newest first (SQLite 3.25+,
+    PostgreSQL, MySQL 8 / MariaDB 10.2+ all have ROW_NUMBER)."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(metrics.c.run_id, metrics.c.key),
+            order_by=(
+                metrics.c.created.desc(),
+                func.coalesce(metrics.c.step, -1).desc(),
+                metrics.c.id.desc(),
+            ),
+        )
+        .label("rank")
+    )
+    ranked = select(metrics.c.run_id, metrics.c.key, metrics.c.value, rank).where(
+        metrics.c.run_id.in_(run_ids)
+    )
+    if keys is not None:
+        ranked = ranked.where(metrics.c.key.in_(keys))
+    sub = ranked.subquery()
+    query = select(sub.c.run_id, sub.c.key, sub.c.value).where(sub.c.rank == 1)
+    found: dict[str, dict[str, float]] = {}
+    for run_id, key, value in conn.execute(query.order_by(sub.c.run_id, sub.c.key)):
+        found.setdefault(run_id, {})[key] = float(value)
+    return found
+
+
 def metrics_of(conn: Connection, run_id: str) -> list[MetricRecord]:
     query = select(metrics).where(metrics.c.run_id == run_id).order_by(metrics.c.id)
     return [metric_record(r) for r in conn.execute(query).mappings()]

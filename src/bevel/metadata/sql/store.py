@@ -246,6 +246,22 @@ class SqlMetadataStore:
         with self._read(f"reading metrics of run {run_id}") as conn:
             return reads.metrics_of(conn, run_id)
 
+    def metadata_of(self, entity: str, entity_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not entity_ids:
+            return {}
+        with self._read(f"reading metadata of {len(entity_ids)} {entity}(s)") as conn:
+            return reads.metadata_of(conn, entity, list(dict.fromkeys(entity_ids)))
+
+    def latest_metrics(
+        self, run_ids: Sequence[str], keys: Sequence[str] | None = None
+    ) -> dict[str, dict[str, float]]:
+        if not run_ids or (keys is not None and not keys):
+            return {}
+        with self._read(f"reading the metrics of {len(run_ids)} run(s)") as conn:
+            return reads.latest_metrics(
+                conn, list(dict.fromkeys(run_ids)), None if keys is None else list(keys)
+            )
+
     def list_pipelines(self) -> list[PipelineRecord]:
         with self._read("listing pipelines") as conn:
             return reads.list_pipelines(conn)
