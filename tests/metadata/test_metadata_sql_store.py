@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bevel.errors import ConfigError, MetadataError
-from bevel.metadata.base import RunFilter
+from bevel.metadata.base import ArtifactFilter, RunFilter
 from bevel.metadata.records import StepCompletion
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.testing.metadata_contract import done, make_artifact, make_run, make_step
@@ -61,7 +61,13 @@ def test_times_come_back_aware_utc(store: SqlMetadataStore) -> None:
     assert got.heartbeat == naive.replace(tzinfo=UTC)
 
 
-def test_threads_share_one_store(store: SqlMetadataStore) -> None:
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_threads_share_one_store(tmp_path: Path, where: str) -> None:
+    # Regression (memory): ``sqlite://`` has one shared connection, and a second thread's BEGIN
+    # inside the first one's transaction failed with "cannot start a transaction within a
+    # transaction" (the engine's heartbeat thread does exactly that).
+    url = "sqlite://" if where == "memory" else f"sqlite:///{tmp_path / 'metadata.db'}"
+    store = SqlMetadataStore(url)
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
@@ -70,6 +76,8 @@ def test_threads_share_one_store(store: SqlMetadataStore) -> None:
                 run = store.create_run(make_run(name=f"t{n}-{i}"))
                 step = make_step(run, "s")
                 store.start_step_run(step)
+                store.heartbeat(run.id, datetime.now(UTC))
+                store.list_runs(RunFilter(limit=5))
                 store.finish_step_run(
                     StepCompletion(done(step), outputs=(make_artifact("shared", "out"),))
                 )
@@ -83,8 +91,9 @@ def test_threads_share_one_store(store: SqlMetadataStore) -> None:
         t.join()
     assert errors == []
     assert len(store.list_runs(RunFilter(limit=0))) == 60
-    versions = sorted(a.version for a in store.list_artifacts())
-    assert versions[-1] == 60 and len(set(versions)) == len(versions)
+    versions = sorted(a.version for a in store.list_artifacts(ArtifactFilter(limit=0)))
+    assert versions == list(range(1, 61))
+    store.close()
 
 
 def test_statements_per_step_and_per_listing_are_few(store: SqlMetadataStore) -> None:

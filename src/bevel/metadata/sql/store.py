@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -45,7 +45,13 @@ from bevel.metadata.records import (
 )
 from bevel.metadata.sql import definitions as defs
 from bevel.metadata.sql import reads, writes
-from bevel.metadata.sql.engine import WRITE_OPTION, mask_url, shared_engine, wrap_errors
+from bevel.metadata.sql.engine import (
+    WRITE_OPTION,
+    is_memory_sqlite,
+    mask_url,
+    shared_engine,
+    wrap_errors,
+)
 from bevel.metadata.sql.migrate import ensure_schema
 
 T = TypeVar("T")
@@ -62,7 +68,7 @@ class SqlMetadataStore:
     """The SQL implementation of :class:`bevel.metadata.base.MetadataStore`.
 
     ``url`` is a SQLAlchemy URL: ``sqlite:///path/metadata.db`` (``sqlite://`` for an in-memory
-    database, single-threaded tests only), ``postgresql+psycopg://user:pw@host/db`` or
+    database: for tests; private to this store and this process), ``postgresql+psycopg://user:pw@host/db`` or
     ``mysql+pymysql://user:pw@host/db``. ``connect_timeout`` bounds how long connecting to a
     server database may take; SQLite instead waits up to 30 s for another process's write lock.
     ``name`` is the stack component's name, so that errors say which component failed.
@@ -81,6 +87,11 @@ class SqlMetadataStore:
         self._server = self._engine.dialect.name != "sqlite"
         self._checked = False
         self._check_lock = threading.Lock()
+        # In-memory SQLite is one connection shared by every thread (the engine's heartbeat
+        # thread included): one transaction at a time, or SQLite refuses the second BEGIN.
+        self._exclusive: AbstractContextManager[Any] = (
+            threading.RLock() if is_memory_sqlite(self._engine) else nullcontext()
+        )
         _stores.add(self)
 
     def __repr__(self) -> str:
@@ -91,7 +102,7 @@ class SqlMetadataStore:
     def _ensure_ready(self) -> None:
         if self._checked:
             return
-        with self._check_lock:
+        with self._check_lock, self._exclusive:
             if not self._checked:
                 with wrap_errors(self.url, "connecting", self.name):
                     ensure_schema(self._engine, self._write_engine, self.url)
@@ -100,7 +111,11 @@ class SqlMetadataStore:
     @contextmanager
     def _read(self, action: str) -> Iterator[Connection]:
         self._ensure_ready()
-        with wrap_errors(self.url, action, self.name), self._engine.connect() as conn:
+        with (
+            self._exclusive,
+            wrap_errors(self.url, action, self.name),
+            self._engine.connect() as conn,
+        ):
             yield conn
 
     def _write(self, action: str, fn: Callable[[Connection], T]) -> T:
@@ -108,7 +123,7 @@ class SqlMetadataStore:
         self._ensure_ready()
         for attempt in range(_ATTEMPTS):
             try:
-                with self._write_engine.begin() as conn:
+                with self._exclusive, self._write_engine.begin() as conn:
                     return fn(conn)
             except exc.DBAPIError as err:
                 if attempt + 1 < _ATTEMPTS and self._retryable(err):
