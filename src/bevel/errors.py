@@ -18,7 +18,8 @@ BevelError
 │   └── ArtifactMissing          the artifact's files are gone
 ├── MetadataError                the metadata store cannot be used
 │   ├── SchemaTooNew             the database was written by a newer bevel
-│   └── NotFound                 no run / step / artifact / pipeline with that id or name
+│   ├── NotFound                 no run / step / artifact / pipeline with that id or name
+│   └── StatusConflict           a status change refused: the run or step run already ended
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
 ├── DataError                    data that cannot be profiled, validated or compared
@@ -113,6 +114,31 @@ class SchemaTooNew(MetadataError):
 
 class NotFound(MetadataError):
     """No entity with that id or name."""
+
+
+class StatusConflict(MetadataError):
+    """A status change that the transition table refuses: the record already ended.
+
+    Raised by metadata stores when a write would change a final status (another process ended
+    the run first: a reaper that found it silent, ``bevel runs cancel``) or add to an ended run.
+    ``entity`` is "run" or "step_run"; ``current`` and ``error`` are what the store holds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entity: str,
+        id: str,
+        current: str,
+        error: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.entity = entity
+        self.id = id
+        self.current = current
+        self.error = error
 
 
 class StepFailed(BevelError):

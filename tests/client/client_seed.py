@@ -24,6 +24,7 @@ from bevel.artifacts.materializers.registry import JSON_MATERIALIZER
 from bevel.artifacts.publish import save_artifact
 from bevel.metadata.base import MetadataStore
 from bevel.metadata.records import (
+    STEP_TRANSITIONS,
     ArtifactRecord,
     MetadataEntry,
     MetricRecord,
@@ -136,7 +137,8 @@ class _Recorder:
             logs_uri=logs_uri,
             **fields,
         )
-        self.store.start_step_run(record)
+        if status in STEP_TRANSITIONS[StepStatus.RUNNING]:  # else recorded without running
+            self.store.start_step_run(record)
         new = tuple(
             self.artifact(
                 obj,

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from bevel.client.client import Client
+from bevel.client.liveness import reap
 from bevel.metadata.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 from bevel.run.task import new_id
 from bevel.stack.stack import Stack
@@ -82,3 +83,15 @@ def test_a_reused_pid_does_not_keep_a_silent_run_alive(stack: Stack) -> None:
     running(stack, "young", f"{socket.gethostname()}:{os.getppid()}", now)
     status = {r.name: r.status for r in Client(stack).runs()}
     assert status == {"reused": "failed", "young": "running"}
+
+
+def test_a_run_that_beats_again_after_it_was_read_is_not_reaped(stack: Stack) -> None:
+    """A reader saw the run silent; before it wrote, the run's driver beat again (a laptop
+    waking up): the run is alive and must stay running. Regression: the reaper marked every
+    run it had judged dead without checking the heartbeat again."""
+    store = stack.metadata_store
+    run_id = running(stack, "waking", "elsewhere:7", datetime.now(UTC) - timedelta(minutes=30))
+    seen = store.list_runs()
+    store.heartbeat(run_id, datetime.now(UTC))
+    reap(store, seen)
+    assert store.get_run(run_id).status == "running"

@@ -45,16 +45,31 @@ def driver_dead(run: RunRecord, now: datetime) -> bool:
 
 
 def reap(store: MetadataStore, runs: Sequence[RunRecord]) -> bool:
-    """Record RUNNING runs whose driver died as failed; True when anything changed."""
+    """Record RUNNING runs whose driver died as failed; True when anything changed.
+
+    ``runs`` may be stale by the time this writes: the store marks a run only if it is still
+    RUNNING and has not beaten since the instant that made it look dead (now, for a driver
+    whose pid is gone; now minus :data:`STALE_AFTER` for a silent one), so a driver that beats
+    again after ``runs`` were read is never declared dead.
+    """
     now = datetime.now(UTC)
-    dead = [r for r in runs if r.status is RunStatus.RUNNING and driver_dead(r, now)]
-    if not dead:
-        return False
-    # also fails their RUNNING step runs, in one transaction
-    store.mark_stale_runs(
-        now,
-        run_ids=[r.id for r in dead],
-        reason="marked failed: the process driving this run died "
-        f"({', '.join(sorted({r.host or 'unknown host' for r in dead}))})",
-    )
-    return True
+    marked = False
+    for run in runs:
+        if run.status is not RunStatus.RUNNING or not driver_dead(run, now):
+            continue
+        older_than = now if _pid_gone(run) else now - STALE_AFTER
+        # also fails its RUNNING step runs, in one transaction
+        marked |= bool(
+            store.mark_stale_runs(
+                older_than,
+                run_ids=[run.id],
+                reason="marked failed: the process driving this run died "
+                f"({run.host or 'unknown host'})",
+            )
+        )
+    return marked
+
+
+def _pid_gone(run: RunRecord) -> bool:
+    host, _, pid = run.host.rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))

@@ -95,10 +95,18 @@ class MetadataStore(Protocol):
 
     def finish_run(
         self, run_id: str, status: RunStatus, *, ended: datetime, error: str | None = None
-    ) -> None: ...
+    ) -> None:
+        """End a RUNNING run, as ``RUN_TRANSITIONS`` allows. Its step runs still RUNNING end
+        with it (CANCELLED with a cancelled run, else FAILED); a run cannot complete while a
+        step runs. Raises StatusConflict if the run has already ended (by whatever process),
+        NotFound for an unknown id."""
+        ...
 
     def heartbeat(self, run_id: str, at: datetime) -> None:
-        """Record that the process driving the run is alive (liveness check for stale runs)."""
+        """Record that the process driving the run is alive (liveness check for stale runs).
+
+        Raises StatusConflict once the run is no longer RUNNING: that is how its driver learns
+        that another process ended it. NotFound for an unknown (or deleted) run."""
         ...
 
     def get_run(self, id_or_name: str) -> RunRecord:
@@ -128,17 +136,26 @@ class MetadataStore(Protocol):
     ) -> list[str]:
         """Mark RUNNING runs (and their RUNNING step runs) with no heartbeat since ``older_than``
         as FAILED, only among ``run_ids`` when given; ``reason`` goes into the error text.
-        Returns the ids marked."""
+        Returns the ids marked.
+
+        The silence is checked atomically with the change: a run that beats after the caller
+        judged it dead (but before this call commits) is not marked."""
         ...
 
     # --- steps ------------------------------------------------------------------------------
     def start_step_run(self, step_run: StepRunRecord) -> None:
-        """Insert a step run in the RUNNING state (visible to progress displays)."""
+        """Insert a step run in the RUNNING state (visible to progress displays).
+
+        Only into a RUNNING run: StatusConflict otherwise, NotFound for an unknown run."""
         ...
 
     def finish_step_run(self, completion: StepCompletion) -> list[ArtifactRecord]:
         """Upsert the final step run, insert its artifacts (assigning versions per name), lineage
-        edges, metrics and metadata in ONE transaction. Returns the artifacts with versions set."""
+        edges, metrics and metadata in ONE transaction. Returns the artifacts with versions set.
+
+        Only into a RUNNING run, and only as ``STEP_TRANSITIONS`` allows (a RUNNING step run
+        ends once; one recorded without running, e.g. CACHED, is inserted final). Otherwise
+        StatusConflict, and nothing of the completion is recorded."""
         ...
 
     def step_runs(self, run_id: str) -> list[StepRunRecord]:

@@ -28,6 +28,49 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# --- the one table of status transitions ---------------------------------------------------
+#
+# A record is created in any status (a run starts RUNNING; a step run starts RUNNING, or is
+# recorded directly as CACHED, SKIPPED or CANCELLED when it never ran). After that, the only
+# changes are the ones below: RUNNING ends once, and an ended status is final. Metadata stores
+# enforce it with conditional updates (a change is written only if the stored status is one it
+# may start from), so two processes racing to end the same run cannot both win, and a run that
+# another process declared dead cannot turn "completed" behind its back.
+
+RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.RUNNING: frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED}),
+    RunStatus.COMPLETED: frozenset(),
+    RunStatus.FAILED: frozenset(),
+    RunStatus.CANCELLED: frozenset(),
+}
+STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
+    StepStatus.RUNNING: frozenset({StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.CANCELLED}),
+    StepStatus.COMPLETED: frozenset(),
+    StepStatus.CACHED: frozenset(),
+    StepStatus.FAILED: frozenset(),
+    StepStatus.SKIPPED: frozenset(),
+    StepStatus.CANCELLED: frozenset(),
+}
+
+
+def run_status_sources(target: RunStatus) -> tuple[RunStatus, ...]:
+    """The statuses a run may change to ``target`` from (empty: ``target`` is never reached by
+    a change)."""
+    return tuple(s for s, targets in RUN_TRANSITIONS.items() if target in targets)
+
+
+def step_status_sources(target: StepStatus) -> tuple[StepStatus, ...]:
+    """The statuses a step run may change to ``target`` from."""
+    return tuple(s for s, targets in STEP_TRANSITIONS.items() if target in targets)
+
+
+def is_final(status: RunStatus | StepStatus) -> bool:
+    """Whether ``status`` can never change again."""
+    if isinstance(status, RunStatus):
+        return not RUN_TRANSITIONS[status]
+    return not STEP_TRANSITIONS[StepStatus(status)]
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: str

@@ -254,10 +254,7 @@ def execute(
     except BaseException as exc:
         error = f"{type(exc).__name__}: {exc}"
         sched.skip(set(sched.pending), because="the run crashed")
-        # a step that was running when bevel itself failed must not stay "running"
-        stack.metadata_store.mark_stale_runs(
-            _now(), run_ids=[run.id], reason=f"the run crashed: {error}"
-        )
+        # a step that was running when bevel itself failed ends failed with the run (the store)
         _finish(stack, run, RunStatus.FAILED, error, listener)
         raise
     finally:

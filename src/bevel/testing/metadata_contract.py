@@ -20,11 +20,9 @@ errors users see.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
@@ -42,80 +40,21 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.testing.definition_contract import DefinitionStoreContract
+from bevel.testing.records import T0, done, make_artifact, make_run, make_step, new_id
+from bevel.testing.status_contract import StatusContract
 
-T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-
-def new_id(prefix: str = "") -> str:
-    return (prefix + uuid.uuid4().hex)[:32]
-
-
-def make_run(pipeline: str = "train", *, at: int = 0, **kw: Any) -> RunRecord:
-    """A RUNNING run created ``at`` seconds after :data:`T0`."""
-    run_id = kw.pop("id", None) or new_id()
-    created = T0 + timedelta(seconds=at)
-    fields: dict[str, Any] = {
-        "id": run_id,
-        "pipeline": pipeline,
-        "name": f"{pipeline}-{run_id[:8]}",
-        "status": RunStatus.RUNNING,
-        "created": created,
-        "params": {"lr": 0.1, "layers": [1, 2], "note": "héllo"},
-        "config": {"enable_cache": True},
-        "plan": {"pipeline": pipeline, "source": f"pipes:{pipeline}", "steps": []},
-        "code_fingerprint": "sha256:abc",
-        "host": "box:123",
-        "heartbeat": created,
-    }
-    fields.update(kw)
-    return RunRecord(**fields)
+__all__ = [
+    "T0",
+    "MetadataStoreContract",
+    "done",
+    "make_artifact",
+    "make_run",
+    "make_step",
+    "new_id",
+]
 
 
-def make_step(run: RunRecord, step_id: str = "load", *, at: int = 0, **kw: Any) -> StepRunRecord:
-    fields: dict[str, Any] = {
-        "id": new_id(),
-        "run_id": run.id,
-        "step_id": step_id,
-        "step_name": step_id.rstrip("_0123456789") or step_id,
-        "status": StepStatus.RUNNING,
-        "started": run.created + timedelta(seconds=at),
-        "cache_key": None,
-        "params": {"n": 1},
-        "code_hash": "sha256:code",
-        "cache_ingredients": {"code": "sha256:code"},
-    }
-    fields.update(kw)
-    return StepRunRecord(**fields)
-
-
-def make_artifact(name: str, output: str = "output", **kw: Any) -> ArtifactRecord:
-    artifact_id = kw.pop("id", None) or new_id()
-    fields: dict[str, Any] = {
-        "id": artifact_id,
-        "name": name,
-        "version": 0,
-        "uri": f"/store/{artifact_id}",
-        "type_ref": "builtins:int",
-        "materializer": "bevel.artifacts.materializers.builtin:JsonMaterializer",
-        "materializer_version": "1",
-        "content_hash": f"sha256:{artifact_id}",
-        "size": 12,
-        "producer_step_run_id": None,
-        "run_id": None,
-        "output_name": output,
-        "created": T0,
-        "metadata": {"rows": 3},
-        "visualizations": {"preview": "/store/x/preview.html"},
-    }
-    fields.update(kw)
-    return ArtifactRecord(**fields)
-
-
-def done(step: StepRunRecord, status: StepStatus = StepStatus.COMPLETED) -> StepRunRecord:
-    return replace(step, status=status, ended=step.started + timedelta(seconds=1))
-
-
-class MetadataStoreContract(DefinitionStoreContract):
+class MetadataStoreContract(StatusContract, DefinitionStoreContract):
     """Tests every MetadataStore must pass; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture
@@ -384,12 +323,13 @@ class MetadataStoreContract(DefinitionStoreContract):
         first = store.create_run(make_run(pipeline="etl"))
         second = store.create_run(make_run(pipeline="training", at=5))
         load, (data,) = self.run_step(store, first, "load", ("data",))
-        train, (model,) = self.run_step(
-            store, second, "train", ("model",), inputs=(("df", data.id),), at=6
-        )
-        store.finish_step_run(
+        train = make_step(second, "train", at=6)
+        store.start_step_run(train)
+        (model,) = store.finish_step_run(
             StepCompletion(
                 done(train),
+                outputs=(make_artifact("training.train.model", "model"),),
+                inputs=(("df", data.id),),
                 metrics=(MetricRecord(second.id, train.id, "acc", 0.5, None, T0),),
             )
         )

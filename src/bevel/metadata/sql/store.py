@@ -45,6 +45,7 @@ from bevel.metadata.records import (
 )
 from bevel.metadata.sql import definitions as defs
 from bevel.metadata.sql import reads, writes
+from bevel.metadata.sql import status as status_writes
 from bevel.metadata.sql.engine import (
     WRITE_OPTION,
     is_memory_sqlite,
@@ -157,15 +158,13 @@ class SqlMetadataStore:
     ) -> None:
         self._write(
             f"finishing run {run_id}",
-            lambda conn: writes.update_run(
-                conn, run_id, status=RunStatus(status).value, ended=ended, error=error
-            ),
+            lambda conn: status_writes.finish_run(conn, run_id, RunStatus(status), ended, error),
         )
 
     def heartbeat(self, run_id: str, at: datetime) -> None:
         self._write(
             f"heartbeat of run {run_id}",
-            lambda conn: writes.update_run(conn, run_id, heartbeat=at),
+            lambda conn: status_writes.heartbeat(conn, run_id, at),
         )
 
     def get_run(self, id_or_name: str) -> RunRecord:
@@ -188,7 +187,9 @@ class SqlMetadataStore:
             older_than = older_than.replace(tzinfo=UTC)
         return self._write(
             "marking stale runs",
-            lambda conn: writes.mark_stale_runs(conn, older_than, run_ids=run_ids, reason=reason),
+            lambda conn: status_writes.mark_stale_runs(
+                conn, older_than, run_ids=run_ids, reason=reason
+            ),
         )
 
     # --- steps ------------------------------------------------------------------------------

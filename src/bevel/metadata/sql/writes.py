@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
@@ -24,7 +23,9 @@ from bevel.metadata.records import (
     StepCompletion,
     StepRunRecord,
     StepStatus,
+    step_status_sources,
 )
+from bevel.metadata.sql import status
 from bevel.metadata.sql.convert import artifact_params, metric_params, run_params, step_run_params
 from bevel.metadata.sql.reads import run_not_found
 from bevel.metadata.sql.schema import (
@@ -41,7 +42,10 @@ ENTITIES = ("run", "step_run", "artifact")
 T = TypeVar("T")
 
 _INSERT_STEP = insert(step_runs)
-_UPDATE_STEP = update(step_runs).where(step_runs.c.id == bindparam("_id"))
+_UPDATE_STEP = update(step_runs).where(
+    step_runs.c.id == bindparam("_id"),
+    step_runs.c.status.in_(bindparam("_from", expanding=True)),
+)
 _INSERT_ARTIFACT = insert(artifacts)
 _INSERT_LINEAGE = insert(lineage)
 _INSERT_METRIC = insert(metrics)
@@ -74,29 +78,35 @@ def create_run(conn: Connection, run: RunRecord) -> None:
     conn.execute(insert(runs), run_params(run))
 
 
-def update_run(conn: Connection, run_id: str, **values: Any) -> None:
-    """Set columns of one run; NotFound if there is no such run."""
-    result = conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
-    if result.rowcount == 0:
-        raise run_not_found(run_id)
-
-
 def start_step_run(conn: Connection, sr: StepRunRecord) -> None:
+    """Insert a step run, only into a RUNNING run."""
+    status.require_running_run(conn, sr.run_id, f"start step {sr.step_id!r}")
     conn.execute(_INSERT_STEP, step_run_params(sr))
 
 
 def finish_step_run(conn: Connection, completion: StepCompletion) -> list[ArtifactRecord]:
     """Write a step's whole outcome; returns its new artifacts with their versions assigned.
 
+    Only into a RUNNING run, and only as a change the transition table allows (a step run that
+    another process already ended stays as it is: StatusConflict, and nothing of this outcome
+    is recorded). A step run that never started (CACHED, SKIPPED, ...) is inserted.
+
     Versions are ``max(version for that name) + 1``, read in this same transaction. On SQLite the
     write lock makes that race-free; on server databases two writers can pick the same number,
     and the loser's unique-key violation makes the store retry the whole transaction.
     """
     sr = completion.step_run
+    status.require_running_run(
+        conn, sr.run_id, f"record step {sr.step_id!r} as {StepStatus(sr.status).value}"
+    )
     params = step_run_params(sr)
     params["_id"] = params.pop("id")
-    if conn.execute(_UPDATE_STEP, params).rowcount == 0:  # CACHED/SKIPPED runs never started
-        conn.execute(_INSERT_STEP, step_run_params(sr))
+    params["_from"] = [s.value for s in step_status_sources(StepStatus(sr.status))]
+    if conn.execute(_UPDATE_STEP, params).rowcount == 0:
+        conflict = status.step_conflict(conn, sr)
+        if conflict is not None:
+            raise conflict
+        conn.execute(_INSERT_STEP, step_run_params(sr))  # CACHED/SKIPPED runs never started
 
     saved = _insert_artifacts(conn, sr, completion.outputs)
     edges = [
@@ -271,41 +281,3 @@ def _chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """Slices small enough for any database's limit on bound parameters."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def mark_stale_runs(
-    conn: Connection,
-    older_than: datetime,
-    *,
-    run_ids: Sequence[str] | None = None,
-    reason: str = "",
-) -> list[str]:
-    """Fail RUNNING runs (and their RUNNING step runs) with no sign of life since ``older_than``,
-    only among ``run_ids`` when given."""
-    last_seen = func.coalesce(runs.c.heartbeat, runs.c.created)
-    query = select(runs.c.id).where(
-        runs.c.status == RunStatus.RUNNING.value, last_seen < older_than
-    )
-    if run_ids is not None:
-        if not run_ids:
-            return []
-        query = query.where(runs.c.id.in_(list(run_ids)))
-    ids = list(conn.execute(query.order_by(runs.c.created)).scalars())
-    if not ids:
-        return []
-    now = datetime.now(UTC)
-    error = reason or (
-        f"marked failed: no heartbeat since before {older_than:%Y-%m-%d %H:%M:%S %Z}"
-        " (the process driving the run probably died)"
-    )
-    conn.execute(
-        update(runs)
-        .where(runs.c.id.in_(ids), runs.c.status == RunStatus.RUNNING.value)
-        .values(status=RunStatus.FAILED.value, ended=now, error=error)
-    )
-    conn.execute(
-        update(step_runs)
-        .where(step_runs.c.run_id.in_(ids), step_runs.c.status == StepStatus.RUNNING.value)
-        .values(status=StepStatus.FAILED.value, ended=now, error=error)
-    )
-    return ids
