@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,19 @@ from bevel.client.client import Client
 from bevel.client.views import RunView
 from bevel.dag.compile import Compiled, Toolbox, compile_plan
 from bevel.dag.config import RunConfig, load_run_config
-from bevel.errors import BevelError, ConfigError, PipelineFileError, RunFailed
-from bevel.metadata.records import RunStatus
+from bevel.errors import (
+    BevelError,
+    BevelWarning,
+    ConfigError,
+    MetadataError,
+    NotFound,
+    PipelineFileError,
+    RunFailed,
+)
+from bevel.metadata.records import RunRecord, RunStatus
 from bevel.run.engine import execute, new_run
 from bevel.run.events import RunListener
+from bevel.settings import Settings, load_settings
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 from bevel.stack.validate import check_reachable, validate_stack
@@ -110,15 +120,32 @@ def run_pipeline(
             f"stack must be a stack name or a built Stack, got {type(stack).__name__}",
             hint='e.g. run_pipeline(training, stack="team") (see: bevel stack list)',
         )
-    if not isinstance(stack, Stack):
-        stack = build_stack(stack)
+    if isinstance(stack, Stack):  # the caller's: it stays open, the caller closes it
+        return _run_on(compiled, stack, None, listener, raise_on_failure)
+    settings = load_settings()
+    built = build_stack(stack, settings)
+    try:
+        return _run_on(compiled, built, settings, listener, raise_on_failure)
+    finally:
+        built.close()  # the returned view reconnects when it is read
+
+
+def _run_on(
+    compiled: Compiled,
+    stack: Stack,
+    settings: Settings | None,
+    listener: RunListener | None,
+    raise_on_failure: bool,
+) -> RunView:
     validate_stack(stack, compiled.plan)
     check_reachable(stack)
-    run = new_run(compiled.plan, stack)
-    stack.metadata_store.create_run(run)
-    result = execute(compiled, stack, run=run, listener=listener)
+    result = execute(
+        compiled, stack, run=new_run(compiled.plan, stack), listener=listener, settings=settings
+    )
     final = result.run
-    if final.status is RunStatus.FAILED and raise_on_failure:
+    if result.lost is not None:
+        _ended_elsewhere(final, result.lost, raise_on_failure)
+    elif final.status is RunStatus.FAILED and raise_on_failure:
         step_id, error = next(iter(result.errors.items()), ("?", None))
         raise RunFailed(
             f"run {final.name} failed: step '{step_id}' raised {type(error).__name__}: {error}"
@@ -128,6 +155,26 @@ def run_pipeline(
             hint=f"see the error and traceback with: bevel runs show {final.name}",
         ) from error
     return Client(stack).get_run(final.id)
+
+
+def _ended_elsewhere(final: RunRecord, lost: MetadataError, raise_on_failure: bool) -> None:
+    """Say that another process ended (or deleted) the run while this one still drove it."""
+    if isinstance(lost, NotFound):
+        message = f"run {final.name} was deleted by another process while it ran here"
+    else:
+        message = (
+            f"run {final.name} was ended as {final.status} by another process while it still"
+            f" ran here ({final.error or 'no reason given'}); what this process did after that"
+            " is not recorded"
+        )
+    hint = (
+        "a run is marked failed when other readers see no heartbeat from its process for"
+        " minutes (a suspended machine, a stalled process); run the pipeline again: steps"
+        " recorded before are reused from the cache"
+    )
+    if raise_on_failure:
+        raise RunFailed(message, run_id=final.id, hint=hint) from lost
+    warnings.warn(f"{message}\n  hint: {hint}", BevelWarning, stacklevel=3)
 
 
 def load_pipeline(target: str) -> PipelineDefinition:

@@ -51,6 +51,18 @@ class BevelError(Exception):
             text += f"\n  hint: {self.hint}"
         return text
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable whatever the subclass's keyword-only arguments: errors cross process
+        # boundaries (a step on a worker process or a Dask worker reports them to the driver).
+        return (_rebuild, (type(self), self.message, dict(vars(self))))
+
+
+def _rebuild(cls: type[BevelError], message: str, state: dict[str, object]) -> BevelError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
 
 class ConfigError(BevelError):
     """Bad run configuration, settings or command-line input."""

@@ -2,18 +2,25 @@
 
 Whatever the executor (inline, pool, Dask), the loop is the same: a step is submitted when every
 step it waits for has succeeded; a failed step skips its downstream steps while independent
-branches go on; the run ends completed, failed or cancelled (Ctrl-C), never stuck "running".
+branches go on; the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), never stuck
+"running":
+
+- everything after the run is recorded is inside the loop's error handling (an executor that
+  cannot start or a listener that raises fails the run);
+- on Ctrl-C or a crash, nothing more is submitted, steps that have not started are cancelled
+  and running ones are waited for (a second Ctrl-C stops waiting), so every step's real outcome
+  is recorded before the run's final status; a step still running then is recorded as ended
+  with the run, and its late report is refused by the store;
+- when another process ended the run (a reader declared it dead, ``bevel runs cancel``), the
+  store refuses this process's heartbeats and writes; the loop stops and says so
+  (:attr:`RunResult.lost`) instead of recording anything more.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
-import threading
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +28,7 @@ from typing import Any
 from bevel.dag.compile import Compiled
 from bevel.dag.graph import downstream_of
 from bevel.dag.plan import Plan, StepSpec
+from bevel.errors import MetadataError, NotFound, StatusConflict
 from bevel.metadata.records import (
     ArtifactRecord,
     RunRecord,
@@ -30,18 +38,24 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.run.events import NullListener, RunListener
+from bevel.run.heartbeat import HEARTBEAT_SECONDS, Heartbeat, sigterm_as_interrupt
 from bevel.run.interrupts import Terminated
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
+from bevel.run.worker import StackRef, StepTask, run_task
+from bevel.settings import Settings, load_settings
 from bevel.stack.stack import Stack
 
-HEARTBEAT_SECONDS = 30.0
+__all__ = ["HEARTBEAT_SECONDS", "RunResult", "default_run_name", "execute", "new_run"]
 
 
 @dataclass(frozen=True)
 class RunResult:
-    run: RunRecord
+    run: RunRecord  # as recorded (when ``lost``: as the other process left it)
     errors: dict[str, BaseException]  # step id -> what it raised (chained into RunFailed)
+    #: Set when another process ended (or deleted) the run while this one drove it: what the
+    #: store answered. Nothing this process did after that is recorded.
+    lost: MetadataError | None = None
 
 
 def _now() -> datetime:
@@ -73,46 +87,6 @@ def new_run(plan: Plan, stack: Stack, run_name: str | None = None) -> RunRecord:
     )
 
 
-class _Heartbeat:
-    """Tells the metadata store every 30 s that the process driving the run is alive."""
-
-    def __init__(self, stack: Stack, run_id: str) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._beat, args=(stack, run_id), name="bevel-heartbeat", daemon=True
-        )
-
-    def _beat(self, stack: Stack, run_id: str) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
-            with contextlib.suppress(Exception):  # a missed beat is harmless; the next retries
-                stack.metadata_store.heartbeat(run_id, _now())
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler or `kill` stopping the run) unwinds like Ctrl-C: the run is
-    recorded as cancelled ("terminated by SIGTERM") instead of being left "running"."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise Terminated(signum)
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class _Scheduler:
     """State of one run: which steps are done, failed, skipped, and which objects are live."""
 
@@ -133,7 +107,6 @@ class _Scheduler:
                 self.readers[key] = self.readers.get(key, 0) + 1
         self.failed: list[str] = []
         self.errors: dict[str, BaseException] = {}
-        self.cancelled = False
 
     def ready(self) -> list[StepSpec]:
         done = self.outputs.keys()
@@ -147,19 +120,6 @@ class _Scheduler:
             if (r.step, r.output) in self.objects
         }
         return StepInputs(artifacts, objects)
-
-    def submit(self, executor: Any, spec: StepSpec) -> Future[StepOutcome]:
-        del self.pending[spec.id]
-        self.listener.on_step_start(spec.id, spec.name)
-        return executor.submit(  # type: ignore[no-any-return]
-            run_step,
-            self.plan,
-            spec.id,
-            run=self.run,
-            stack=self.stack,
-            inputs=self.inputs_for(spec),
-            definition=self.definitions.get(spec.id),
-        )
 
     def _release_inputs(self, spec: StepSpec) -> None:
         """Free in-memory objects that no step still to run will read."""
@@ -195,9 +155,30 @@ class _Scheduler:
                 continue
             del self.pending[spec.id]
             self._release_inputs(spec)
-            at = _now()
-            record = StepRunRecord(
-                id=new_id(),
+            self.record_not_run(spec, new_id(), status, f"not run: {because}")
+
+    def record_not_run(
+        self, spec: StepSpec, step_run_id: str, status: StepStatus, error: str
+    ) -> None:
+        """Record that a step did not run (or did not finish) under ``step_run_id``.
+
+        A step run the worker already recorded under that id keeps its status: it is finished
+        (or is ended with the run) by the store's rules, and the listener hears the stored record.
+        """
+        store = self.stack.metadata_store
+        at = _now()
+        try:
+            current: StepRunRecord | None = store.get_step_run(step_run_id)
+        except NotFound:
+            current = None
+        if current is not None and current.status is not StepStatus.RUNNING:
+            self.listener.on_step_end(current)
+            return
+        record = (
+            replace(current, status=status, ended=at, error=error)
+            if current is not None
+            else StepRunRecord(
+                id=step_run_id,
                 run_id=self.run.id,
                 step_id=spec.id,
                 step_name=spec.name,
@@ -206,10 +187,262 @@ class _Scheduler:
                 ended=at,
                 params=spec.params,
                 code_hash=spec.code_hash,
-                error=f"not run: {because}",
+                error=error,
             )
-            self.stack.metadata_store.finish_step_run(StepCompletion(step_run=record))
-            self.listener.on_step_end(record)
+        )
+        try:
+            store.finish_step_run(StepCompletion(step_run=record))
+        except StatusConflict as conflict:
+            if conflict.entity == "run":
+                raise
+            record = store.get_step_run(step_run_id)  # the worker's own report got there first
+        self.listener.on_step_end(record)
+
+
+class _GuardedListener:
+    """Passes events on; once the listener has raised (which fails the run), it hears nothing
+    more, so that a broken progress display cannot stop the run's outcome being recorded."""
+
+    def __init__(self, listener: RunListener) -> None:
+        self._listener = listener
+        self._broken = False
+
+    def _call(self, event: str, *args: Any) -> None:
+        if self._broken:
+            return
+        try:
+            getattr(self._listener, event)(*args)
+        except BaseException:
+            self._broken = True
+            raise
+
+    def on_run_start(self, run: RunRecord, plan: Plan) -> None:
+        self._call("on_run_start", run, plan)
+
+    def on_step_start(self, step_id: str, step_name: str) -> None:
+        self._call("on_step_start", step_id, step_name)
+
+    def on_step_end(self, step_run: StepRunRecord) -> None:
+        self._call("on_step_end", step_run)
+
+    def on_run_end(self, run: RunRecord) -> None:
+        self._call("on_run_end", run)
+
+
+class _InProcess:
+    """What an in-process executor calls: ``run_step`` with the live stack, the step's
+    definition and its inputs' objects (the in-memory hand-off)."""
+
+    def __init__(self, sched: _Scheduler, spec: StepSpec, objects: dict[str, Any]) -> None:
+        self.sched = sched
+        self.definition = sched.definitions.get(spec.id)
+        self.objects = objects
+
+    def __call__(self, task: StepTask) -> StepOutcome:
+        return run_step(
+            self.sched.plan,
+            task.step_id,
+            run=self.sched.run,
+            stack=self.sched.stack,
+            inputs=StepInputs(dict(task.inputs), self.objects),
+            definition=self.definition,
+            step_run_id=task.step_run_id,
+        )
+
+
+class _Driver:
+    """One run through the loop: submit, collect, wind down, finish."""
+
+    def __init__(
+        self,
+        compiled: Compiled,
+        stack: Stack,
+        run: RunRecord,
+        listener: RunListener,
+        settings: Settings | None,
+    ) -> None:
+        self.sched = _Scheduler(compiled, stack, run, listener)
+        self.stack = stack
+        self.run = run
+        self.listener = listener
+        self.settings = settings
+        self._stack_ref: StackRef | None = None
+        self.running: dict[Future[StepOutcome], StepSpec] = {}
+        self.submitted: dict[str, StepTask] = {}  # step id -> task, until its outcome is in
+        self._tried: set[str] = set()  # submitted steps whose future ended without an outcome
+        self.lost: MetadataError | None = None
+        self.beat = Heartbeat(stack.metadata_store, run.id, HEARTBEAT_SECONDS)
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        executor: Executor | None = None
+        try:
+            with self.beat, sigterm_as_interrupt():
+                try:
+                    self.listener.on_run_start(self.run, self.sched.plan)
+                    executor = self.stack.orchestrator.executor()
+                    self._loop(executor)
+                except KeyboardInterrupt as interrupt:
+                    why = describe_interrupt(interrupt) if isinstance(interrupt, Terminated) else ""
+                    self._wind_down(f"the run was {why or 'cancelled'}", StepStatus.CANCELLED)
+                    raise
+                except BaseException as exc:
+                    why = f"the run crashed: {_describe(exc)}"
+                    self._wind_down(why, StepStatus.FAILED, StepStatus.SKIPPED)
+                    raise
+                finally:
+                    if executor is not None:
+                        executor.shutdown(wait=False, cancel_futures=True)
+        except KeyboardInterrupt as interrupt:
+            self._finish(RunStatus.CANCELLED, describe_interrupt(interrupt))
+            raise
+        except BaseException as exc:
+            self._finish(RunStatus.FAILED, f"the run crashed: {_describe(exc)}")
+            raise
+        if self.sched.failed:
+            error = f"step(s) failed: {', '.join(self.sched.failed)}"
+            return self._finish(RunStatus.FAILED, error)
+        return self._finish(RunStatus.COMPLETED, None)
+
+    def _loop(self, executor: Executor) -> None:
+        sched = self.sched
+        while self.lost is None and (sched.pending or self.running):
+            ready = sched.ready()
+            for spec in ready:
+                self._submit(executor, spec)
+                if self.lost is not None:
+                    return
+            if not self.running:
+                if ready:
+                    continue  # an inline executor ran them: look for the next ready steps
+                return  # nothing can run: everything left was skipped
+            watched: list[Future[Any]] = [*self.running, self.beat.lost]
+            finished, _ = wait(watched, return_when=FIRST_COMPLETED)
+            if self.beat.lost.done():
+                self.lost = self.beat.lost.result()
+            for future in finished:
+                if future in self.running:
+                    self._collect(future)  # type: ignore[arg-type]
+
+    def _submit(self, executor: Executor, spec: StepSpec) -> None:
+        sched = self.sched
+        sched.listener.on_step_start(spec.id, spec.name)
+        inputs = sched.inputs_for(spec)
+        task = StepTask(
+            run_id=self.run.id,
+            step_id=spec.id,
+            step_run_id=new_id(),
+            stack=self._ref(),
+            inputs=inputs.artifacts,
+            resources=dict(spec.options.resources),
+        )
+        del sched.pending[spec.id]
+        self.submitted[spec.id] = task
+        fn: Any = _InProcess(sched, spec, inputs.objects) if self._in_process else run_task
+        future: Future[StepOutcome] = executor.submit(fn, task)
+        self.running[future] = spec
+        if future.done():  # an inline executor ran it already
+            self._collect(future)
+
+    def _collect(self, future: Future[StepOutcome]) -> None:
+        spec = self.running.pop(future)
+        exc = future.exception()
+        if exc is not None:
+            self._tried.add(spec.id)
+        if isinstance(exc, StatusConflict | NotFound):
+            self.lost = exc  # the run ended elsewhere: the store refused the step's record
+            return
+        if exc is not None:  # interrupted, or a bug in bevel or the executor, not in the step
+            raise exc
+        del self.submitted[spec.id]
+        self.sched.collect(spec, future.result())
+
+    # --- ending ---------------------------------------------------------------------------
+
+    def _wind_down(
+        self, because: str, not_finished: StepStatus, not_run: StepStatus | None = None
+    ) -> None:
+        """Stop submitting; cancel what has not started; wait for what runs (a second Ctrl-C
+        stops waiting); then record every step that did not finish (``not_finished``) or did
+        not start (``not_run``, default the same), unless the run ended elsewhere: then nothing
+        more may be recorded."""
+        not_run = not_run or not_finished
+        for future in list(self.running):
+            if future.cancel():
+                self.running.pop(future)
+        try:
+            while self.running and self.lost is None:
+                finished, _ = wait(list(self.running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._settle(future)
+        except KeyboardInterrupt:
+            pass  # stop waiting: what still runs is recorded as not finished, below
+        if self.lost is None and self.beat.lost.done():
+            self.lost = self.beat.lost.result()
+        if self.lost is not None:
+            return
+        still_running = {spec.id for spec in self.running.values()}
+        try:
+            for spec_id, task in list(self.submitted.items()):
+                spec = self.sched.specs[spec_id]
+                if spec_id in still_running:
+                    status, what = not_finished, "not finished"
+                else:  # cancelled before it started, or its worker failed to report
+                    status, what = (
+                        (not_finished, "not finished")
+                        if spec_id in self._tried
+                        else (
+                            not_run,
+                            "not run",
+                        )
+                    )
+                self.sched.record_not_run(spec, task.step_run_id, status, f"{what}: {because}")
+            self.sched.skip(set(self.sched.pending), because=because, status=not_run)
+        except (StatusConflict, NotFound) as exc:
+            self.lost = exc
+
+    def _settle(self, future: Future[StepOutcome]) -> None:
+        """Collect a step that ended while the run winds down; what it raised is not raised
+        again (the step is recorded as not finished by _wind_down)."""
+        if future.exception() is None:
+            self._collect(future)
+            return
+        spec = self.running.pop(future)
+        self._tried.add(spec.id)
+        if isinstance(future.exception(), StatusConflict | NotFound):
+            self.lost = future.exception()  # type: ignore[assignment]
+
+    def _finish(self, status: RunStatus, error: str | None) -> RunResult:
+        store = self.stack.metadata_store
+        final = replace(self.run, status=status, ended=_now(), error=error)
+        if self.lost is None:
+            try:
+                store.finish_run(self.run.id, status, ended=final.ended or _now(), error=error)
+            except (StatusConflict, NotFound) as exc:
+                self.lost = exc
+        if self.lost is not None:
+            try:
+                final = store.get_run(self.run.id)
+            except NotFound:
+                final = replace(final, status=RunStatus.FAILED, error=str(self.lost.message))
+        self.listener.on_run_end(final)
+        return RunResult(final, self.sched.errors, self.lost)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    @property
+    def _in_process(self) -> bool:
+        return bool(self.stack.orchestrator.in_process)
+
+    def _ref(self) -> StackRef:
+        if self._stack_ref is None:
+            self._stack_ref = StackRef.of(self.stack, self.settings or load_settings(create=False))
+        return self._stack_ref
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def execute(
@@ -218,58 +451,15 @@ def execute(
     *,
     run: RunRecord,
     listener: RunListener | None = None,
+    settings: Settings | None = None,
 ) -> RunResult:
-    """Run ``compiled`` on ``stack`` as ``run`` (already created in the store)."""
-    listener = listener or NullListener()
-    sched = _Scheduler(compiled, stack, run, listener)
-    listener.on_run_start(run, compiled.plan)
-    executor = stack.orchestrator.executor()
-    running: dict[Future[StepOutcome], StepSpec] = {}
-    error: str | None = None
-    try:
-        with _Heartbeat(stack, run.id), _sigterm_as_interrupt():
-            while sched.pending or running:
-                for spec in sched.ready():
-                    running[sched.submit(executor, spec)] = spec
-                if not running:
-                    break  # nothing can run: everything left was skipped
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    spec = running.pop(future)
-                    exc = future.exception()
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise exc
-                    if exc is not None:  # a bug in bevel or the executor, not in the step
-                        raise exc
-                    sched.collect(spec, future.result())
-    except KeyboardInterrupt as interrupt:
-        sched.cancelled = True
-        for future in running:
-            future.cancel()
-        why = describe_interrupt(interrupt) if isinstance(interrupt, Terminated) else "cancelled"
-        sched.skip(set(sched.pending), because=f"the run was {why}", status=StepStatus.CANCELLED)
-        error = describe_interrupt(interrupt)
-        _finish(stack, run, RunStatus.CANCELLED, error, listener)
-        raise
-    except BaseException as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        sched.skip(set(sched.pending), because="the run crashed")
-        # a step that was running when bevel itself failed ends failed with the run (the store)
-        _finish(stack, run, RunStatus.FAILED, error, listener)
-        raise
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
-    if sched.failed:
-        error = f"step(s) failed: {', '.join(sched.failed)}"
-        return RunResult(_finish(stack, run, RunStatus.FAILED, error, listener), sched.errors)
-    return RunResult(_finish(stack, run, RunStatus.COMPLETED, None, listener), {})
+    """Record ``run`` and run ``compiled`` on ``stack``; return how it ended.
 
-
-def _finish(
-    stack: Stack, run: RunRecord, status: RunStatus, error: str | None, listener: RunListener
-) -> RunRecord:
-    ended = _now()
-    stack.metadata_store.finish_run(run.id, status, ended=ended, error=error)
-    final = replace(run, status=status, ended=ended, error=error)
-    listener.on_run_end(final)
-    return final
+    ``settings`` are those the stack was built with: an out-of-process orchestrator's workers
+    rebuild the stack from its name and them (default: this process's settings). Ctrl-C and
+    SIGTERM record the run as cancelled and re-raise ``KeyboardInterrupt``; any other error
+    records it as failed and is re-raised.
+    """
+    stack.metadata_store.create_run(run)
+    guarded = _GuardedListener(listener or NullListener())
+    return _Driver(compiled, stack, run, guarded, settings).execute()

@@ -82,8 +82,12 @@ def run_step(
     stack: Stack,
     inputs: StepInputs,
     definition: Any | None = None,
+    step_run_id: str | None = None,
 ) -> StepOutcome:
-    """Execute one step of ``plan`` for ``run`` on ``stack`` and record the outcome."""
+    """Execute one step of ``plan`` for ``run`` on ``stack`` and record the outcome.
+
+    ``step_run_id`` is the id to record the step run under (the engine's choice; new when None).
+    """
     spec = plan.step(step_id)
     ingredients = ingredients_for(spec, {n: a.content_hash for n, a in inputs.artifacts.items()})
     key = cache_key(ingredients)
@@ -93,7 +97,7 @@ def run_step(
     recorded = ingredients.as_dict()
     recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
     base = StepRunRecord(
-        id=new_id(),
+        id=step_run_id or new_id(),
         run_id=run.id,
         step_id=spec.id,
         step_name=spec.name,

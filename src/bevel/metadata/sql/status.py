@@ -183,6 +183,8 @@ def _end_running_steps(
 ) -> None:
     conn.execute(
         update(step_runs)
-        .where(step_runs.c.run_id.in_(list(run_ids)), step_runs.c.status == StepStatus.RUNNING.value)
+        .where(
+            step_runs.c.run_id.in_(list(run_ids)), step_runs.c.status == StepStatus.RUNNING.value
+        )
         .values(status=status.value, ended=ended, error=error)
     )

@@ -1,0 +1,165 @@
+"""What crosses to a worker, and what the worker rebuilds: the step task.
+
+An orchestrator whose steps run in other processes (a process pool, Dask workers, a Kubernetes
+Job) receives a :class:`StepTask` per step: ids, artifact records and a reference to the stack,
+plain picklable data of a few hundred bytes, never the live :class:`~bevel.stack.stack.Stack`
+or a user function. The worker calls :func:`run_task`, which rebuilds the stack from its
+reference and reads the run's plan from the metadata store (both once per process), imports the
+step function by its ``"module:qualname"`` and calls the same
+:func:`~bevel.run.task.run_step` that in-process orchestrators call::
+
+    future = executor.submit(run_task, task)   # task.resources tells the executor what it needs
+    outcome = future.result()                  # a StepOutcome: records only, picklable
+
+In-process orchestrators (``Orchestrator.in_process``) get the same task but call ``run_step``
+with the live stack and hand objects over in memory (see :mod:`bevel.run.engine`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import pickle
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bevel.dag.plan import Plan
+from bevel.errors import StackError, StepFailed
+from bevel.metadata.records import ArtifactRecord, RunRecord
+from bevel.run.task import StepInputs, StepOutcome, run_step
+from bevel.settings import Settings
+from bevel.stack.build import build_stack
+from bevel.stack.stack import Stack
+
+
+@dataclass(frozen=True)
+class StackRef:
+    """How a worker rebuilds the driver's stack: its name and the settings it was built with
+    (where the home store and the stack definitions are). ``metadata_store`` and
+    ``artifact_store`` are the addresses the driver records into, checked after rebuilding so
+    a worker never writes anywhere else. Secrets stay in the definitions: a worker resolves
+    them itself."""
+
+    name: str
+    settings: Settings
+    metadata_store: str  # the store's url (credentials masked)
+    artifact_store: str  # the store's root
+
+    @classmethod
+    def of(cls, stack: Stack, settings: Settings) -> StackRef:
+        return cls(stack.name, settings, stack.metadata_store.url, stack.artifact_store.root)
+
+    def check(self, stack: Stack) -> None:
+        """Raise StackError unless ``stack`` records where the driver's stack does."""
+        got = (stack.metadata_store.url, stack.artifact_store.root)
+        if got != (self.metadata_store, self.artifact_store):
+            raise StackError(
+                f"the worker's stack {self.name!r} is not the stack the run was started with:"
+                f" it records into {got[0]} and {got[1]}, the run into {self.metadata_store}"
+                f" and {self.artifact_store}",
+                hint="an orchestrator that runs steps in other processes rebuilds the stack by"
+                " its name: run on a registered stack (bevel stack register ...), not one put"
+                " together in Python, and give workers the same BEVEL_HOME / BEVEL_STORE_URL",
+            )
+
+
+@dataclass(frozen=True)
+class StepTask:
+    """One step of one run, as submitted to an orchestrator's executor.
+
+    ``step_run_id`` is chosen by the engine, so that it can record the step's end itself when
+    the worker never reports (cancelled, abandoned, crashed) without a duplicate.
+    ``resources`` is the step's ``@step(resources=...)``, for executors that place work by it.
+    """
+
+    run_id: str
+    step_id: str
+    step_run_id: str
+    stack: StackRef
+    inputs: dict[str, ArtifactRecord] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the worker side ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_stacks: dict[StackRef, Stack] = {}
+_runs: dict[tuple[StackRef, str], tuple[Plan, RunRecord]] = {}
+_MAX_RUNS = 16  # plans kept per process (a worker serves few runs at a time)
+
+
+def run_task(task: StepTask) -> StepOutcome:
+    """Run one step on a worker: the function out-of-process orchestrators submit.
+
+    Returns a :class:`~bevel.run.task.StepOutcome` that pickles: records only, no objects, and
+    the step's exception as is when it pickles, else as a StepFailed carrying its text.
+    """
+    stack = worker_stack(task.stack)
+    plan, run = _recorded_run(task.stack, stack, task.run_id)
+    outcome = run_step(
+        plan,
+        task.step_id,
+        run=run,
+        stack=stack,
+        inputs=StepInputs(dict(task.inputs)),
+        step_run_id=task.step_run_id,
+    )
+    return portable(outcome)
+
+
+def worker_stack(ref: StackRef) -> Stack:
+    """The stack ``ref`` names, built once per process and reused by every task."""
+    with _lock:
+        stack = _stacks.get(ref)
+        if stack is None:
+            stack = build_stack(ref.name, ref.settings)
+            try:
+                ref.check(stack)
+            except BaseException:
+                stack.close()
+                raise
+            _stacks[ref] = stack
+        return stack
+
+
+def _recorded_run(ref: StackRef, stack: Stack, run_id: str) -> tuple[Plan, RunRecord]:
+    """The run and its plan as recorded by the driver (one read per run and process)."""
+    key = (ref, run_id)
+    with _lock:
+        found = _runs.get(key)
+    if found is not None:
+        return found
+    run = stack.metadata_store.get_run(run_id)
+    found = (Plan.from_dict(run.plan), run)
+    with _lock:
+        while len(_runs) >= _MAX_RUNS:
+            _runs.pop(next(iter(_runs)))
+        _runs[key] = found
+    return found
+
+
+def portable(outcome: StepOutcome) -> StepOutcome:
+    """``outcome`` as it can cross a process boundary."""
+    error = outcome.error
+    if error is not None:
+        try:
+            pickle.loads(pickle.dumps(error))
+        except Exception:
+            step = outcome.step_run.step_id
+            error = StepFailed(
+                outcome.step_run.error or f"{type(error).__name__}: {error}",
+                step=step,
+                traceback=outcome.step_run.traceback,
+            )
+    return replace(outcome, objects={}, error=error)
+
+
+def _close_stacks() -> None:
+    with _lock:
+        for stack in _stacks.values():
+            stack.close()
+        _stacks.clear()
+        _runs.clear()
+
+
+atexit.register(_close_stacks)

@@ -1,0 +1,103 @@
+"""Ctrl-C while a step runs in a thread pool, as a script (a stray SIGINT must not hit pytest).
+
+``python cancel_pipeline.py once``: one Ctrl-C while ``slow`` runs in a pool thread; the step
+finishes a moment later. ``python cancel_pipeline.py twice``: a second Ctrl-C arrives while the
+engine waits for ``slow``, which finishes only after the run has ended. Prints one JSON line:
+the run and its steps as recorded once every thread is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from pool_orchestrators import ThreadPoolOrchestrator
+
+from bevel import Client, pipeline, step
+from bevel.api import run_pipeline
+from bevel.metadata.records import StepRunRecord
+from bevel.stack.stack import default_stack
+
+MODE = sys.argv[1]
+MAIN = threading.main_thread().ident or 0
+started, release = threading.Event(), threading.Event()
+
+
+def ctrl_c() -> None:
+    signal.pthread_kill(MAIN, signal.SIGINT)  # what a terminal does to the driving process
+
+
+@step
+def slow() -> int:
+    started.set()
+    release.wait(60)
+    return 1
+
+
+@step
+def after(x: int) -> int:
+    return x + 1
+
+
+@step
+def trigger() -> int:
+    started.wait(60)
+    ctrl_c()
+    if MODE == "once":
+        threading.Timer(0.3, release.set).start()  # slow ends a little after the Ctrl-C
+    return 2
+
+
+@pipeline
+def cancelled() -> None:
+    after(slow())
+    trigger()
+
+
+class SecondCtrlC:
+    """Presses Ctrl-C again once the engine, winding down, has collected ``trigger``."""
+
+    def on_run_start(self, run: Any, plan: Any) -> None: ...
+
+    def on_step_start(self, step_id: str, step_name: str) -> None: ...
+
+    def on_step_end(self, step_run: StepRunRecord) -> None:
+        if step_run.step_id == "trigger" and MODE == "twice":
+            ctrl_c()
+
+    def on_run_end(self, run: Any) -> None: ...
+
+
+orchestrator = ThreadPoolOrchestrator(workers=2)
+stack = dataclasses.replace(default_stack(), orchestrator=orchestrator)
+interrupted = False
+try:
+    run_pipeline(cancelled, stack=stack, listener=SecondCtrlC())
+except KeyboardInterrupt:
+    interrupted = True
+release.set()
+orchestrator.join()  # every step thread is done: whatever it could still write is written
+run = Client(stack).last_run("cancelled")
+print(
+    json.dumps(
+        {
+            "interrupted": interrupted,
+            "status": run.status,
+            "ended": run.ended.isoformat() if run.ended else None,
+            "steps": {
+                k: {
+                    "status": s.status,
+                    "error": s.error,
+                    "ended": s.ended.isoformat() if s.ended else None,
+                    "outputs": len(s.outputs),
+                }
+                for k, s in run.steps.items()
+            },
+        }
+    )
+)
+stack.close()
