@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bevel.errors import ConfigError
+
 HOME_DIRNAME = ".bevel"
 ENV_HOME = "BEVEL_HOME"
 ENV_STORE_URL = "BEVEL_STORE_URL"
@@ -71,10 +73,27 @@ def find_home(start: Path | None = None, *, environ: dict[str, str] | None = Non
 
 
 def load_settings(start: Path | None = None, *, create: bool = True) -> Settings:
-    """Resolve the settings; with ``create`` make the home folder if it does not exist yet."""
+    """Resolve the settings; with ``create`` make the home folder if it does not exist yet.
+
+    A home that is not a folder (``BEVEL_HOME`` naming a file, a stray ``.bevel`` file) or that
+    cannot be created is a ConfigError saying which path and where it came from.
+    """
     home = find_home(start)
+    origin = f"${ENV_HOME}" if os.environ.get(ENV_HOME) else "the project's .bevel"
+    if home.exists() and not home.is_dir():
+        raise ConfigError(
+            f"bevel's home {home} ({origin}) is a file, not a folder",
+            hint=f"point ${ENV_HOME} at a folder (it is created when missing), or move the file "
+            "away",
+        )
     if create:
-        home.mkdir(parents=True, exist_ok=True)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot create bevel's home folder {home} ({origin}): {err.strerror or err}",
+                hint=f"point ${ENV_HOME} at a folder you can write to",
+            ) from None
     return Settings(
         home=home,
         store_url=os.environ.get(ENV_STORE_URL) or None,

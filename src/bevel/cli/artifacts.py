@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bevel.cli import output
-from bevel.cli.common import open_client, stack_option
+from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client.views import ArtifactView, StepView
 
@@ -29,7 +29,7 @@ def artifacts() -> None:
 @artifacts.command("list")
 @click.option("--name", "-N", help="Only versions of the artifact with this name.")
 @click.option("--run", "-r", help="Only artifacts produced by this run (name or id).")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", "-n", type=LIMIT, default=20, show_default=True)
 @stack_option
 def list_artifacts(name: str | None, run: str | None, limit: int, stack: str | None) -> None:
     """List artifacts, newest first.

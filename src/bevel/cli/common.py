@@ -12,6 +12,9 @@ from bevel.client.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``--limit``: how many rows a listing shows (a clear error beyond, not an overflow).
+LIMIT = click.IntRange(min=1, max=1_000_000)
+
 
 def stack_option(func: F) -> F:
     """``--stack NAME``: read from (or run on) that stack instead of the active one."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bevel.bounded import check_nesting, load_yaml, too_deep
 from bevel.errors import ConfigError
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -36,17 +37,26 @@ def _is_json(value: Any) -> bool:
     return False
 
 
-def parse_value(raw: str) -> Any:
-    """One parameter value: JSON, else YAML (with the surprises undone), else the string."""
+def parse_value(raw: str, *, what: str = "the parameter") -> Any:
+    """One parameter value: JSON, else YAML (with the surprises undone), else the string.
+
+    Values are read within the limits of :mod:`bevel.bounded`: one nested too deeply, or a
+    number too long to convert, is a ConfigError naming ``what``, never a string or a crash.
+    """
     text = raw.strip()
     if text == "":
         return ""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise too_deep(what) from None
     except ValueError:
         pass
+    else:
+        check_nesting(value, what=what)
+        return value
     try:
-        value = yaml.safe_load(text)
+        value = load_yaml(text, what=what)
     except yaml.YAMLError:
         return raw
     if isinstance(value, bool) and text.lower() not in ("true", "false"):
@@ -72,5 +82,5 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
             )
         if not key:
             raise ConfigError(f"parameter {item!r} has no name before '='", hint="e.g. -p C=0.5")
-        params[key] = parse_value(raw)
+        params[key] = parse_value(raw, what=f"parameter {key!r}")
     return params

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bevel.cli import output
-from bevel.cli.common import open_client, stack_option
+from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client import metrics
 from bevel.client.lists import lookup
@@ -34,7 +34,7 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--pipeline", "-P", help="Only runs of this pipeline.")
 @click.option("--status", "-s", type=click.Choice(_STATUSES), help="Only runs in this state.")
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--limit", "-n", type=LIMIT, default=20, show_default=True)
 @click.option(
     "--param",
     "-p",

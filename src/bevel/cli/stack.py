@@ -9,6 +9,7 @@ import click
 import yaml
 from rich.text import Text
 
+from bevel.bounded import load_yaml_file
 from bevel.cli import output
 from bevel.cli.definitions import confirm, open_definitions, show
 from bevel.errors import ConfigError, NotFound
@@ -222,7 +223,7 @@ def import_(file: Path, force: bool, make_active: bool) -> None:
       bevel stack import stack.yaml --set
     """
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = load_yaml_file(file, what=f"the stack file {file}")
     except yaml.YAMLError as err:
         raise ConfigError(f"{file} is not valid YAML: {err}") from None
     with open_definitions() as defs:

@@ -13,7 +13,8 @@ from collections import abc
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from bevel._text import with_article
-from bevel.errors import DefinitionError, MaterializerNotFound, ParameterError
+from bevel.bounded import check_nesting
+from bevel.errors import ConfigError, DefinitionError, MaterializerNotFound, ParameterError
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -43,6 +44,10 @@ def _json_problem(value: Any, path: str) -> str | None:
 
 def check_json_param(value: Any, name: str, *, owner: str, where: str) -> None:
     """Parameters must be JSON literals: they are recorded and part of the cache key."""
+    try:
+        check_nesting(value, what=f"parameter '{name}' of {owner}")
+    except ConfigError as err:  # before the recursive walks below meet it
+        raise ParameterError(err.message, where=where, hint=err.hint) from None
     problem = _json_problem(value, name)
     if problem:
         raise ParameterError(

@@ -12,7 +12,8 @@ Example ``run.yaml``::
         retries: 3
         enable_cache: true
 
-Unknown keys and wrong types are errors that name the key and the file.
+Unknown keys and wrong types are errors that name the key and the file. The file is read within
+the limits of :mod:`bevel.bounded` (size, nesting, YAML aliases, UTF-8).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bevel._text import with_article
+from bevel.bounded import check_nesting, load_yaml_file
 from bevel.errors import ConfigError
 
 _STEP_OPTIONS: dict[str, type | tuple[type, ...]] = {
@@ -93,6 +95,7 @@ def parse_run_config(data: Any, source: str = "<config>") -> RunConfig:
             f"the run config {source} must be a mapping of keys, got {type(data).__name__}",
             hint="start the file with keys such as 'parameters:' or 'steps:'",
         )
+    check_nesting(data, what=f"the run config {source}")
     _check_keys(data, _TOP_LEVEL, "", source)
     steps: dict[str, StepRunConfig] = {}
     for step_id, options in (data.get("steps") or {}).items():
@@ -133,11 +136,12 @@ def load_run_config(config: str | Path | dict[str, Any] | RunConfig | None) -> R
         )
     import yaml  # light third-party library, only needed when a config file is given
 
+    what = f"the run config {path}"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml_file(path, what=what)
     except yaml.YAMLError as exc:
         raise ConfigError(
-            f"the run config {path} is not valid YAML: {exc}",
+            f"{what} is not valid YAML: {exc}",
             hint="check the indentation and quoting at the position shown",
         ) from exc
     return parse_run_config(data, str(path))

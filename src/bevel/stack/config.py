@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import json
 import re
 import types
 import typing
@@ -32,6 +31,7 @@ from functools import cache
 from typing import Any, Union
 
 from bevel._text import with_article
+from bevel.bounded import check_nesting, load_json
 from bevel.errors import ConfigError
 
 MASK = "***"
@@ -155,7 +155,7 @@ def option_name(text: str) -> str:
     return text.lstrip("-").replace("-", "_")
 
 
-def _from_string(info: FieldInfo, text: str) -> Any:
+def _from_string(info: FieldInfo, text: str, where: str) -> Any:
     """Read a command-line value as the field's type (``--connect-timeout 5`` -> 5.0)."""
     if not info.kinds or str in info.kinds or REFERENCE.search(text):
         return text
@@ -172,7 +172,7 @@ def _from_string(info: FieldInfo, text: str) -> Any:
                 pass
     if dict in info.kinds or list in info.kinds:
         try:
-            return json.loads(text)
+            return load_json(text, what=f"{where}: field {info.name!r}")
         except ValueError:
             return text
     return text
@@ -222,7 +222,8 @@ def validate_config(
             continue
         value = values[name]
         if from_strings and isinstance(value, str):
-            value = _from_string(info, value)
+            value = _from_string(info, value, where)
+        check_nesting(value, what=f"{where}: field {name!r}")
         if (
             isinstance(value, str)
             and REFERENCE.search(value)

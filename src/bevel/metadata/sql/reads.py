@@ -51,11 +51,14 @@ def run_not_found(what: str) -> NotFound:
     )
 
 
+_MAX_ROWS = 2**63 - 1  # SQL integers are 64-bit: a larger Python int cannot be bound
+
+
 def _page(query: Select[Any], limit: int, offset: int) -> Select[Any]:
-    """Apply a page; ``limit <= 0`` means no limit."""
-    if limit > 0:
+    """Apply a page; ``limit <= 0`` means no limit (so does one beyond what SQL can count)."""
+    if 0 < limit < _MAX_ROWS:
         query = query.limit(limit)
-    return query.offset(offset) if offset > 0 else query
+    return query.offset(min(offset, _MAX_ROWS)) if offset > 0 else query
 
 
 def _by_prefix(conn: Connection, query: Select[Any], id_col: Any, prefix: str, what: str) -> Any:
