@@ -3,13 +3,19 @@ and logs, through the views and the CLI (pipelines run in-process, the CLI throu
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import Result
 
 from bevel import Client, current, log_metadata, log_metric, pipeline, step
+from bevel.materializers import Materializer
 
 Invoke = Callable[..., Result]
 
@@ -68,3 +74,118 @@ def test_log_metadata_refuses_two_targets_and_bad_keys(bevel_home: Path) -> None
         p()
     assert isinstance(err.value.__cause__, BevelError)
     assert "artifact= or run=True, not both" in str(err.value.__cause__)
+
+
+class Opaque:
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+@step(pickle=["opaque"])
+def values() -> tuple[
+    Annotated[int, "count"],
+    Annotated[str, "label"],
+    Annotated[dict[str, Any], "config"],
+    Annotated[str, "essay"],
+    Annotated[list[int], "big"],
+    Annotated[pd.DataFrame, "frame"],
+    Annotated[np.ndarray, "array"],
+    Annotated[Opaque, "opaque"],
+]:
+    frame = pd.DataFrame({"x": range(50_000), "y": [f"row {i}" for i in range(50_000)]})
+    essay = "\n".join(f"line {i}" for i in range(500))
+    return (
+        42,
+        "hello world",
+        {"lr": 0.1, "layers": [64, 32]},
+        essay,
+        list(range(300_000)),
+        frame,
+        np.arange(1_000_000).reshape(1000, 1000),
+        Opaque(3),
+    )
+
+
+@pipeline
+def many() -> None:
+    values()
+
+
+def _value_section(out: str) -> str:
+    lines = out.splitlines()
+    start = lines.index("value") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i] == ""), len(lines))
+    return "\n".join(lines[start:end])
+
+
+def test_artifacts_show_prints_small_values_and_heads(bevel_home: Path, invoke: Invoke) -> None:
+    outputs = many().steps["values"].outputs
+
+    def shown(name: str) -> str:
+        return _value_section(_ok(invoke("artifacts", "show", outputs[name].id[:10])))
+
+    assert shown("count") == "42"
+    assert shown("label") == "hello world"
+    assert shown("config") == '{\n  "lr": 0.1,\n  "layers": [\n    64,\n    32\n  ]\n}'
+    essay = shown("essay").splitlines()
+    assert essay[:2] == ["line 0", "line 1"] and len(essay) == 41  # 40 lines, then what was cut
+    assert essay[-1] == "… (cut: the value has 500 lines, 4389 characters)"
+    big = shown("big")
+    assert big.startswith("(not shown: ") and "is more than the 1.0 MB shown here" in big
+    assert f"Client().get_artifact({outputs['big'].id[:8]!r}).load()" in big
+    frame = shown("frame").splitlines()
+    assert frame[0].split() == ["x", "y"] and frame[1].split() == ["0", "0", "row", "0"]
+    assert len(frame) == 12 and frame[-1] == "[50000 rows x 2 columns, first 10 shown]"
+    array = shown("array")
+    assert "..." in array and array.endswith("[shape (1000, 1000), dtype int64]")
+    assert shown("opaque").startswith("(not shown: pickled, and unpickling runs code")
+    out = _ok(invoke("artifacts", "show", outputs["count"].id[:10], "--no-value"))
+    assert "\nvalue\n" not in out and "many.values.count v1" in out
+
+
+def test_artifacts_show_survives_a_value_it_cannot_read(bevel_home: Path, invoke: Invoke) -> None:
+    art = many().steps["values"].outputs["count"]
+    data = Path(art.path()) / "data.json"
+    data.chmod(0o644)
+    data.write_text("41")  # the bytes no longer match the recorded hash
+    out = _ok(invoke("artifacts", "show", art.id[:10]))
+    value = _value_section(out)
+    assert value.startswith("(not shown: artifact 'many.values.count v1' at "), value
+    assert "not the recorded sha256:" in value and "hint: " in value
+    assert "many.values.count v1" in out  # the rest of the record is still shown
+
+
+class Grid:
+    def __init__(self, rows: list[list[int]]) -> None:
+        self.rows = rows
+
+
+class GridMaterializer(Materializer):
+    def save(self, obj: Grid, directory: str) -> None:
+        with open(os.path.join(directory, "grid.json"), "w") as fh:
+            json.dump(obj.rows, fh)
+
+    def load(self, directory: str, type_: type | None) -> Grid:
+        raise AssertionError("a preview must not need the whole value")
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        with open(os.path.join(directory, "grid.json")) as fh:
+            rows = json.load(fh)
+        return f"{type_.__name__ if type_ else '?'}: {len(rows)} rows, first {rows[0]}"
+
+
+@step(materializers={"output": GridMaterializer})
+def grid() -> Grid:
+    return Grid([[1, 2], [3, 4], [5, 6]])
+
+
+@pipeline
+def grids() -> None:
+    grid()
+
+
+def test_artifacts_show_uses_the_materializers_preview(bevel_home: Path, invoke: Invoke) -> None:
+    art = grids().steps["grid"].output
+    assert _value_section(_ok(invoke("artifacts", "show", art.id[:10]))) == (
+        "Grid: 3 rows, first [1, 2]"
+    )

@@ -12,6 +12,7 @@ from rich.text import Text
 from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
+from bevel.client.preview import preview
 from bevel.client.views import ArtifactView, StepView
 
 
@@ -79,11 +80,21 @@ def _step_table(console: Console, steps: Sequence[StepView], title: str) -> Tabl
 
 @artifacts.command("show")
 @click.argument("artifact_id", metavar="ID")
+@click.option(
+    "--value/--no-value",
+    default=True,
+    show_default=True,
+    help="Print the value (small artifacts; the first rows of a DataFrame).",
+)
 @stack_option
-def show_artifact(artifact_id: str, stack: str | None) -> None:
-    """Show an artifact: metadata, producer, consumers, lineage and where its files are.
+def show_artifact(artifact_id: str, value: bool, stack: str | None) -> None:
+    """Show an artifact: its value, metadata, producer, consumers, lineage and where its files
+    are.
 
-    ID is the artifact id or a unique prefix of it (as printed by `bevel artifacts list`).
+    ID is the artifact id or a unique prefix of it (as printed by `bevel artifacts list`). The
+    value is printed when it is cheap to read: numbers, strings, small lists and dicts (up to
+    1 MB on disk, cut at 40 lines), the first rows of a DataFrame or Series and the corners of
+    an array whatever their size; pickled artifacts are not loaded.
 
     \b
     Example:
@@ -92,6 +103,7 @@ def show_artifact(artifact_id: str, stack: str | None) -> None:
     console = output.stdout()
     with open_client(stack) as client:
         art = client.get_artifact(artifact_id)
+        shown = preview(client, art) if value else None
         producer = art.producer()
         consumers = art.consumers()
         upstream = list(producer.inputs.values()) if producer else []
@@ -115,6 +127,12 @@ def show_artifact(artifact_id: str, stack: str | None) -> None:
         ]
         + ([("pickled with", f"Python {art.python_version}")] if art.python_version else []),
     )
+    if shown is not None:
+        output.heading(console, "value")
+        if shown.text is not None:
+            console.print(Text(shown.text))
+        else:
+            console.print(Text(f"(not shown: {shown.reason})", style="dim"))
     if art.metadata:
         output.heading(console, "metadata")
         output.fields(console, [(k, fmt.value(v, 120)) for k, v in art.metadata.items()])

@@ -14,7 +14,8 @@ A materializer turns one Python object into files in a local directory and back:
             ...
 
 ``save`` and ``load`` are required; ``version`` (default ``"1"``), ``metadata()`` (default: no
-facts) and ``visualizations()`` (default: none) are optional. A class that does not derive from
+facts), ``visualizations()`` (default: none) and ``preview()`` (default: bevel shows the loaded
+value of small artifacts) are optional. A class that does not derive from
 :class:`Materializer` but has ``save`` and ``load`` works too: :func:`complete` gives it the same
 defaults. Materializers are registered by type through a table of lazy ``"module:qualname"``
 strings (:mod:`.registry`), so registering the pandas materializer never imports pandas.
@@ -65,6 +66,12 @@ class Materializer(abc.ABC):
         by ``bevel artifacts show``, notebooks and the dashboard. Default: none."""
         return {}
 
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        """A short text of the stored value for ``bevel artifacts show`` (a DataFrame's first
+        rows), reading only what it shows: the artifact may be large. ``None`` (the default)
+        lets bevel show the loaded value's text when the artifact is small."""
+        return None
+
 
 class _Completed(Materializer):
     """A duck-typed materializer (no base class) with the defaults for what it leaves out."""
@@ -89,6 +96,10 @@ class _Completed(Materializer):
     def visualizations(self, obj: Any) -> dict[str, str]:
         method = getattr(self.inner, "visualizations", None)
         return method(obj) if method is not None else {}  # type: ignore[no-any-return]
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        method = getattr(self.inner, "preview", None)
+        return method(directory, type_) if method is not None else None  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:  # e.g. ``pickled``, read by publish
         return getattr(self.__dict__["inner"], name)

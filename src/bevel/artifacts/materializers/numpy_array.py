@@ -48,3 +48,9 @@ class NumpyMaterializer:
 
     def visualizations(self, obj: Any) -> dict[str, str]:
         return {}
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        # Memory-mapped: printing reads only the elements shown (numpy summarises large arrays).
+        array = np.load(os.path.join(directory, FILENAME), mmap_mode="r", allow_pickle=False)
+        text = np.array2string(np.asarray(array) if array.ndim == 0 else array, threshold=60)
+        return f"{text}\n[shape {tuple(array.shape)}, dtype {array.dtype}]"

@@ -64,6 +64,33 @@ def _frame_html(frame: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
+def _head(directory: str, rows: int = 10) -> tuple[pd.DataFrame, int]:
+    """The first ``rows`` rows and the row count, reading one batch, not the whole file."""
+    import pyarrow as pa  # pyarrow comes with pandas' parquet support (bevel[pandas])
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(os.path.join(directory, FILENAME)) as parquet:
+        total = parquet.metadata.num_rows
+        schema = parquet.schema_arrow
+        batch = next(parquet.iter_batches(batch_size=rows), None)
+        table = pa.Table.from_batches([batch], schema) if batch else schema.empty_table()
+    head = table.to_pandas()
+    # A RangeIndex is stored as (start, step) metadata, which a partial table loses.
+    index = (schema.pandas_metadata or {}).get("index_columns") or [None]
+    if isinstance(index[0], dict) and index[0].get("kind") == "range":
+        start, step = index[0]["start"], index[0]["step"]
+        head.index = pd.RangeIndex(start, start + step * len(head), step, name=index[0]["name"])
+    return head, total
+
+
+def _frame_text(frame: pd.DataFrame, total: int, columns: int) -> str:
+    shown = frame.iloc[:, :_VIZ_COLUMNS]
+    text = shown.to_string(max_colwidth=40)
+    more = f", first {len(frame)} shown" if total > len(frame) else ""
+    wide = f", first {_VIZ_COLUMNS} columns shown" if columns > _VIZ_COLUMNS else ""
+    return f"{text}\n[{total} rows x {columns} columns{more}{wide}]"
+
+
 class DataFrameMaterializer:
     version: ClassVar[str] = "1"
 
@@ -78,6 +105,10 @@ class DataFrameMaterializer:
 
     def visualizations(self, obj: Any) -> dict[str, str]:
         return {"table": _frame_html(obj)}
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        head, total = _head(directory)
+        return _frame_text(head, total, head.shape[1])
 
 
 class SeriesMaterializer:
@@ -108,3 +139,11 @@ class SeriesMaterializer:
 
     def visualizations(self, obj: Any) -> dict[str, str]:
         return {"table": _frame_html(obj.to_frame())}
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        with open(os.path.join(directory, SERIES_FILENAME), encoding="utf-8") as f:
+            name = json.loads(f.read())["name"]
+        head, total = _head(directory)
+        text = head[self._COLUMN].rename(name).to_string(max_rows=len(head))
+        more = f", first {len(head)} shown" if total > len(head) else ""
+        return f"{text}\n[{total} rows{more}]"
