@@ -107,8 +107,11 @@ def run_pipeline(
     probed once, so an unreachable endpoint fails fast, naming the component.
 
     Raises :class:`~bevel.errors.RunFailed` (with the failing step's exception chained) when a
-    step fails, unless ``raise_on_failure=False``; Ctrl-C records the run as cancelled and
-    re-raises ``KeyboardInterrupt``.
+    step fails, unless ``raise_on_failure=False``; also when another process ended the run while
+    it ran here (a reader that declared it dead), which ``raise_on_failure=False`` turns into a
+    warning. Ctrl-C records the run as cancelled, once the steps running then have ended (a
+    second Ctrl-C stops waiting), and re-raises ``KeyboardInterrupt``. A stack built here (from a
+    name, or the active one) is closed before returning; a :class:`Stack` passed in stays open.
     """
     compiled = compile_pipeline(
         pipeline, params=params, config=config, run_name=run_name, enable_cache=enable_cache

@@ -2,8 +2,8 @@
 
 An orchestrator whose steps run in other processes (a process pool, Dask workers, a Kubernetes
 Job) receives a :class:`StepTask` per step: ids, artifact records and a reference to the stack,
-plain picklable data of a few hundred bytes, never the live :class:`~bevel.stack.stack.Stack`
-or a user function. The worker calls :func:`run_task`, which rebuilds the stack from its
+plain picklable data (about 0.5 KB, plus 0.8 KB per input record), never the live
+:class:`~bevel.stack.stack.Stack` or a user function. The worker calls :func:`run_task`, which rebuilds the stack from its
 reference and reads the run's plan from the metadata store (both once per process), imports the
 step function by its ``"module:qualname"`` and calls the same
 :func:`~bevel.run.task.run_step` that in-process orchestrators call::
