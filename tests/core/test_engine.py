@@ -266,7 +266,7 @@ def test_ctrl_c_waits_for_running_steps_before_the_run_ends(bevel_home: Path) ->
     # Regression: the run was recorded cancelled at once, and the step still running in the
     # pool then recorded itself completed inside the ended run.
     result = cancel_script(bevel_home, "once")
-    assert result["interrupted"] and result["status"] == "cancelled"
+    assert (result["interrupted"], result["status"]) == (True, "cancelled"), result
     steps = result["steps"]
     assert {k: s["status"] for k, s in steps.items()} == {
         "slow": "completed",  # its real outcome: it finished while the engine waited
@@ -275,12 +275,12 @@ def test_ctrl_c_waits_for_running_steps_before_the_run_ends(bevel_home: Path) ->
     }
     assert steps["slow"]["outputs"] == 1
     assert steps["after"]["error"] == "not run: the run was cancelled"
-    assert all(s["ended"] <= result["ended"] for s in steps.values())
+    assert all(s["ended"] <= result["ended"] for s in steps.values()), result
 
 
 def test_a_second_ctrl_c_stops_waiting_and_the_late_step_is_refused(bevel_home: Path) -> None:
     result = cancel_script(bevel_home, "twice")
-    assert result["interrupted"] and result["status"] == "cancelled"
+    assert (result["interrupted"], result["status"]) == (True, "cancelled"), result
     steps = result["steps"]
     assert {k: s["status"] for k, s in steps.items()} == {
         "slow": "cancelled",  # finished after the run ended: its report was refused
@@ -289,7 +289,7 @@ def test_a_second_ctrl_c_stops_waiting_and_the_late_step_is_refused(bevel_home: 
     }
     assert steps["slow"]["error"] == "not finished: the run was cancelled"
     assert steps["slow"]["outputs"] == 0
-    assert all(s["ended"] <= result["ended"] for s in steps.values())
+    assert all(s["ended"] <= result["ended"] for s in steps.values()), result
 
 
 # --- what the run path opens, it closes ---------------------------------------------------------
