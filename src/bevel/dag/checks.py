@@ -12,7 +12,9 @@ import typing
 from collections import abc
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
+from bevel import names
 from bevel._text import with_article
+from bevel.authoring.tracing import StepInvocation
 from bevel.bounded import check_nesting
 from bevel.errors import ConfigError, DefinitionError, MaterializerNotFound, ParameterError
 
@@ -247,4 +249,44 @@ def check_json_output(annotation: Any, *, step: str, output: str, where: str, hi
         f"stored as JSON, but {problem}, which JSON cannot store",
         where=where,
         hint=hint,
+    )
+
+
+def check_step_names(inv: StepInvocation) -> None:
+    """A step's id, name and output names follow :mod:`bevel.names`: they become file names
+    (its log) and parts of artifact names. The error points at the call or the definition."""
+    step = inv.step
+    names.check(
+        "step id",
+        inv.id,
+        where=inv.where,
+        error=DefinitionError,
+        hint=f"give this call another id: {step.name}.with_options(id=...)",
+    )
+    names.check(
+        "step name", step.name, where=step.where, error=DefinitionError, hint="rename the function"
+    )
+    for decl in step.outputs:
+        names.check(
+            "output name",
+            decl.name,
+            source=f"of step '{step.name}'",
+            where=step.where,
+            error=DefinitionError,
+            hint='rename it in the return annotation: Annotated[T, "name"]',
+        )
+
+
+def check_run_name(template: str, *, source: str, where: str | None = None) -> None:
+    """A run name (``{date}`` and ``{time}`` expanded as they will be) follows
+    :mod:`bevel.names`, with the longer limit of run names."""
+    expanded = template.replace("{date}", "20240101").replace("{time}", "120000")
+    names.check(
+        "run name",
+        expanded,
+        source=source,
+        limit=names.MAX_RUN_NAME,
+        where=where,
+        hint="choose another run name, or leave it out to get one made of the pipeline name "
+        "and the time",
     )

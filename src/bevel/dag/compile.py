@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bevel import names
 from bevel._text import with_article
 from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
@@ -21,6 +22,8 @@ from bevel.dag.checks import (
     check_json_output,
     check_json_param,
     check_param_type,
+    check_run_name,
+    check_step_names,
 )
 from bevel.dag.config import RunConfig
 from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
@@ -237,6 +240,14 @@ def compile_plan(
     run_name: str | None = None,
 ) -> Compiled:
     """Trace ``pipeline`` with ``params`` and compile it into a checked :class:`Plan`."""
+    names.check(
+        "pipeline name",
+        pipeline.name,
+        where=pipeline.where,
+        error=DefinitionError,
+        hint="rename it: @pipeline(name=...)",
+    )
+    chosen_name = _run_name(pipeline, config, run_name)
     bound = pipeline.bind({**config.parameters, **params})
     for name, value in bound.items():
         check_json_param(value, name, owner=f"pipeline '{pipeline.name}'", where=pipeline.where)
@@ -252,13 +263,14 @@ def compile_plan(
     run_cache = _check_cache_flags(config, enable_cache, pipeline.config.enable_cache)
     specs: list[StepSpec] = []
     for inv in trace.invocations:
+        check_step_names(inv)
         specs.append(_compile_step(inv, by_id, config, tools, run_cache, enable_cache))
     fingerprint = hashlib.sha256("".join(s.code_hash for s in specs).encode()).hexdigest()
     plan = Plan(
         pipeline=pipeline.name,
         params=bound,
         steps=tuple(specs),
-        run_name=run_name or config.run_name or pipeline.config.run_name,
+        run_name=chosen_name,
         enable_cache=run_cache,
         source=pipeline.source,
         file=pipeline.file,
@@ -266,6 +278,19 @@ def compile_plan(
         config=config.raw,
     )
     return Compiled(plan, {inv.id: inv.step for inv in trace.invocations})
+
+
+def _run_name(pipeline: PipelineDefinition, config: RunConfig, given: str | None) -> str | None:
+    """The run name template to use (None: the engine makes one), checked, naming its source."""
+    if given:
+        check_run_name(given, source="given with --name or run_name=")
+    elif config.run_name:
+        check_run_name(config.run_name, source=f"run_name in the run config {config.source}")
+    elif pipeline.config.run_name:
+        check_run_name(
+            pipeline.config.run_name, source="@pipeline(run_name=...)", where=pipeline.where
+        )
+    return given or config.run_name or pipeline.config.run_name
 
 
 def _compile_step(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel import names
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
 from bevel.artifacts.publish import artifact_path, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts, ingredients_for
@@ -340,12 +341,16 @@ def _save_outputs(
 def _store_logs(
     stack: Stack, run: RunRecord, spec: StepSpec, record: StepRunRecord, text: str
 ) -> str | None:
-    """Write captured output next to the artifacts; None when the step printed nothing."""
+    """Write captured output next to the artifacts; None when the step printed nothing.
+
+    The file is ``logs/<run id>/<step id>-<step run>.log``; a step id that is not a safe file
+    name (compile refuses those, a hand-made plan may not) gets a stand-in with its hash.
+    """
     if not text:
         return None
     store = stack.artifact_store
     folder = f"logs/{run.id}"
-    path = f"{folder}/{spec.id}-{record.id[:8]}.log"
+    path = f"{folder}/{names.file_name(spec.id, f'-{record.id[:8]}.log')}"
     store.makedirs(folder)
     with store.open(path, "wb") as fh:
         fh.write(text.encode("utf-8", errors="replace"))

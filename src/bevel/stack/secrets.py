@@ -24,6 +24,7 @@ from typing import Any
 from bevel.errors import ConfigError, NotFound, StackError
 from bevel.metadata.base import DefinitionStore
 from bevel.metadata.records import SecretRecord
+from bevel.names import MAX_NAME, shown
 from bevel.settings import ENV_SECRETS_KEY, Settings
 from bevel.stack.config import REFERENCE
 
@@ -35,10 +36,14 @@ _KEY_HINT = (
 
 
 def check_name(kind: str, name: str) -> str:
-    if not NAME.fullmatch(name):
+    """Component, stack and secret names (and secret keys): letters, digits, '-' and '_', at
+    most :data:`bevel.names.MAX_NAME` characters, so every database stores the same ones."""
+    if not NAME.fullmatch(name) or len(name) > MAX_NAME:
+        too_long = f" ({len(name)} characters)" if len(name) > MAX_NAME else ""
         raise ConfigError(
-            f"invalid {kind} name {name!r}",
-            hint="use letters, digits, '-' and '_' (it appears in {{secret.key}} references)",
+            f"invalid {kind} name {shown(name)}{too_long}",
+            hint=f"use 1 to {MAX_NAME} letters, digits, '-' and '_' (it appears in "
+            "{{secret.key}} references)",
         )
     return name
 

@@ -40,6 +40,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.testing.definition_contract import DefinitionStoreContract
+from bevel.testing.names_contract import NamesContract
 from bevel.testing.records import T0, done, make_artifact, make_run, make_step, new_id
 from bevel.testing.status_contract import StatusContract
 
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-class MetadataStoreContract(StatusContract, DefinitionStoreContract):
+class MetadataStoreContract(StatusContract, NamesContract, DefinitionStoreContract):
     """Tests every MetadataStore must pass; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
+from bevel import names
 from bevel.errors import MetadataError
 from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter, StepDetails
 from bevel.metadata.records import (
@@ -150,6 +151,8 @@ class SqlMetadataStore:
     # --- runs -------------------------------------------------------------------------------
 
     def create_run(self, run: RunRecord) -> RunRecord:
+        names.check("run name", run.name, limit=names.MAX_RUN_NAME)
+        names.check("pipeline name", run.pipeline)
         self._write(f"recording run {run.name!r}", lambda conn: writes.create_run(conn, run))
         return run
 
@@ -195,12 +198,17 @@ class SqlMetadataStore:
     # --- steps ------------------------------------------------------------------------------
 
     def start_step_run(self, step_run: StepRunRecord) -> None:
+        _check_step_names(step_run)
         self._write(
             f"recording the start of step {step_run.step_id!r}",
             lambda conn: writes.start_step_run(conn, step_run),
         )
 
     def finish_step_run(self, completion: StepCompletion) -> list[ArtifactRecord]:
+        _check_step_names(completion.step_run)
+        for art in completion.outputs:
+            names.check("artifact name", art.name, limit=names.MAX_RUN_NAME)
+            names.check("output name", art.output_name)
         return self._write(
             f"recording the outcome of step {completion.step_run.step_id!r}",
             lambda conn: writes.finish_step_run(conn, completion),
@@ -370,3 +378,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 __all__ = ["MetadataError", "SqlMetadataStore"]
+
+
+def _check_step_names(step_run: StepRunRecord) -> None:
+    """Names are checked before writing, so every database accepts the same ones (SQLite would
+    store a NUL or 10,000 characters that PostgreSQL and MariaDB refuse): see bevel.names."""
+    names.check("step id", step_run.step_id)
+    names.check("step name", step_run.step_name)
