@@ -122,7 +122,8 @@ def test_postgres_driver_follows_the_url() -> None:
         return validate_config(PostgresConfig, {"url": url}, where=WHERE).requires()  # type: ignore[no-any-return]
 
     assert requires("postgresql+psycopg://u@h/db") == ("psycopg",)
-    assert requires("postgresql://u@h/db") == ("psycopg2",)
+    assert requires("postgresql://u@h/db") == ("psycopg",)  # what bevel[postgresql] installs
+    assert requires("postgresql+psycopg2://u@h/db") == ("psycopg2",)
     assert validate_config(
         MysqlConfig, {"url": "mysql+pymysql://h/db"}, where=WHERE
     ).requires() == ("pymysql",)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bevel.metadata.sql.urls import driver_module
+from bevel.metadata.sql.urls import install_hint as driver_install_hint
 from bevel.stack.config import REFERENCE, about, option
 
 
@@ -121,22 +123,11 @@ class AzureStoreConfig:
 
 # --- metadata stores --------------------------------------------------------------------------
 
-_PG_DRIVERS = {"psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000", "": "psycopg2"}
-_MYSQL_DRIVERS = {
-    "pymysql": "pymysql",
-    "mysqldb": "MySQLdb",
-    "mysqlconnector": "mysql",
-    "": "MySQLdb",
-}
 
-
-def _driver_module(url: str | None, drivers: dict[str, str]) -> tuple[str, ...]:
+def _driver_module(url: str | None) -> tuple[str, ...]:
+    """The module the URL's driver needs (a plain URL: the driver bevel's extras install)."""
     text = _literal(url)
-    if text is None:
-        return ()
-    scheme = text.split("://", 1)[0]
-    driver = scheme.partition("+")[2].lower()
-    module = drivers.get(driver)
+    module = driver_module(text) if text is not None else None
     return (module,) if module else ()
 
 
@@ -156,32 +147,43 @@ class SqliteConfig:
 @dataclass(frozen=True)
 class PostgresConfig:
     url: str = option(
-        help="postgresql+psycopg://user:password@host:5432/db (better: a {{secret.key}} password)",
+        help="postgresql://user:password@host:5432/db, psycopg 3 unless +driver is named "
+        "(better: a {{secret.key}} password)",
         sensitive="url",
     )
     connect_timeout: float = option(10.0, help="seconds to wait for the server")
 
     def check(self) -> None:
-        _check_scheme("url", self.url, ("postgresql",), "postgresql+psycopg://bevel@db:5432/bevel")
+        _check_scheme(
+            "url", self.url, ("postgresql", "postgres"), "postgresql://bevel@db:5432/bevel"
+        )
         if self.connect_timeout <= 0:
             raise ValueError("field 'connect_timeout' must be positive")
 
     def requires(self) -> tuple[str, ...]:
-        """The driver module that the URL names (``postgresql://`` means psycopg2)."""
-        return _driver_module(self.url, _PG_DRIVERS)
+        """The driver module the URL needs: ``postgresql://`` means psycopg 3, as installed by
+        ``bevel[postgresql]``; ``postgresql+psycopg2://`` means psycopg2."""
+        return _driver_module(self.url)
+
+    def install_hint(self, module: str) -> str:
+        return driver_install_hint(self.url)
 
 
 @dataclass(frozen=True)
 class MysqlConfig:
     url: str = option(
-        help="mysql+pymysql://user:password@host:3306/db (MariaDB too)", sensitive="url"
+        help="mysql://user:password@host:3306/db (MariaDB too), PyMySQL unless +driver is named",
+        sensitive="url",
     )
     connect_timeout: float = option(10.0, help="seconds to wait for the server")
 
     def check(self) -> None:
-        _check_scheme("url", self.url, ("mysql", "mariadb"), "mysql+pymysql://bevel@db:3306/bevel")
+        _check_scheme("url", self.url, ("mysql", "mariadb"), "mysql://bevel@db:3306/bevel")
         if self.connect_timeout <= 0:
             raise ValueError("field 'connect_timeout' must be positive")
 
     def requires(self) -> tuple[str, ...]:
-        return _driver_module(self.url, _MYSQL_DRIVERS)
+        return _driver_module(self.url)
+
+    def install_hint(self, module: str) -> str:
+        return driver_install_hint(self.url)

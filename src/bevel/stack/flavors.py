@@ -82,17 +82,25 @@ class Flavor:
         return impl  # type: ignore[no-any-return]
 
     def missing(self, config: Any = None) -> list[str]:
-        """Required modules that cannot be imported here (cheap: no import happens)."""
-        needed = list(self.requires)
+        """Required modules that cannot be imported here (cheap: no import happens).
+
+        A config's ``requires()``, when it names modules, replaces the flavor's own list: a
+        ``postgresql+psycopg2://`` URL needs psycopg2, not the psycopg that a plain URL uses.
+        """
         refine = getattr(config, "requires", None)
-        if callable(refine):
-            needed += [m for m in refine() if m not in needed]
+        refined = list(refine()) if callable(refine) else []
+        needed = refined or list(self.requires)
         return [m for m in needed if importlib.util.find_spec(m) is None]
 
-    def install_hint(self, module: str) -> str:
-        if self.install and module in self.requires:
-            return self.install
-        return self.install or f"pip install {module}"
+    def install_hint(self, module: str, config: Any = None) -> str:
+        """How to install ``module``: only a command that installs it (the config may know
+        better, e.g. which driver a URL asks for)."""
+        refine = getattr(config, "install_hint", None)
+        if callable(refine):
+            return str(refine(module))
+        if module in self.requires:
+            return self.install or f"pip install {module}"
+        return f"install the package that provides the Python module {module!r}"
 
 
 _S3 = "pip install 'bevel[s3]'"

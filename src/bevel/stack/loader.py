@@ -100,7 +100,7 @@ def build_component(
     if missing:
         raise StackError(
             f"{where} needs the Python package {missing[0]!r}, which is not installed here",
-            hint=flavor.install_hint(missing[0]),
+            hint=flavor.install_hint(missing[0], config),
         )
     kwargs = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     for f in dataclasses.fields(config):

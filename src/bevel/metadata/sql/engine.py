@@ -10,7 +10,9 @@ IMMEDIATE`` on connections marked for writing: writers take the write lock up fr
 queue behind each other (SQLAlchemy's documented recipe, ``sqlite_enabling_transactions``).
 
 Server databases get a bounded connect timeout and a liveness ping on checkout, so a dead server
-is reported as a bevel error naming the (password-masked) URL instead of hanging.
+is reported as a bevel error naming the (password-masked) URL instead of hanging. A URL without
+a driver (``postgresql://``, ``mysql://``) uses the one bevel's extras install
+(:mod:`bevel.metadata.sql.urls`).
 """
 
 from __future__ import annotations
@@ -30,17 +32,10 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from bevel.errors import BevelError, ConfigError, MetadataError
+from bevel.metadata.sql.urls import install_hint, with_default_driver
 
 BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "bevel_write"  # execution option marking a connection that will write
-
-_DRIVER_HINTS = {
-    "psycopg": 'install the PostgreSQL driver: pip install "psycopg[binary]"',
-    "psycopg2": 'install the PostgreSQL driver: pip install "psycopg[binary]" and use postgresql+psycopg://',
-    "pymysql": "install the MySQL/MariaDB driver: pip install pymysql",
-    "mysqldb": "install the MySQL/MariaDB driver: pip install pymysql and use mysql+pymysql://",
-}
-
 
 _URL_PREFIX = re.compile(r"[A-Za-z0-9+.-]*:?/*")
 
@@ -78,7 +73,7 @@ def shared_engine(url: str, *, connect_timeout: float) -> Engine:
     exception: each store is its own database.
     """
     try:
-        parsed = make_url(url)
+        parsed = make_url(with_default_driver(url))
     except exc.ArgumentError:
         return build_engine(url, connect_timeout=connect_timeout)  # reports the bad URL
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
@@ -94,7 +89,7 @@ def shared_engine(url: str, *, connect_timeout: float) -> Engine:
 def build_engine(url: str, *, connect_timeout: float) -> Engine:
     """Create (but do not connect) the engine for ``url``."""
     try:
-        parsed = make_url(url)
+        parsed = make_url(with_default_driver(url))  # postgresql:// -> psycopg 3, as installed
     except exc.ArgumentError:
         # from None: SQLAlchemy's message repeats the URL, password included.
         raise ConfigError(
@@ -123,7 +118,7 @@ def build_engine(url: str, *, connect_timeout: float) -> Engine:
         driver = parsed.get_driver_name()
         raise MetadataError(
             f"cannot use metadata database {mask_url(url)}: driver {driver!r} is not available",
-            hint=_DRIVER_HINTS.get(driver, f"install the Python driver for {backend}"),
+            hint=install_hint(url),
         ) from err
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_connect)
