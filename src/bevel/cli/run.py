@@ -48,7 +48,10 @@ def _params_callback(
 )
 @click.option("--no-cache", is_flag=True, help="Run every step, even when cached outputs exist.")
 @click.option(
-    "--name", "run_name", help="A name for this run (unique); default <pipeline>-<time>-<id>."
+    "--name",
+    "run_name",
+    help="A name for this run, or a template: {date}, {time}, {pipeline}, {id}, {n} (a counter); "
+    "default <pipeline>-<date>-<time>-<id>.",
 )
 @stack_option
 def run(

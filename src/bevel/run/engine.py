@@ -29,6 +29,7 @@ from bevel.dag.compile import Compiled
 from bevel.dag.graph import downstream_of
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import MetadataError, NotFound, StatusConflict
+from bevel.metadata.base import RunFilter
 from bevel.metadata.records import (
     ArtifactRecord,
     RunRecord,
@@ -37,6 +38,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.run import names
 from bevel.run.events import NullListener, RunListener
 from bevel.run.heartbeat import HEARTBEAT_SECONDS, Heartbeat, sigterm_as_interrupt
 from bevel.run.interrupts import Terminated
@@ -63,14 +65,28 @@ def _now() -> datetime:
 
 
 def default_run_name(plan: Plan, run_id: str, at: datetime) -> str:
-    return f"{plan.pipeline}-{at:%Y%m%d-%H%M%S}-{run_id[:6]}"
+    return names.default_run_name(plan.pipeline, run_id, at.astimezone())
 
 
 def new_run(plan: Plan, stack: Stack, run_name: str | None = None) -> RunRecord:
+    """The record of a new run; its name from ``run_name`` or the plan's template (made unique
+    against the store, see :mod:`bevel.run.names`), else generated."""
     run_id = new_id()
     created = _now()
-    name = run_name or plan.run_name or default_run_name(plan, run_id, created)
-    name = name.replace("{date}", f"{created:%Y%m%d}").replace("{time}", f"{created:%H%M%S}")
+    template = run_name or plan.run_name
+    name = (
+        names.render(
+            template,
+            pipeline=plan.pipeline,
+            run_id=run_id,
+            at=created.astimezone(),
+            existing=lambda prefix: [
+                r.name for r in stack.metadata_store.list_runs(RunFilter(name=prefix, limit=0))
+            ],
+        )
+        if template
+        else default_run_name(plan, run_id, created)
+    )
     return RunRecord(
         id=run_id,
         pipeline=plan.pipeline,

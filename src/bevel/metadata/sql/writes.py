@@ -63,7 +63,9 @@ def create_run(conn: Connection, run: RunRecord) -> None:
     if taken is not None:
         raise ConfigError(
             f"a run named {run.name!r} already exists (id {taken[0]})",
-            hint="choose another run name, or leave it out to get a generated one",
+            hint=f"pick another name, or let bevel number it: --name '{run.name}-{{n}}' "
+            f"(or run_name: {run.name}-{{n}} in the run config; {{date}} and {{time}} work "
+            f"too), or delete the old run: bevel runs delete {run.name}",
         )
     source = str(run.plan.get("source") or "")
     known = conn.execute(select(pipelines.c.source).where(pipelines.c.name == run.pipeline)).first()
