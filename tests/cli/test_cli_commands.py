@@ -209,6 +209,7 @@ def test_pipelines_list(invoke: Invoke, seeded: Seeded) -> None:
 
 
 def test_pipelines_list_empty(invoke: Invoke) -> None:
+    _ok(invoke("init"))  # outside a project, read commands say so (tests/cli/test_cli_readonly.py)
     assert "no pipelines have run yet" in _ok(invoke("pipelines", "list"))
 
 

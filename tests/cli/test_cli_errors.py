@@ -15,6 +15,12 @@ from bevel.errors import DefinitionError, RunCancelled
 Invoke = Callable[..., Result]
 
 
+@pytest.fixture(autouse=True)
+def project(invoke: Invoke) -> None:
+    """Read commands need a project to read (outside one: tests/cli/test_cli_readonly.py)."""
+    assert invoke("init").exit_code == 0
+
+
 def test_not_found_prints_headline_and_hint_without_traceback(invoke: Invoke) -> None:
     result = invoke("runs", "show", "nope")
     assert result.exit_code == 1

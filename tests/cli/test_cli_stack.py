@@ -242,6 +242,7 @@ def test_import_of_a_stack_that_cannot_be_made_writes_nothing(
 
 
 def test_secret_commands(invoke: Invoke) -> None:
+    ok(invoke("init"))  # read commands need a project (tests/cli/test_cli_readonly.py)
     assert "no secrets yet" in ok(invoke("secret", "list"))
     out = ok(invoke("secret", "create", "db", "--password", PASSWORD))
     assert out.strip() == "created secret db; refer to it as {{db.password}}"

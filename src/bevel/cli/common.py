@@ -8,7 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
+from bevel.cli.project import existing_project
 from bevel.client.client import Client
+from bevel.stack.build import build_stack
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,12 +32,13 @@ def stack_option(func: F) -> F:
 
 @contextmanager
 def open_client(stack: str | None = None) -> Iterator[Client]:
-    """A client on ``stack`` (default: the active stack), closed when the command ends.
+    """A client on ``stack`` (default: the active stack) of the project here, closed when the
+    command ends; refuses (creating nothing) where there is no project.
 
     The CLI is an edge: it builds the stack here, once, and passes it down through the client.
     """
-    client = Client(stack)
+    built = build_stack(stack, existing_project())
     try:
-        yield client
+        yield Client(built)
     finally:
-        client.close()
+        built.close()

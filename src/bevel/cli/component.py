@@ -79,7 +79,7 @@ def list_components(type_: str | None) -> None:
       bevel component list
       bevel component list artifact_store
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         found = defs.list_components(type_)
         users = _users(defs)
     console = output.stdout()
@@ -115,7 +115,7 @@ def describe(name: str) -> None:
     Example:
       bevel component describe s3-store
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         record = defs.get_component(name)
         users = _users(defs).get(name, [])
         builtin = name in defs.builtins
@@ -186,7 +186,7 @@ def delete(name: str, yes: bool) -> None:
     Example:
       bevel component delete s3-store --yes
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         record = defs.get_component(name)
         confirm(f"Delete {record.type} {name} (flavor {record.flavor})?", yes)
         defs.delete_component(name)

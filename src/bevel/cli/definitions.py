@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from bevel.cli.project import existing_project
 from bevel.errors import ConfigError
 from bevel.settings import load_settings
 from bevel.stack.config import option_name
@@ -25,9 +26,14 @@ FREE_OPTIONS: dict[str, Any] = {"ignore_unknown_options": True, "allow_extra_arg
 
 
 @contextmanager
-def open_definitions() -> Iterator[Definitions]:
-    """The definitions in the home metadata store, closed when the command ends."""
-    with Definitions(load_settings()) as defs:
+def open_definitions(*, read_only: bool = False) -> Iterator[Definitions]:
+    """The definitions in the home metadata store, closed when the command ends.
+
+    ``read_only`` commands (list, describe, export, get) create no project where there is none:
+    they say how to start one instead (see :mod:`bevel.cli.project`).
+    """
+    settings = existing_project() if read_only else load_settings()
+    with Definitions(settings) as defs:
         yield defs
 
 

@@ -57,7 +57,7 @@ def list_() -> None:
     Example:
       bevel secret list
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         found = defs.secrets.list()
     console = output.stdout()
     if not found:
@@ -80,7 +80,7 @@ def get(name: str) -> None:
     Example:
       bevel secret get s3
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         values = defs.secrets.get(name)
     console = output.stdout()
     output.fields(console, [("secret", Text(name, style="bold"))])
@@ -101,7 +101,7 @@ def delete(name: str, yes: bool, force: bool) -> None:
     Example:
       bevel secret delete s3 --yes
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         defs.store.get_secret(name)  # say "no such secret" before asking anything
         confirm(f"Delete secret {name}?", yes)
         defs.secrets.delete(name, force=force)

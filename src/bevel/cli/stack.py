@@ -98,7 +98,7 @@ def list_stacks() -> None:
     Example:
       bevel stack list
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         stacks = defs.list_stacks()
         active = defs.chosen()
     console = output.stdout()
@@ -130,7 +130,7 @@ def describe(name: str | None) -> None:
       bevel stack describe
       bevel stack describe team
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         active = defs.chosen()
         record = defs.get_stack(name or active.name)
         components = {t: defs.get_component(c) for t, c in record.components.items()}
@@ -184,7 +184,7 @@ def delete(name: str, yes: bool) -> None:
     Example:
       bevel stack delete scratch --yes
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         if name != DEFAULT_STACK:
             defs.get_stack(name)
             confirm(f"Delete stack {name}? Its components are kept.", yes)
@@ -203,7 +203,7 @@ def export(name: str) -> None:
     Example:
       bevel stack export team > stack.yaml
     """
-    with open_definitions() as defs:
+    with open_definitions(read_only=True) as defs:
         document = export_stack(defs, name)
     click.echo(f"# bevel stack import this file to recreate stack {name!r}")
     click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
