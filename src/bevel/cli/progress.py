@@ -4,12 +4,23 @@ On a terminal, :class:`LiveProgress` shows a live bar (steps done / total, the s
 elapsed time) and prints one line per finished step above it. In a pipe or a log file,
 :class:`PlainProgress` prints just those lines, one per finished step, nothing animated.
 Listeners must be quick and must not raise; both only format records they are given.
+
+While the live bar is on screen, everything else that reaches the terminal must go through it,
+or the bar's line is left glued to the first log line. Prints already do (rich redirects
+``sys.stdout``/``sys.stderr`` while it is live); logging does not, because handlers keep the
+stream they were made with. So :class:`_ThroughDisplay` points every handler that writes to the
+terminal at the display for as long as it runs, and, when the root logger has no handler (where
+bevel's step-log handler itself would print records), adds one that does; both are undone when
+the display stops.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 import time
+from typing import IO, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -27,6 +38,7 @@ from bevel.cli import output
 from bevel.client import format as fmt
 from bevel.dag.plan import Plan
 from bevel.metadata.records import RunRecord, StepRunRecord, StepStatus
+from bevel.run.logs import LOG_FORMAT
 
 
 def step_line(step_run: StepRunRecord, width: int = 0) -> Text:
@@ -77,6 +89,42 @@ class PlainProgress:
         pass
 
 
+class _ThroughDisplay:
+    """Route logging to the terminal through the live display while it runs (see module doc)."""
+
+    def __init__(self) -> None:
+        self._moved: list[tuple[logging.StreamHandler[Any], IO[str]]] = []
+        self._added: logging.Handler | None = None
+
+    def start(self, terminal: tuple[object, ...]) -> None:
+        """``terminal``: the streams that were the terminal before the display redirected
+        ``sys.stdout``/``sys.stderr`` (now rich's proxies, which print above the bar)."""
+        through = sys.stderr
+        root = logging.getLogger()
+        loggers = [root, *logging.Logger.manager.loggerDict.values()]
+        for logger in loggers:
+            for handler in getattr(logger, "handlers", ()):
+                stream = getattr(handler, "stream", None)
+                if (
+                    isinstance(handler, logging.StreamHandler)
+                    and not isinstance(handler, logging.FileHandler)
+                    and any(stream is s for s in terminal)
+                ):
+                    self._moved.append((handler, handler.setStream(through)))  # type: ignore[arg-type]
+        if not root.handlers:
+            self._added = logging.StreamHandler(through)
+            self._added.setFormatter(logging.Formatter(LOG_FORMAT))
+            root.addHandler(self._added)
+
+    def stop(self) -> None:
+        for handler, stream in self._moved:
+            handler.setStream(stream)
+        self._moved.clear()
+        if self._added is not None:
+            logging.getLogger().removeHandler(self._added)
+            self._added = None
+
+
 class LiveProgress:
     """A live bar on a terminal; finished steps scroll above it, the bar vanishes at the end."""
 
@@ -97,13 +145,16 @@ class LiveProgress:
         self._cached = 0
         self._width = 0
         self._lock = threading.Lock()
+        self._logging = _ThroughDisplay()
 
     def on_run_start(self, run: RunRecord, plan: Plan) -> None:
         self._width = max((len(s.id) for s in plan.steps), default=0)
         self.console.print(
             Text.assemble(("run ", ""), (run.name, "bold"), f" of pipeline {run.pipeline}")
         )
+        terminal = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__, self.console.file)
         self._progress.start()
+        self._logging.start(terminal)
         self._task = self._progress.add_task("starting", total=len(plan.steps), cached="")
 
     def on_step_start(self, step_id: str, step_name: str) -> None:
@@ -125,8 +176,10 @@ class LiveProgress:
         self.close()
 
     def close(self) -> None:
-        """Stop the live display (also on errors and Ctrl-C, so the terminal is left clean)."""
+        """Stop the live display (also on errors and Ctrl-C, so the terminal is left clean) and
+        give logging its streams back."""
         self._progress.stop()
+        self._logging.stop()
 
     def _update(self) -> None:
         if self._task is None:

@@ -73,8 +73,11 @@ def _teed_elsewhere(handlers: list[logging.Handler], record: logging.LogRecord) 
     )
 
 
+#: How step log records are written (to the step's log, and to the terminal when nobody else
+#: prints them): also used by the CLI's live display for the records it routes.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _handler = _SinkHandler()
-_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+_handler.setFormatter(logging.Formatter(LOG_FORMAT))
 
 
 _active = 0  # steps capturing right now (in any thread); guarded by _install_lock
