@@ -403,6 +403,7 @@ def test_corrupted_and_deleted_artifacts_are_named_on_load(bevel_home: Path) -> 
     art = run.steps["load"].output
     data = Path(art.uri)
     files = [f for f in data.rglob("*") if f.is_file()]
+    files[0].chmod(0o644)  # stored files are read-only (root ignores it; others must force it)
     files[0].write_bytes(files[0].read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ArtifactCorrupted) as err:
         art.load()

@@ -49,3 +49,10 @@ class ArtifactStore(Protocol):
     def get(self, path: str, local_path: str, recursive: bool = False) -> None:
         """Download to a local file or folder."""
         ...
+
+
+# Optional, outside the protocol (stores without it still work): a store that is not local may
+# offer ``stat_tree(path) -> dict[str, dict]``, the details of every file under ``path`` by
+# relative name, at least ``"size"`` and whatever changes when a file is rewritten ("ETag",
+# "mtime", ...). With it, a published folder is checked against its manifest from one listing
+# (see bevel.artifacts.marker); without it, only the presence of the completion marker is.

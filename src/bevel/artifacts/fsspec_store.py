@@ -94,6 +94,24 @@ class FsspecArtifactStore:
             self.fs.copy(sources, targets)
         self.fs.rm(full_src, recursive=True)
 
+    def stat_tree(self, path: str) -> dict[str, dict[str, Any]]:
+        """The filesystem's details (size, ETag, modification time...) of every file under the
+        folder ``path``, by relative posix name; ``{}`` when there is none. Optional in the
+        ArtifactStore protocol: it lets a published folder be checked against its manifest,
+        and its age be known, from one listing, without reading data."""
+        full = self._full(path)
+        self.fs.invalidate_cache(full)  # another process may have changed it: list afresh
+        try:
+            found = self.fs.find(full, detail=True)
+        except FileNotFoundError:
+            return {}
+        prefix = full.rstrip("/") + "/"
+        return {
+            str(name)[len(prefix) :]: dict(info)
+            for name, info in found.items()
+            if str(name).startswith(prefix) and info.get("type") != "directory"
+        }
+
     def makedirs(self, path: str) -> None:
         self.fs.makedirs(self._full(path), exist_ok=True)
 

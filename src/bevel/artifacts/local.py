@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from typing import IO, cast
+from typing import IO, Any, cast
 
-from bevel.artifacts._paths import child, clean_relative, local_rename
+from bevel.artifacts._paths import child, clean_relative, local_files, local_rename
 
 
 class LocalArtifactStore:
@@ -57,6 +57,18 @@ class LocalArtifactStore:
 
     def rename(self, src: str, dst: str) -> None:
         local_rename(self._full(src), self._full(dst))
+
+    def stat_tree(self, path: str) -> dict[str, dict[str, Any]]:
+        """Size and modification time of every file under the folder ``path`` (see
+        :mod:`bevel.artifacts.base`); ``{}`` when there is none."""
+        full = self._full(path)
+        if not os.path.isdir(full):
+            return {}
+        found: dict[str, dict[str, Any]] = {}
+        for name in local_files(full):
+            st = os.stat(os.path.join(full, *name.split("/")))
+            found[name] = {"size": st.st_size, "mtime": st.st_mtime_ns / 1e9}
+        return found
 
     def makedirs(self, path: str) -> None:
         os.makedirs(self._full(path), exist_ok=True)

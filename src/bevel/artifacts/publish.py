@@ -3,19 +3,26 @@ above every :class:`~bevel.artifacts.base.ArtifactStore`.
 
 Layout of a store (paths relative to its root)::
 
-    data/<hex[:2]>/<hex>/...      one folder per distinct content (sha256 of its files)
-    viz/<hex>/<name>.html|.md     visualizations of that content
-    .tmp/<uuid>/                  folders being written (a crashed save may leave one behind)
+    data/<hex[:2]>/<hex>/...         one folder per distinct content (sha256 of its files)
+    data/<hex[:2]>/<hex>.complete    its completion marker: manifest + last use (see marker.py)
+    viz/<hex>/<name>.html|.md        visualizations of that content
+    .tmp/<pid>-<host>-<random>/      folders and files being written
 
 Saving materializes into a temporary folder (inside the store when it is local, so publishing is
-one rename), hashes it, and renames it to its content-addressed path. If that path exists the
-bytes are already stored and the temporary copy is dropped; two processes saving the same content
-at the same time therefore both succeed (the rename loser discards its copy).
+one rename), hashes it, and publishes it at its content-addressed path, marker last. When that
+path holds something already it is *checked*, never just trusted: its marker's manifest is
+compared with a fresh listing (sizes and change stamps, no data read; a folder without a marker
+is re-hashed). Identical bytes are then not stored twice (the marker is refreshed, which tells
+garbage collection the content is in use); anything else (a file rewritten, truncated, added or
+removed) is replaced: on a local disk the bad folder is moved aside and the new one renamed in
+(a reader sees the old folder, nothing for an instant, or the new one, never a mix); on an
+object store the marker goes first, so no one trusts the folder while it is uploaded again.
+Two processes saving the same content at once both succeed (the rename loser drops its copy).
+Stored files are made read-only on local stores.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -26,17 +33,34 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bevel._text import with_article
+from bevel.artifacts import content
 from bevel.artifacts._paths import clean_relative
 from bevel.artifacts.base import ArtifactStore
+from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, discard, tmp_name
+from bevel.artifacts.gc import sweep_tmp_once
 from bevel.artifacts.hashing import RERUN_HINT, hash_folder, hex_of, verify_folder
+from bevel.artifacts.marker import marker_path
 from bevel.artifacts.materializers.base import Materializer
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.remote_cache import fetch
 from bevel.errors import ArtifactError, ArtifactMissing, BevelError, BevelWarning
 
-DATA_DIR = "data"
-VIZ_DIR = "viz"
-TMP_DIR = ".tmp"
+__all__ = [
+    "DATA_DIR",
+    "TMP_DIR",
+    "VIZ_DIR",
+    "SavedArtifact",
+    "artifact_path",
+    "complete_marker",
+    "data_path",
+    "delete_artifact_files",
+    "is_intact",
+    "load_artifact",
+    "load_recorded",
+    "save_artifact",
+]
+
+complete_marker = marker_path  # the name earlier versions exported
 
 
 @dataclass(frozen=True)
@@ -52,12 +76,6 @@ class SavedArtifact:
     python_version: str | None  # set when pickled
 
 
-def data_path(content_hash: str) -> str:
-    """The content-addressed folder of ``content_hash``, relative to the store root."""
-    hex_digest = hex_of(content_hash)
-    return f"{DATA_DIR}/{hex_digest[:2]}/{hex_digest}"
-
-
 def save_artifact(
     store: ArtifactStore, obj: Any, materializer: str, *, name: str = ""
 ) -> SavedArtifact:
@@ -68,7 +86,8 @@ def save_artifact(
     mat = get_materializer(materializer)
     what = f"artifact {name!r}" if name else with_article(type(obj).__qualname__)
     if store.local_path("") is not None:
-        tmp = f"{TMP_DIR}/{_token()}"
+        sweep_tmp_once(store)  # leftovers of killed saves (once per process and store)
+        tmp = tmp_name()
         store.makedirs(tmp)
         work = store.local_path(tmp)
         assert work is not None
@@ -76,16 +95,16 @@ def save_artifact(
             _materialize(mat, materializer, obj, work, what)
             content_hash, size = hash_folder(work)
             path = data_path(content_hash)
-            _publish(store, tmp, path)
+            content.publish_local(store, tmp, path, content_hash)
         except BaseException:
-            _discard(store, tmp)
+            discard(store, tmp)
             raise
     else:
         with tempfile.TemporaryDirectory(prefix="bevel-save-") as work:
             _materialize(mat, materializer, obj, work, what)
             content_hash, size = hash_folder(work)
             path = data_path(content_hash)
-            _upload(store, work, path)
+            content.publish_remote(store, work, path, content_hash)
     return SavedArtifact(
         uri=store.uri(path),
         path=path,
@@ -95,6 +114,20 @@ def save_artifact(
         visualizations=_save_visualizations(store, mat, materializer, obj, content_hash),
         python_version=_python_version() if getattr(mat, "pickled", False) else None,
     )
+
+
+def is_intact(store: ArtifactStore, uri: str, content_hash: str | None = None) -> bool:
+    """Whether the artifact at ``uri`` is there, complete and unmodified as far as a cheap check
+    can tell (a listing compared with its marker's manifest; no data is read, except that a
+    local folder without a marker is re-hashed once). False for a uri of another store."""
+    try:
+        path = artifact_path(store, uri)
+    except ArtifactError:
+        return False
+    if not path.startswith(DATA_DIR + "/"):
+        return bool(path) and store.exists(path)
+    digest = content_hash or "sha256:" + path.rpartition("/")[2]
+    return content.is_intact(store, path, digest)
 
 
 def _materialize(mat: Materializer, ref: str, obj: Any, directory: str, what: str) -> None:
@@ -108,52 +141,6 @@ def _materialize(mat: Materializer, ref: str, obj: Any, directory: str, what: st
             hint="check the value the step returned, register another materializer for its type "
             "(bevel.register_materializer), or opt into pickle with `@step(pickle=True)`",
         ) from exc
-
-
-def complete_marker(path: str) -> str:
-    """The object written after all of an uploaded folder's files (beside it, not inside, so it
-    is not part of the content)."""
-    return f"{path}.complete"
-
-
-def _upload(store: ArtifactStore, work: str, path: str) -> None:
-    """Publish a local folder to a remote (object) store, straight to its final place.
-
-    Object stores make each object appear whole, and a rename there is a copy: so instead of
-    temp + rename, the files go to ``path`` and a completion marker is written last. A folder
-    without its marker (a crash mid-upload) counts as absent and is uploaded again; two
-    processes uploading the same content write the same bytes.
-    """
-    marker = complete_marker(path)
-    if store.exists(marker):
-        return  # identical bytes are stored already
-    store.put(work, path, recursive=True)
-    with store.open(marker, "wb") as fh:
-        fh.write(b"complete\n")
-
-
-def _publish(store: ArtifactStore, tmp: str, path: str) -> None:
-    """Rename ``tmp`` to ``path``, or drop it when ``path`` already holds the same bytes."""
-    if store.exists(path):
-        _discard(store, tmp)
-        return
-    store.makedirs(path.rpartition("/")[0])
-    try:
-        store.rename(tmp, path)
-    except OSError:
-        if not store.exists(path):
-            raise
-        _discard(store, tmp)  # another process published the same content first
-
-
-def _discard(store: ArtifactStore, tmp: str) -> None:
-    with contextlib.suppress(OSError):  # already gone (or never written): nothing to clean
-        store.rm(tmp, recursive=True)
-
-
-def _token() -> str:
-    """A unique name for a temporary file or folder (uuid4's randomness without importing uuid)."""
-    return os.urandom(16).hex()
 
 
 def _python_version() -> str:
@@ -213,7 +200,7 @@ def _write_text(store: ArtifactStore, path: str, text: str) -> None:
         with store.open(path, "wb") as f:
             f.write(data)
         return
-    tmp = f"{path}.{_token()}.tmp"
+    tmp = tmp_name()  # under .tmp/, where sweeps find what a killed save left behind
     with store.open(tmp, "wb") as f:
         f.write(data)
     store.rename(tmp, path)
@@ -241,16 +228,13 @@ def artifact_path(store: ArtifactStore, uri: str) -> str:
 
 
 def delete_artifact_files(store: ArtifactStore, uri: str) -> None:
-    """Delete an artifact's folder and its visualizations.
+    """Delete an artifact's folder, its marker and its visualizations.
 
     Identical content is stored once, so the caller must first check that no other artifact
-    record points at the same ``uri``.
+    record points at the same ``uri`` (and, while other runs may be saving, that it was not
+    used within a grace period: see :mod:`bevel.artifacts.gc`).
     """
-    path = artifact_path(store, uri)
-    viz = f"{VIZ_DIR}/{path.rpartition('/')[2]}"
-    for target in (complete_marker(path), path, viz):
-        if target and store.exists(target):
-            store.rm(target, recursive=True)
+    content.delete_content(store, artifact_path(store, uri))
 
 
 class Recorded(Protocol):

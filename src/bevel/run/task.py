@@ -25,10 +25,10 @@ from typing import Any
 
 from bevel import names
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
-from bevel.artifacts.publish import artifact_path, load_recorded, save_artifact
+from bevel.artifacts.publish import is_intact, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts, ingredients_for
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import ArtifactError, BevelError, BevelWarning, StepFailed
+from bevel.errors import BevelError, BevelWarning, StepFailed
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -141,16 +141,12 @@ def _try_cache(
     hit = store.find_cached(key)
     if hit is None:
         return None
-    artifacts = stack.artifact_store
     for art in hit.outputs.values():
-        try:
-            path = artifact_path(artifacts, art.uri)
-        except ArtifactError:
-            # Recorded by a stack with another artifact store (sharing this metadata store):
-            # its files are not reachable from here, so compute the step again.
+        # Files deleted or modified, or recorded by a stack with another artifact store (that
+        # shares this metadata store, so its files are not reachable from here): compute the
+        # step again rather than hand out a broken artifact. The check reads no data.
+        if not is_intact(stack.artifact_store, art.uri, art.content_hash):
             return None
-        if not artifacts.exists(path):
-            return None  # files deleted: recompute rather than hand out a broken artifact
         if _stale_format(art):
             return None
     record = replace(base, status=StepStatus.CACHED, ended=_now(), cached_from=hit.step_run.id)

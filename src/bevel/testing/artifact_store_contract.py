@@ -25,6 +25,7 @@ from bevel.artifacts.materializers.registry import BYTES_MATERIALIZER, JSON_MATE
 from bevel.artifacts.publish import (
     artifact_path,
     delete_artifact_files,
+    is_intact,
     load_artifact,
     save_artifact,
 )
@@ -34,6 +35,12 @@ from bevel.errors import ArtifactCorrupted, ArtifactMissing
 def _write(store: ArtifactStore, path: str, data: bytes) -> None:
     with store.open(path, "wb") as f:
         f.write(data)
+
+
+def _overwrite(store: ArtifactStore, path: str, data: bytes) -> None:
+    """Replace a stored file (stored files may be read-only: remove, then write)."""
+    store.rm(path)
+    _write(store, path, data)
 
 
 def _read(store: ArtifactStore, path: str) -> bytes:
@@ -194,7 +201,7 @@ class ArtifactStoreContract:
 
     def test_corrupted_artifact(self, store: ArtifactStore, tmp_path: Any) -> None:
         saved = save_artifact(store, [1, 2, 3], JSON_MATERIALIZER)
-        _write(store, f"{saved.path}/data.json", b"[1,2,4]")
+        _overwrite(store, f"{saved.path}/data.json", b"[1,2,4]")
         with pytest.raises(ArtifactCorrupted) as info:
             self._load_list(store, saved.uri, saved.content_hash, tmp_path)
         text = str(info.value)
@@ -206,6 +213,32 @@ class ArtifactStoreContract:
             store, saved.uri, saved.content_hash, tmp_path / "other", verify=False
         )
         assert unverified == [1, 2, 4]
+
+    def test_stat_tree_lists_sizes_and_notices_rewrites(self, store: ArtifactStore) -> None:
+        if not hasattr(store, "stat_tree"):
+            pytest.skip("the store has no stat_tree (optional): only markers are checked")
+        _write(store, "t/a.bin", b"12345")
+        _write(store, "t/sub/b.bin", b"")
+        before = store.stat_tree("t")
+        assert set(before) == {"a.bin", "sub/b.bin"}
+        assert before["a.bin"]["size"] == 5
+        assert store.stat_tree("nothing-here") == {}
+        _overwrite(store, "t/a.bin", b"54321")
+        after = store.stat_tree("t")
+        assert after["a.bin"]["size"] == 5 and after["a.bin"] != before["a.bin"]
+
+    def test_saving_again_repairs_a_corrupted_artifact(
+        self, store: ArtifactStore, tmp_path: Any
+    ) -> None:
+        if store.local_path("") is None and not hasattr(store, "stat_tree"):
+            pytest.skip("without stat_tree, a rewritten object cannot be noticed cheaply")
+        saved = save_artifact(store, [1, 2, 3], JSON_MATERIALIZER)
+        assert is_intact(store, saved.uri)
+        _overwrite(store, f"{saved.path}/data.json", b"[1,2,4]")
+        assert not is_intact(store, saved.uri)
+        assert save_artifact(store, [1, 2, 3], JSON_MATERIALIZER) == saved
+        assert is_intact(store, saved.uri)
+        assert self._load_list(store, saved.uri, saved.content_hash, tmp_path) == [1, 2, 3]
 
     @staticmethod
     def _load_list(
