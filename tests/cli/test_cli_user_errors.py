@@ -203,16 +203,32 @@ def test_a_user_exception_names_the_users_line(invoke: Invoke, step_file: Path) 
 
 
 def test_a_corrupted_input_says_how_to_repair_it(invoke: Invoke, step_file: Path) -> None:
+    import os
+
     from bevel.client.client import Client
 
     assert invoke("run", str(step_file), "--name", "first").exit_code == 0
     with Client() as client:
         folder = Path(client.get_run("first").steps["load"].output.uri)
-    (folder / "data.json").write_text("[9, 9, 9]")
-    result = invoke("run", str(step_file), "-p", "C=2", "--name", "second")
+    stored = folder / "data.json"
+    stored.chmod(0o644)  # stored files are read-only (root ignores it)
+    stored.write_text("[9,9,9]")  # same size as "[1,2,3]"
+    # A plain write is seen by the cache check (the marker's manifest): load runs again and
+    # repairs the stored files, so the run succeeds.
+    repaired = invoke("run", str(step_file), "-p", "C=2", "--name", "repaired")
+    assert repaired.exit_code == 0, repaired.output
+    with Client() as client:
+        assert client.get_run("repaired").steps["load"].status == "completed"
+    # A write that also forges the modification time gets past that check; loading re-hashes
+    # and names the artifact, with the repair in the hint.
+    before = stored.stat()
+    stored.chmod(0o644)
+    stored.write_text("[9,9,9]")
+    os.utime(stored, ns=(before.st_atime_ns, before.st_mtime_ns))
+    result = invoke("run", str(step_file), "-p", "C=3", "--name", "second")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("step train failed: artifact 'training.load.output v1' at ")
+    assert lines[0].startswith("step train failed: artifact 'training.load.output v2' at ")
     assert "is corrupted" in lines[0]
     assert lines[1].startswith("hint: ") and "--no-cache" in lines[1]
     assert lines[2] == "the full error and traceback: bevel runs show second"
