@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 # name -> "module:attribute"; resolved lazily so `import bevel` imports almost nothing.
 _EXPORTS = {
     "step": "bevel.authoring.step:step",
+    "External": "bevel.authoring.external:External",
+    "ExternalPath": "bevel.authoring.external:ExternalPath",
     "pipeline": "bevel.authoring.pipeline:pipeline",
     "current": "bevel.run.context:current",
     "log_metadata": "bevel.run.context:log_metadata",
@@ -25,6 +27,8 @@ _EXPORTS = {
 
 __all__ = [
     "Client",
+    "External",
+    "ExternalPath",
     "__version__",
     "current",
     "log_metadata",
@@ -38,6 +42,7 @@ __all__ = [
 if TYPE_CHECKING:
     from bevel.api import run_pipeline
     from bevel.artifacts.materializers.registry import register_materializer
+    from bevel.authoring.external import External, ExternalPath
     from bevel.authoring.pipeline import pipeline
     from bevel.authoring.step import step
     from bevel.client.client import Client

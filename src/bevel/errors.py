@@ -19,6 +19,7 @@ BevelError
 ├── MetadataError                the metadata store cannot be used
 │   ├── SchemaTooNew             the database was written by a newer bevel
 │   ├── NotFound                 no run / step / artifact / pipeline with that id or name
+│   │   └── CacheHitLost         a cache hit's records were deleted before the reuse was recorded
 │   └── StatusConflict           a status change refused: the run or step run already ended
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
@@ -126,6 +127,11 @@ class SchemaTooNew(MetadataError):
 
 class NotFound(MetadataError):
     """No entity with that id or name."""
+
+
+class CacheHitLost(NotFound):
+    """The step run a cache hit would reuse was deleted before the reuse was recorded (a
+    concurrent ``bevel runs delete``): the step is computed instead."""
 
 
 class StatusConflict(MetadataError):

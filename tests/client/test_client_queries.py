@@ -112,7 +112,7 @@ def test_delete_run_removes_records_and_unshared_files(client: Client, seeded: S
     logs_uri = client.get_run("training-1").steps["load"].logs_uri
     assert logs_uri and os.path.exists(logs_uri)
 
-    removed = client.delete_run("training-1")
+    removed = client.delete_run("training-1").removed
 
     assert model.uri in removed and not Path(model.path()).exists()
     with pytest.raises(NotFound):

@@ -121,28 +121,6 @@ def test_identical_bytes_are_stored_once(bevel_home: Path) -> None:
     assert a1.uri == a2.uri
 
 
-def test_in_memory_hand_off_passes_the_same_object(bevel_home: Path) -> None:
-    seen: dict[str, Any] = {}
-
-    @step
-    def make() -> list[int]:
-        obj = [1, 2, 3]
-        seen["made"] = obj
-        return obj
-
-    @step
-    def use(xs: list[int]) -> int:
-        seen["used"] = xs
-        return len(xs)
-
-    @pipeline
-    def p() -> None:
-        use(make())
-
-    p()
-    assert seen["used"] is seen["made"]
-
-
 def test_failing_step_marks_run_failed_keeps_artifacts_and_skips_downstream(
     bevel_home: Path,
 ) -> None:

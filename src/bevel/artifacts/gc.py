@@ -151,16 +151,18 @@ def sweep_unreferenced(
     grace: float = GRACE_SECONDS,
     dry_run: bool = False,
     only: Collection[str] | None = None,
+    now: float | None = None,
 ) -> Sweep:
     """Delete content folders whose uri no record names (``referenced``: uris), unless their
     marker says they were used within ``grace`` seconds.
 
-    ``only`` limits the sweep to these paths (what deleting one run freed). Each marker is read
+    ``only`` limits the sweep to these paths (what deleting one run freed); ``now`` is when the
+    grace period ends (default: when the sweep starts). Each marker is read
     right before its folder is deleted, not in a first pass, so a save that finds the content
     while a long sweep runs keeps it.
     """
     result = Sweep()
-    started = time.time()
+    started = time.time() if now is None else now
     paths = sorted(only) if only is not None else content_folders(store)
     for path in paths:
         if store.uri(path) in referenced:
@@ -198,9 +200,13 @@ def sweep_orphans(
     live_runs: Collection[str],
     *,
     dry_run: bool = False,
+    grace: float = GRACE_SECONDS,
 ) -> Sweep:
-    """Visualizations of content that is gone, and log folders of runs that no longer exist."""
+    """Visualizations of content that is gone (those of content a sweep removes go with it),
+    and log folders of runs that no longer exist (and were not written within ``grace``
+    seconds: a run created after ``live_runs`` was read is not lost)."""
     result = Sweep()
+    since = time.time() - grace
     for parent, alive, reason in (
         (VIZ_DIR, live_hashes, "visualizations of deleted content"),
         (LOGS_DIR, live_runs, "logs of a deleted run"),
@@ -209,9 +215,15 @@ def sweep_orphans(
             continue
         for entry in store.ls(parent):
             key = entry.rpartition("/")[2]
-            if key in alive or (parent == VIZ_DIR and store.exists(_data_of(key))):
+            if key in alive:
                 continue
-            item = Garbage(entry, _size_and_newest(store, entry)[0], reason)
+            if parent == VIZ_DIR and store.exists(_data_of(key)):
+                continue
+            size, newest = _size_and_newest(store, entry)
+            item = Garbage(entry, size, reason)
+            if parent == LOGS_DIR and (newest is None or newest > since):
+                result.kept_recent.append(item)
+                continue
             if not dry_run:
                 discard(store, entry)
             result.removed.append(item)

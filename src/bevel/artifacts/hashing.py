@@ -24,11 +24,15 @@ CHUNK = 4 << 20
 
 def hash_folder(folder: str) -> tuple[str, int]:
     """``("sha256:<hex>", total size in bytes)`` of the files under ``folder``."""
+    return _hash_files(folder, local_files(folder))
+
+
+def _hash_files(folder: str, names: list[str]) -> tuple[str, int]:
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     total = 0
-    for name in local_files(folder):
+    for name in names:
         with open(os.path.join(folder, *name.split("/")), "rb", buffering=0) as f:
             size = os.fstat(f.fileno()).st_size
             digest.update(b"%s\0%d\0" % (name.encode("utf-8"), size))
@@ -66,3 +70,29 @@ def verify_folder(folder: str, *, uri: str, content_hash: str, name: str) -> Non
             f"not the recorded {content_hash}",
             hint=f"its files were modified after it was saved; {RERUN_HINT}",
         )
+
+
+def fingerprint_path(path: str, check: str = "content") -> str:
+    """The cache-key fingerprint of an external file or folder (``bevel.ExternalPath``).
+
+    ``"content"``: ``"sha256:<hex>"`` of a file's bytes (the same recipe as :func:`hash_folder`
+    applied to the file alone), or :func:`hash_folder` of a folder. ``"mtime"``:
+    ``"mtime:<hex>"``, SHA-256 of each file's relative name, size and modification time in
+    nanoseconds, reading no data. ``"missing"`` when nothing is there.
+    """
+    if not os.path.exists(path):
+        return "missing"
+    if check == "mtime":
+        digest = hashlib.sha256()
+        if os.path.isdir(path):
+            names = [(n, os.path.join(path, *n.split("/"))) for n in local_files(path)]
+        else:
+            names = [(os.path.basename(path), path)]
+        for name, full in names:
+            st = os.stat(full)
+            digest.update(b"%s\0%d\0%d\0" % (name.encode("utf-8"), st.st_size, st.st_mtime_ns))
+        return "mtime:" + digest.hexdigest()
+    if os.path.isdir(path):
+        return hash_folder(path)[0]
+    folder, name = os.path.split(os.path.abspath(path))
+    return _hash_files(folder, [name])[0]

@@ -42,7 +42,7 @@ from bevel.artifacts.hashing import RERUN_HINT, hash_folder, hex_of, verify_fold
 from bevel.artifacts.marker import marker_path
 from bevel.artifacts.materializers.base import Materializer
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
-from bevel.artifacts.remote_cache import fetch
+from bevel.artifacts.remote_cache import fetch, private_copy
 from bevel.errors import ArtifactError, ArtifactMissing, BevelError, BevelWarning
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "complete_marker",
     "data_path",
     "delete_artifact_files",
+    "ensure_stored",
     "is_intact",
     "load_artifact",
     "load_recorded",
@@ -114,6 +115,29 @@ def save_artifact(
         visualizations=_save_visualizations(store, mat, materializer, obj, content_hash),
         python_version=_python_version() if getattr(mat, "pickled", False) else None,
     )
+
+
+def ensure_stored(
+    store: ArtifactStore, uri: str, obj: Any, materializer: str, *, name: str
+) -> None:
+    """After an artifact was recorded: save ``obj`` again if its content is gone meanwhile.
+
+    A sweep (``bevel gc``, ``bevel runs delete``) that checked the content between this save and
+    its record, an instant before the save refreshed its marker, may have removed it; saving
+    the same object again puts the same bytes back at the same place. A marker stat on local
+    stores, one request on object stores.
+    """
+    path = artifact_path(store, uri)
+    if store.exists(marker_path(path)) and (store.local_path("") is None or store.exists(path)):
+        return
+    again = save_artifact(store, obj, materializer, name=name)
+    if again.uri != uri:  # a materializer whose output is not deterministic
+        warnings.warn(
+            f"artifact {name!r} was removed by a concurrent clean-up and could not be stored "
+            f"again at {uri} (its materializer wrote other bytes); re-run the step",
+            BevelWarning,
+            stacklevel=2,
+        )
 
 
 def is_intact(store: ArtifactStore, uri: str, content_hash: str | None = None) -> bool:
@@ -259,7 +283,9 @@ class Recorded(Protocol):
     def content_hash(self) -> str: ...
 
 
-def load_recorded(store: ArtifactStore, artifact: Recorded, *, verify: bool = True) -> Any:
+def load_recorded(
+    store: ArtifactStore, artifact: Recorded, *, verify: bool = True, private_dir: str | None = None
+) -> Any:
     """Load a recorded artifact (errors name it as ``name vN``)."""
     return load_artifact(
         store,
@@ -269,7 +295,19 @@ def load_recorded(store: ArtifactStore, artifact: Recorded, *, verify: bool = Tr
         content_hash=artifact.content_hash,
         name=f"{artifact.name} v{artifact.version}",
         verify=verify,
+        private_dir=private_dir,
     )
+
+
+def handed_off(artifact: Recorded, obj: Any) -> Any:
+    """What a consumer gets for the producer's in-memory ``obj``: exactly what loading
+    ``artifact`` would give (``Materializer.reloaded``), or ``NotImplemented`` when only
+    loading it can give that (the caller then loads it)."""
+    try:
+        mat = get_materializer(artifact.materializer)
+        return mat.reloaded(obj, _import_type(artifact.type_ref))
+    except Exception:  # a materializer's shortcut failing only costs a load
+        return NotImplemented
 
 
 def load_artifact(
@@ -282,12 +320,18 @@ def load_artifact(
     name: str,
     verify: bool = True,
     cache_dir: str | None = None,
+    private_dir: str | None = None,
 ) -> Any:
     """Load an artifact back into a Python object.
 
     With ``verify`` the files are re-hashed first (the only cost of verifying; pass
     ``verify=False`` to skip it). A remote store's files are downloaded once into ``cache_dir``
     (default ``$BEVEL_CACHE_DIR`` or ``~/.cache/bevel/artifacts``), keyed by content hash.
+
+    A materializer whose loaded object refers to its files (``keeps_files``, e.g. ``Path``) is
+    given a private copy of the folder, made in ``private_dir`` (default: a temporary folder
+    removed when the process exits), so writing through the object cannot change the stored
+    artifact or the download cache.
     """
     path = artifact_path(store, uri)
     if not path or not store.exists(path):
@@ -295,8 +339,10 @@ def load_artifact(
             f"artifact {name!r} is missing from the artifact store: nothing at {uri}",
             hint=f"its files were deleted or moved; {RERUN_HINT}",
         )
+    mat = get_materializer(materializer)
     folder = store.local_path(path)
-    if folder is None:
+    local = folder is not None
+    if folder is None:  # downloaded and verified once, into the download cache
         folder = fetch(
             store,
             path,
@@ -306,9 +352,10 @@ def load_artifact(
             verify=verify,
             cache_dir=cache_dir,
         )
-    elif verify:
+    if getattr(mat, "keeps_files", False):
+        folder = private_copy(folder, private_dir)
+    if verify and local:  # the files handed to the materializer (for Path: the private copy)
         verify_folder(folder, uri=uri, content_hash=content_hash, name=name)
-    mat = get_materializer(materializer)
     type_ = _import_type(type_ref)
     try:
         return mat.load(folder, type_)

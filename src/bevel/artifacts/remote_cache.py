@@ -1,4 +1,5 @@
-"""A local copy of artifacts from remote stores, kept once per content hash.
+"""Local copies of artifacts: downloads of remote ones, kept once per content hash, and the
+private copies handed to code that gets a path into an artifact.
 
 Materializers read local folders, so an artifact in ``s3://`` is downloaded first. Keying the
 copy by content hash makes it shareable between runs and safe to reuse: identical content is the
@@ -7,8 +8,10 @@ same folder, and a damaged copy is detected by re-hashing and fetched again.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 
 from bevel.artifacts._paths import local_rename
 from bevel.artifacts.base import ArtifactStore
@@ -56,3 +59,24 @@ def fetch(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+_private_root: str | None = None
+
+
+def private_copy(folder: str, parent: str | None = None) -> str:
+    """A fresh copy of ``folder`` that the caller may modify freely: inside ``parent`` (created
+    if needed), else inside a temporary folder of this process that is removed at exit."""
+    root = parent or _default_private_root()
+    os.makedirs(root, exist_ok=True)
+    target = os.path.join(root, os.urandom(8).hex())
+    shutil.copytree(folder, target, copy_function=shutil.copyfile)  # writable, whatever the mode
+    return target
+
+
+def _default_private_root() -> str:
+    global _private_root
+    if _private_root is None or not os.path.isdir(_private_root):
+        _private_root = tempfile.mkdtemp(prefix="bevel-loaded-")
+        atexit.register(shutil.rmtree, _private_root, True)
+    return _private_root

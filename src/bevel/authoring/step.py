@@ -18,6 +18,7 @@ import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
@@ -44,6 +45,9 @@ class StepConfig:
     resources: dict[str, Any] = field(default_factory=dict)
     # output name -> materializer class or "module:Class" (classes become refs when compiled)
     materializers: dict[str, str | type] = field(default_factory=dict)
+    # Extra cache-key ingredient: ``fn(*, step, params, inputs, **_)`` returning a JSON value.
+    cache_key: Hook | None = None
+    cache_expiration: float | timedelta | None = None  # reuse a cached result only this long
     id: str | None = None  # explicit invocation id (must be unique in the pipeline)
 
 
@@ -59,7 +63,19 @@ def _check_config(config: StepConfig, where: str) -> None:
             f"retry_delay must be a non-negative number of seconds, got {config.retry_delay!r}",
             where=where,
         )
-    for hook_name in ("on_success", "on_failure"):
+    expiration = config.cache_expiration
+    if expiration is not None and (
+        isinstance(expiration, bool)
+        or not isinstance(expiration, int | float | timedelta)
+        or not (expiration.total_seconds() if isinstance(expiration, timedelta) else expiration) > 0
+    ):
+        raise DefinitionError(
+            f"cache_expiration must be a positive number of seconds or a timedelta, "
+            f"got {expiration!r}",
+            where=where,
+            hint="e.g. @step(cache_expiration=timedelta(hours=6)) or @step(cache_expiration=3600)",
+        )
+    for hook_name in ("on_success", "on_failure", "cache_key"):
         hook = getattr(config, hook_name)
         if hook is not None and not callable(hook):
             raise DefinitionError(f"{hook_name} must be a function", where=where)
@@ -234,6 +250,8 @@ def step(
     on_failure: Hook | None = None,
     resources: dict[str, Any] | None = None,
     materializers: dict[str, str | type] | None = None,
+    cache_key: Hook | None = None,
+    cache_expiration: float | timedelta | None = None,
 ) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
 
 
@@ -244,7 +262,10 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     ``enable_cache``, ``pickle`` (True or output names: explicit opt-in to pickling outputs that
     have no materializer), ``on_success`` / ``on_failure`` hooks (keyword-only:
     ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"gpu": 1}``), ``name``,
-    ``materializers`` (output name -> a materializer class or its ``"module:Class"``).
+    ``materializers`` (output name -> a materializer class or its ``"module:Class"``),
+    ``cache_key`` (``def key(*, step, params, inputs, **_)`` returning a JSON value that becomes
+    one more cache-key ingredient, e.g. a dataset version read from a catalog) and
+    ``cache_expiration`` (seconds or a ``timedelta``: an older cached result is computed again).
     """
     options = _normalise_options({k: v for k, v in options.items() if v is not None})
 

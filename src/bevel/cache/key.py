@@ -62,6 +62,8 @@ class CacheIngredients:
     inputs: Mapping[str, str] = field(default_factory=dict)
     materializers: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
+    externals: Mapping[str, str] = field(default_factory=dict)
+    custom: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         """The ingredients as canonical JSON-able data, tagged with the key format version.
@@ -70,7 +72,7 @@ class CacheIngredients:
         what :func:`cache_key` hashes. Raises ``TypeError`` naming the path of a value that is
         not JSON (``"params.lr"``).
         """
-        return {
+        data = {
             "version": CACHE_KEY_VERSION,
             "code_hash": _check_str(self.code_hash, "code_hash"),
             "params": _normalise(self.params, "params", set()),
@@ -78,6 +80,12 @@ class CacheIngredients:
             "materializers": _str_map(self.materializers, "materializers"),
             "options": _normalise(self.options, "options", set()),
         }
+        # Present only when used, so that adding them did not change any other step's key.
+        if self.externals:
+            data["externals"] = _str_map(self.externals, "externals")
+        if self.custom is not None:
+            data["custom"] = _normalise(self.custom, "custom", set())
+        return data
 
 
 def cache_key(ing: CacheIngredients) -> str:
@@ -95,7 +103,14 @@ def cache_key(ing: CacheIngredients) -> str:
        run's id: identical data from a different run still hits);
     5. ``materializers``: ``"module:Class@version"`` of each output's materializer (a new
        on-disk format invalidates old outputs);
-    6. ``options``: the step options that change its outputs (JSON).
+    6. ``options``: the step options that change its outputs (JSON);
+    7. ``externals`` (only for steps with ``bevel.ExternalPath`` parameters): a fingerprint of
+       each external file or folder, by parameter name: its content's SHA-256, or with
+       ``External(check="mtime")`` a hash of names, sizes and modification times
+       (:func:`bevel.artifacts.hashing.fingerprint_path`);
+    8. ``custom`` (only for steps with ``@step(cache_key=fn)``): the JSON value ``fn`` returned.
+
+    ``cache_expiration`` is not an ingredient: it limits how old a hit may be, not what it is.
 
     Not ingredients: retries, hooks, resources, ``enable_cache``, the run's name or the stack:
     they change how a step runs, not what it returns. The function is pure: the same
@@ -105,8 +120,15 @@ def cache_key(ing: CacheIngredients) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def ingredients_for(step: StepSpec, inputs: Mapping[str, str]) -> CacheIngredients:
-    """The ingredients of one step of a plan, given its inputs' content hashes.
+def ingredients_for(
+    step: StepSpec,
+    inputs: Mapping[str, str],
+    *,
+    externals: Mapping[str, str] | None = None,
+    custom: Any = None,
+) -> CacheIngredients:
+    """The ingredients of one step of a plan, given its inputs' content hashes (and, when it
+    has them, its external inputs' fingerprints and its ``cache_key`` hook's value).
 
     An output that opted into pickle records the Python version with its materializer: a
     pickle written by one Python version is not guaranteed to load in another.
@@ -123,6 +145,8 @@ def ingredients_for(step: StepSpec, inputs: Mapping[str, str]) -> CacheIngredien
         inputs=dict(inputs),
         materializers=materializers,
         options=step.options.output_affecting,
+        externals=dict(externals or {}),
+        custom=custom,
     )
 
 
@@ -245,7 +269,23 @@ def explain(previous: Mapping[str, Any] | None, current: Mapping[str, Any]) -> l
     lines.extend(
         _explain_values("option", _mapping(previous, "options"), _mapping(current, "options"))
     )
-    known = {"version", "code_hash", "params", "inputs", "materializers", "options", "code_parts"}
+    lines.extend(_explain_externals(previous, current))
+    if previous.get("custom") != current.get("custom"):
+        lines.append(
+            f"cache_key hook value changed: {_show(previous.get('custom'))} -> "
+            f"{_show(current.get('custom'))}"
+        )
+    known = {
+        "version",
+        "code_hash",
+        "params",
+        "inputs",
+        "materializers",
+        "options",
+        "code_parts",
+        "externals",
+        "custom",
+    }
     for name in sorted((previous.keys() | current.keys()) - known):
         if previous.get(name) != current.get(name):
             lines.append(f"ingredient {name!r} changed")
@@ -328,5 +368,31 @@ def _explain_inputs(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
             lines.append(
                 f"input {name} changed: its data differs "
                 f"({_short(old[name])} -> {_short(new[name])})"
+            )
+    return lines
+
+
+def _explain_externals(previous: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    """One line per external input whose data changed, naming its path."""
+    old, new = _mapping(previous, "externals"), _mapping(current, "externals")
+    params = _mapping(current, "params")
+    lines = []
+    for name in sorted(old.keys() | new.keys()):
+        before, after = old.get(name), new.get(name)
+        if before == after:
+            continue
+        where = f" ({params[name]})" if isinstance(params.get(name), str) else ""
+        if before is None:
+            lines.append(f"external input {name}{where} added")
+        elif after is None:
+            lines.append(f"external input {name}{where} removed")
+        elif after == "missing":
+            lines.append(f"external input {name}{where} changed: it no longer exists")
+        elif before == "missing":
+            lines.append(f"external input {name}{where} changed: it exists now")
+        else:
+            lines.append(
+                f"external input {name}{where} changed: its data differs "
+                f"({_short(before)} -> {_short(after)})"
             )
     return lines

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("bevel.cli.logs:logs", "Print the captured output of one step of a run."),
     "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
+    "gc": ("bevel.cli.gc:gc", "Remove artifact files that no record refers to any more."),
     "stack": (
         "bevel.cli.stack:stack",
         "Register, list, describe, switch, delete, export and import stacks.",

@@ -247,8 +247,16 @@ def delete_run(run: str, yes: bool, force: bool, stack: str | None) -> None:
                 f"{view.status.value}) and its artifacts?",
                 abort=True,
             )
-        removed = client.delete_run(view.id, force=force)
-        click.echo(f"deleted run {view.name}; removed {len(removed)} artifact folder(s)")
+        done = client.delete_run(view.id, force=force)
+        text = f"deleted run {view.name}; removed {len(done.removed)} artifact folder(s)"
+        if done.removed:
+            text += f" ({fmt.size(done.freed)})"
+        if done.kept:
+            text += (
+                f"; {len(done.kept)} more no run uses were saved within the last hour while"
+                " other runs are in progress: `bevel gc` removes them later"
+            )
+        click.echo(text)
 
 
 @runs.command("explain")

@@ -17,21 +17,31 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 from bevel.artifacts.base import ArtifactStore
-from bevel.artifacts.publish import artifact_path, delete_artifact_files, load_recorded
+from bevel.artifacts.gc import GRACE_SECONDS
+from bevel.artifacts.publish import artifact_path, load_recorded
 from bevel.cache.key import explain as explain_cache_key
+from bevel.client import cleanup
 from bevel.client import format as fmt
+from bevel.client.cleanup import Collected, Deleted
 from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.liveness import reap
 from bevel.client.metrics import MetricSeries, series_of
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter, StepDetails
-from bevel.metadata.records import ArtifactRecord, MetricRecord, RunStatus, StepStatus
+from bevel.metadata.records import (
+    ArtifactRecord,
+    MetricRecord,
+    RunStatus,
+    StepRunRecord,
+    StepStatus,
+)
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 
@@ -106,23 +116,21 @@ class Client:
         hint = f"pipelines with runs: {', '.join(known)}" if known else "no pipeline has run yet"
         raise NotFound(f"no runs of pipeline {pipeline!r}", hint=hint)
 
-    def delete_run(self, id_or_name: str, *, force: bool = False) -> list[str]:
+    def delete_run(self, id_or_name: str, *, force: bool = False) -> Deleted:
         """Delete a run's records, then the files of artifacts (and logs) nothing else refers to.
 
         Metadata goes first, so an interruption leaves orphan files rather than records pointing
         at missing files. A run still RUNNING is refused unless ``force`` (its process died).
-        Returns the uris of the artifact folders removed.
+        While other runs are in progress, files one of them may be saving right now (used within
+        the last hour) are left for ``bevel gc`` (see :mod:`bevel.client.cleanup`).
         """
-        record = self.store.get_run(id_or_name)
-        logs = [s.logs_uri for s in self.store.step_runs(record.id) if s.logs_uri]
-        uris = self.store.delete_run(record.id, force=force)
-        for uri in uris:
-            delete_artifact_files(self.artifact_store, uri)
-        for uri in logs:
-            path = artifact_path(self.artifact_store, uri)
-            if self.artifact_store.exists(path):
-                self.artifact_store.rm(path)
-        return uris
+        return cleanup.delete_run(self.store, self.artifact_store, id_or_name, force=force)
+
+    def collect_garbage(self, *, grace: float = GRACE_SECONDS, dry_run: bool = False) -> Collected:
+        """Remove (or with ``dry_run`` list) what no record refers to: ``bevel gc``."""
+        return cleanup.collect_garbage(
+            self.store, self.artifact_store, grace=grace, dry_run=dry_run
+        )
 
     def pipelines(self) -> PipelineList:
         return PipelineList(
@@ -273,8 +281,28 @@ class Client:
         )
         lines.extend(explain_cache_key(previous.cache_ingredients, step.cache_ingredients))
         if previous.cache_ingredients == step.cache_ingredients and len(lines) == 2:
-            lines.append("the earlier outputs were probably deleted, so the step ran again")
+            lines.append(self._same_key_ran(step, previous))
         return lines
+
+    def _same_key_ran(self, step: StepView, previous: StepRunRecord) -> str:
+        """Why a step whose key had a hit ran anyway: the hit expired, or its outputs were not
+        intact any more (deleted, or modified: the cache check compares them with their
+        completion markers)."""
+        source = previous
+        if previous.cached_from:
+            with contextlib.suppress(NotFound):
+                source = self.store.get_step_run(previous.cached_from)
+        expiration = _step_option(self.store.get_run(step.run_id).plan, step.step_id)
+        finished = source.ended or source.started
+        if expiration and (step.started - finished).total_seconds() > expiration:
+            return (
+                f"the cached result (from {fmt.timestamp(finished)}) had expired: the step "
+                f"keeps results for {fmt.duration(expiration)} (cache_expiration)"
+            )
+        return (
+            "the earlier outputs were deleted or modified since, so the step ran again and "
+            "stored them afresh"
+        )
 
     def _cache_disabled(self, step: StepView) -> list[str]:
         plan = self.store.get_run(step.run_id).plan
@@ -286,3 +314,12 @@ class Client:
             ):
                 return [f"caching is disabled for step {step.step_id!r} (enable_cache=False)"]
         return []
+
+
+def _step_option(plan: dict[str, Any], step_id: str) -> float | None:
+    """The ``cache_expiration`` (seconds) a recorded plan gave a step, if any."""
+    for spec in plan.get("steps", ()):
+        if spec.get("id") == step_id:
+            value = spec.get("options", {}).get("cache_expiration")
+            return float(value) if isinstance(value, int | float) else None
+    return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import typing
 from collections import abc
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
@@ -52,11 +53,19 @@ def check_json_param(value: Any, name: str, *, owner: str, where: str) -> None:
         raise ParameterError(err.message, where=where, hint=err.hint) from None
     problem = _json_problem(value, name)
     if problem:
+        hint = (
+            "pass plain literals (numbers, strings, lists, dicts) as parameters; pass data "
+            "between steps as step outputs instead"
+        )
+        if isinstance(value, os.PathLike):
+            hint = (
+                f"annotate it `{name}: bevel.ExternalPath` to make the data it points at part "
+                "of the cache key (the step then gets a Path), or pass str(path)"
+            )
         raise ParameterError(
             f"parameter '{name}' of {owner} is not JSON-serialisable: {problem}",
             where=where,
-            hint="pass plain literals (numbers, strings, lists, dicts) as parameters; pass data "
-            "between steps as step outputs instead",
+            hint=hint,
         )
     json.dumps(value)  # cheap final guard for exotic subclasses
 

@@ -26,7 +26,15 @@ from bevel.dag.checks import (
     check_step_names,
 )
 from bevel.dag.config import RunConfig
-from bevel.dag.plan import ArtifactInput, OutputSpec, Plan, StepOptions, StepSpec
+from bevel.dag.params import prepare as prepare_params
+from bevel.dag.plan import (
+    ArtifactInput,
+    OutputSpec,
+    Plan,
+    StepOptions,
+    StepSpec,
+    expiration_seconds,
+)
 from bevel.errors import BevelError, DefinitionError, MaterializerNotFound, ParameterError
 
 
@@ -305,6 +313,7 @@ def _compile_step(
     step_cfg = config.steps.get(inv.id)
     params, refs = _bind(inv, step_cfg.parameters if step_cfg else {}, config.source)
     hints = step.hints
+    params, externals = prepare_params(params, hints, owner=f"step '{inv.id}'", where=inv.where)
     for name, value in params.items():
         check_json_param(value, name, owner=f"step '{inv.id}'", where=inv.where)
         check_param_type(value, hints.get(name), name, owner=f"step '{inv.id}'", where=inv.where)
@@ -340,6 +349,8 @@ def _compile_step(
         on_success=_ref(step.config.on_success),
         on_failure=_ref(step.config.on_failure),
         resources=dict(step.config.resources),
+        cache_key=_ref(step.config.cache_key),
+        cache_expiration=expiration_seconds(step.config.cache_expiration),
     )
     return StepSpec(
         id=inv.id,
@@ -356,4 +367,5 @@ def _compile_step(
         outputs=_outputs(step, tools),
         options=options,
         returns_tuple=step.returns_tuple,
+        externals=externals,
     )

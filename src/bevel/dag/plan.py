@@ -14,6 +14,7 @@ Example (what ``plan.to_dict()`` looks like, abridged)::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 PLAN_FORMAT = 1
@@ -48,8 +49,20 @@ class StepOptions:
     on_success: str | None = None  # "module:qualname" of a keyword-only hook
     on_failure: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)  # e.g. {"gpu": 1}; for orchestrators
+    # "module:qualname" of a keyword-only hook whose JSON result is an extra cache-key
+    # ingredient (``@step(cache_key=...)``, like Prefect's cache_key_fn).
+    cache_key: str | None = None
+    # Seconds after which a cached result is not reused any more (``@step(cache_expiration=)``).
+    cache_expiration: float | None = None
     # Options that change what the step outputs go into the cache key.
     output_affecting: dict[str, Any] = field(default_factory=dict)
+
+
+def expiration_seconds(value: float | timedelta | None) -> float | None:
+    """``cache_expiration`` (seconds or a ``timedelta``, checked by ``@step``) as seconds."""
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class StepSpec:
     # The function returns a tuple with one value per output (``-> tuple[...]``), as opposed to
     # one value for its single output. Decided by the annotation, not by the output names.
     returns_tuple: bool = False
+    # Parameters that name external files or folders (bevel.ExternalPath): name -> "content" or
+    # "mtime", how their fingerprint for the cache key is taken (see bevel.authoring.external).
+    externals: dict[str, str] = field(default_factory=dict)
 
     @property
     def where(self) -> str:

@@ -69,6 +69,14 @@ StepIO = dict[str, dict[str, dict[str, ArtifactRecord]]]  # step run id -> "in"/
 
 
 @dataclass(frozen=True)
+class References:
+    """What the records point at in one artifact store (for garbage collection)."""
+
+    uris: frozenset[str]  # artifact uris under the store's root
+    run_ids: frozenset[str]  # every run recorded (a run's logs live under logs/<run id>/)
+
+
+@dataclass(frozen=True)
 class StepDetails:
     """Everything needed to show some step runs, fetched together (no query per step)."""
 
@@ -129,6 +137,12 @@ class MetadataStore(Protocol):
         Returns the uris of deleted artifacts no longer referenced by any remaining artifact (so
         the caller can remove their files; deduplicated artifacts share uris).
         """
+        ...
+
+    def references(self, prefix: str, uris: Sequence[str] | None = None) -> References:
+        """The artifact uris recorded under ``prefix`` (an artifact store's root uri), only
+        those among ``uris`` when given, and the ids of all runs. What garbage collection must
+        keep; two queries (chunked for ``uris``)."""
         ...
 
     def mark_stale_runs(

@@ -14,8 +14,12 @@ Lifecycle (see docs/ARCHITECTURE.md)::
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import tempfile
 import time
 import traceback
+import typing
 import uuid
 import warnings
 from collections.abc import Callable
@@ -25,8 +29,9 @@ from typing import Any
 
 from bevel import names
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
-from bevel.artifacts.publish import is_intact, load_recorded, save_artifact
-from bevel.cache import cache_key, code_parts, ingredients_for
+from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, save_artifact
+from bevel.cache import cache_key, code_parts
+from bevel.dag.params import called_params
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, BevelWarning, StepFailed
 from bevel.metadata.records import (
@@ -38,6 +43,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.run.caching import reuse, step_ingredients
 from bevel.run.context import _CURRENT, StepContext
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.logs import capture_to
@@ -90,13 +96,9 @@ def run_step(
     ``step_run_id`` is the id to record the step run under (the engine's choice; new when None).
     """
     spec = plan.step(step_id)
-    ingredients = ingredients_for(spec, {n: a.content_hash for n, a in inputs.artifacts.items()})
-    key = cache_key(ingredients)
     # In process, the engine hands over the StepDefinition; a remote worker imports it by name.
     definition = definition if definition is not None else import_ref(spec.source)
     function = getattr(definition, "func", definition)
-    recorded = ingredients.as_dict()
-    recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
     base = StepRunRecord(
         id=step_run_id or new_id(),
         run_id=run.id,
@@ -104,23 +106,29 @@ def run_step(
         step_name=spec.name,
         status=StepStatus.RUNNING,
         started=_now(),
-        cache_key=key,
         params=spec.params,
         code_hash=spec.code_hash,
-        cache_ingredients=recorded,
     )
     input_edges = tuple((name, art.id) for name, art in inputs.artifacts.items())
+    try:
+        ingredients = step_ingredients(spec, inputs.artifacts, definition)
+    except StepFailed as exc:  # its cache_key hook failed: the step cannot be keyed, nor run
+        return _not_started(spec, run, stack, base, input_edges, exc, definition)
+    recorded = ingredients.as_dict()
+    recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
+    base = replace(base, cache_key=cache_key(ingredients), cache_ingredients=recorded)
     if spec.options.enable_cache:
-        cached = _try_cache(stack, base, key, input_edges)
-        if cached is not None:
-            return cached
+        reused = reuse(stack, base, input_edges, spec)
+        if reused is not None:
+            return StepOutcome(*reused)
     stack.metadata_store.start_step_run(base)
+    hints = _hints(function, definition)
     sink = io.StringIO()  # captured output of every attempt, stored once at the end
     attempt, delay = 1, spec.options.retry_delay
     while True:
         if spec.options.retries:
             sink.write(f"--- attempt {attempt} of {spec.options.retries + 1} ---\n")
-        tried = _attempt(plan, spec, run, stack, inputs, function, base, attempt, sink)
+        tried = _attempt(plan, spec, run, stack, inputs, function, hints, base, attempt, sink)
         if tried.status is StepStatus.COMPLETED or attempt > spec.options.retries:
             break
         if isinstance(tried.error, KeyboardInterrupt | BevelError):
@@ -134,52 +142,48 @@ def run_step(
     return outcome
 
 
-def _try_cache(
-    stack: Stack, base: StepRunRecord, key: str, input_edges: tuple[tuple[str, str], ...]
-) -> StepOutcome | None:
-    store = stack.metadata_store
-    hit = store.find_cached(key)
-    if hit is None:
-        return None
-    for art in hit.outputs.values():
-        # Files deleted or modified, or recorded by a stack with another artifact store (that
-        # shares this metadata store, so its files are not reachable from here): compute the
-        # step again rather than hand out a broken artifact. The check reads no data.
-        if not is_intact(stack.artifact_store, art.uri, art.content_hash):
-            return None
-        if _stale_format(art):
-            return None
-    record = replace(base, status=StepStatus.CACHED, ended=_now(), cached_from=hit.step_run.id)
-    store.finish_step_run(
-        StepCompletion(
-            step_run=record,
-            reused_outputs=tuple((name, art.id) for name, art in hit.outputs.items()),
-            inputs=input_edges,
-        )
-    )
-    return StepOutcome(record, dict(hit.outputs))
-
-
-def _stale_format(art: ArtifactRecord) -> bool:
-    """Whether ``art`` was written by another version of its materializer.
-
-    Annotated outputs have their materializer version in the cache key; an unannotated output's
-    materializer is only known once the step has run, so it is checked here instead.
-    """
-    try:
-        return str(get_materializer(art.materializer).version) != art.materializer_version
-    except BevelError:  # the materializer is gone (an uninstalled extra): cannot reuse
-        return True
-
-
-def _load_inputs(spec: StepSpec, stack: Stack, inputs: StepInputs) -> dict[str, Any]:
+def _load_inputs(stack: Stack, inputs: StepInputs, private_dir: str) -> dict[str, Any]:
+    """Each input as loading its artifact gives it: handed over in memory when the producer ran
+    in this process and its materializer can give exactly that without the files
+    (``reloaded``: a copy, so a step mutating its input changes nothing another step sees),
+    else loaded from the store (a ``Path`` as a private copy under ``private_dir``)."""
     values: dict[str, Any] = {}
     for name, art in inputs.artifacts.items():
         if name in inputs.objects:
-            values[name] = inputs.objects[name]
-            continue
-        values[name] = load_recorded(stack.artifact_store, art)
+            value = handed_off(art, inputs.objects[name])
+            if value is not NotImplemented:
+                values[name] = value
+                continue
+        values[name] = load_recorded(stack.artifact_store, art, private_dir=private_dir)
     return values
+
+
+def _hints(function: Callable[..., Any], definition: Any) -> dict[str, Any]:
+    """The step's parameter annotations (what shapes its recorded parameters)."""
+    try:
+        hints = getattr(definition, "hints", None)
+        if hints is None:
+            hints = typing.get_type_hints(function, include_extras=True)
+        return dict(hints)
+    except Exception:  # annotations that do not evaluate here: parameters go as recorded
+        return {}
+
+
+def _not_started(
+    spec: StepSpec,
+    run: RunRecord,
+    stack: Stack,
+    base: StepRunRecord,
+    input_edges: tuple[tuple[str, str], ...],
+    error: StepFailed,
+    definition: Any,
+) -> StepOutcome:
+    """Record a step that failed before it could start (its cache key could not be computed)."""
+    record = replace(base, status=StepStatus.FAILED, ended=_now(), error=_error_text(error))
+    stack.metadata_store.finish_step_run(StepCompletion(step_run=record, inputs=input_edges))
+    outcome = StepOutcome(record, {}, {}, error)
+    _run_hook(spec, run, outcome, getattr(definition, "config", None))
+    return outcome
 
 
 @dataclass
@@ -201,6 +205,7 @@ def _attempt(
     stack: Stack,
     inputs: StepInputs,
     function: Callable[..., Any],
+    hints: dict[str, Any],
     record: StepRunRecord,
     attempt: int,
     sink: io.StringIO,
@@ -217,10 +222,12 @@ def _attempt(
     )
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
+    private_dir = os.path.join(tempfile.gettempdir(), f"bevel-inputs-{record.id}-{attempt}")
     try:
         with capture_to(sink):
             try:
-                kwargs = {**spec.params, **_load_inputs(spec, stack, inputs)}
+                kwargs = called_params(spec.params, hints)
+                kwargs.update(_load_inputs(stack, inputs, private_dir))
                 result = function(**kwargs)
                 tried.objects = output_values(spec, result)
                 check_outputs(spec, tried.objects)
@@ -234,6 +241,7 @@ def _attempt(
                 sink.write(tried.traceback)
     finally:
         _CURRENT.reset(token)
+        shutil.rmtree(private_dir, ignore_errors=True)  # private copies of Path inputs
     return tried
 
 
@@ -274,6 +282,11 @@ def _record(
             ),
         )
     )
+    for art in stored:  # a clean-up that ran between save and record must not lose them
+        ensure_stored(
+            stack.artifact_store, art.uri, tried.objects[art.output_name], art.materializer,
+            name=art.name,
+        )  # fmt: skip
     outputs = {art.output_name: art for art in stored}
     objects = tried.objects if tried.status is StepStatus.COMPLETED else {}
     return StepOutcome(final, outputs, objects, tried.error)

@@ -26,7 +26,7 @@ from datetime import timedelta
 
 import pytest
 
-from bevel.errors import BevelError, ConfigError, MetadataError, NotFound
+from bevel.errors import BevelError, CacheHitLost, ConfigError, MetadataError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -486,6 +486,34 @@ class MetadataStoreContract(StatusContract, NamesContract, DefinitionStoreContra
         assert store.delete_run(second.id) == [model.uri]
         with pytest.raises(NotFound):
             store.get_artifact(model.id)
+
+    def test_references_name_recorded_uris_under_a_prefix_and_every_run(
+        self, store: MetadataStore
+    ) -> None:
+        run = store.create_run(make_run(at=0))
+        _, (a,) = self.run_step(store, run, "load", ("data",))
+        other = store.create_run(make_run(at=1))
+        step = make_step(other, "odd")
+        store.start_step_run(step)
+        odd = make_artifact("p.odd.x", "x", uri="/store_x/odd%_name")  # LIKE wildcards
+        store.finish_step_run(StepCompletion(done(step), outputs=(odd,)))
+        refs = store.references("/store/")
+        assert refs.uris == frozenset({a.uri}) and refs.run_ids == frozenset({run.id, other.id})
+        assert store.references("/store_x/odd%").uris == frozenset({odd.uri})
+        assert store.references("/store_").uris == frozenset({odd.uri})
+        only = store.references("/", uris=[a.uri, "/store/never-recorded"])
+        assert only.uris == frozenset({a.uri})
+
+    def test_a_cache_hit_whose_run_was_deleted_is_refused(self, store: MetadataStore) -> None:
+        first = store.create_run(make_run(at=0))
+        step1, (model,) = self.run_step(store, first, "train", ("model",), cache_key="k")
+        store.finish_run(first.id, RunStatus.COMPLETED, ended=T0)
+        second = store.create_run(make_run(at=1))
+        store.delete_run(first.id)
+        cached = replace(done(make_step(second, "train"), StepStatus.CACHED), cached_from=step1.id)
+        with pytest.raises(CacheHitLost):
+            store.finish_step_run(StepCompletion(cached, reused_outputs=(("model", model.id),)))
+        assert store.step_runs(second.id) == []  # nothing of it was recorded
 
     def test_delete_running_run_needs_force(self, store: MetadataStore) -> None:
         run = store.create_run(make_run())

@@ -72,6 +72,25 @@ class Materializer(abc.ABC):
         lets bevel show the loaded value's text when the artifact is small."""
         return None
 
+    #: True when the object ``load`` returns refers to files of the folder it was loaded from (a
+    #: ``Path``, a lazily read or memory-mapped dataset) instead of holding its data. bevel then
+    #: loads it from a private copy of the folder, so code that writes through the object cannot
+    #: change the stored artifact. Default: False (``load`` reads the data into memory).
+    keeps_files: ClassVar[bool] = False
+
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        """What ``load(type_)`` would return after ``save(obj)``, computed in memory, or
+        ``NotImplemented`` when that cannot be done exactly and cheaply (the default).
+
+        Used for the in-memory hand-off between steps of one process: a consumer must see the
+        same value, types included, whether its input was handed over or loaded from the store
+        (a cached producer). Return a value independent of ``obj`` (a copy, or ``obj`` itself
+        when it is immutable), so that a step mutating its input changes nothing that another
+        step sees. When in doubt return ``NotImplemented``: the consumer then loads the stored
+        artifact, which is always exact.
+        """
+        return NotImplemented
+
 
 class _Completed(Materializer):
     """A duck-typed materializer (no base class) with the defaults for what it leaves out."""
@@ -100,6 +119,14 @@ class _Completed(Materializer):
     def preview(self, directory: str, type_: type | None) -> str | None:
         method = getattr(self.inner, "preview", None)
         return method(directory, type_) if method is not None else None  # type: ignore[no-any-return]
+
+    @property  # type: ignore[misc]
+    def keeps_files(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.inner, "keeps_files", False))
+
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        method = getattr(self.inner, "reloaded", None)
+        return method(obj, type_) if method is not None else NotImplemented
 
     def __getattr__(self, name: str) -> Any:  # e.g. ``pickled``, read by publish
         return getattr(self.__dict__["inner"], name)

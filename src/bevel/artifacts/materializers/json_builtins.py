@@ -116,6 +116,29 @@ def _as_builtin(obj: Any) -> Any:
     return obj  # check_json reports it
 
 
+def _encode(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _decode(data: Any, type_: type | None) -> Any:
+    """The loaded JSON as the recorded type: a tuple, NamedTuple, IntEnum... rebuilt."""
+    if type_ is None or (type_ in _BUILTINS and type_ is not tuple):
+        return data
+    if type_ is tuple:
+        return tuple(data)
+    try:
+        if issubclass(type_, tuple) and hasattr(type_, "_fields"):
+            return type_(*data)  # NamedTuple
+        if issubclass(type_, _BUILTINS):
+            return type_(data)  # type: ignore[call-arg]  # IntEnum, StrEnum, OrderedDict...
+    except Exception as exc:
+        raise ArtifactError(
+            f"cannot rebuild {with_article(type_.__qualname__)} from its stored JSON: {exc}",
+            hint="register a materializer for this type with bevel.register_materializer",
+        ) from exc
+    return data
+
+
 class JsonMaterializer:
     """Stores JSON-able builtins; a tuple (or NamedTuple, IntEnum...) comes back as its type."""
 
@@ -124,28 +147,17 @@ class JsonMaterializer:
     def save(self, obj: Any, directory: str) -> None:
         obj = _as_builtin(obj)
         check_json(obj)
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
         with open(os.path.join(directory, FILENAME), "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(_encode(obj))
 
     def load(self, directory: str, type_: type | None) -> Any:
         with open(os.path.join(directory, FILENAME), encoding="utf-8") as f:
-            data = json.loads(f.read())
-        if type_ is None or (type_ in _BUILTINS and type_ is not tuple):
-            return data
-        if type_ is tuple:
-            return tuple(data)
-        try:
-            if issubclass(type_, tuple) and hasattr(type_, "_fields"):
-                return type_(*data)  # NamedTuple
-            if issubclass(type_, _BUILTINS):
-                return type_(data)  # type: ignore[call-arg]  # IntEnum, StrEnum, OrderedDict...
-        except Exception as exc:
-            raise ArtifactError(
-                f"cannot rebuild {with_article(type_.__qualname__)} from its stored JSON: {exc}",
-                hint="register a materializer for this type with bevel.register_materializer",
-            ) from exc
-        return data
+            return _decode(json.loads(f.read()), type_)
+
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        """The JSON round trip done in memory: exactly what ``load`` gives (``[(1, 2)]`` comes
+        back as ``[[1, 2]]`` either way), and a fresh copy, so mutating it changes nothing."""
+        return _decode(json.loads(_encode(_as_builtin(obj))), type_)
 
     def metadata(self, obj: Any) -> dict[str, Any]:
         facts: dict[str, Any] = {"type": type(obj).__qualname__}

@@ -12,11 +12,21 @@ import json
 import os
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from bevel.errors import ArtifactError
 
 FILENAME = "data.parquet"
+_COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3 or bool(
+    getattr(pd.options.mode, "copy_on_write", False) is True
+)
+_STR_INDEX_DTYPE = pd.Index(["a"]).dtype  # what read_parquet gives string column labels
+_MASKED_DTYPES = (  # the nullable dtypes (public classes)
+    pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype,
+    pd.UInt8Dtype, pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype,
+    pd.Float32Dtype, pd.Float64Dtype, pd.BooleanDtype,
+)  # fmt: skip
 SERIES_FILENAME = "series.json"
 _MAX_COLUMNS = 200  # metadata lists at most this many columns
 _VIZ_COLUMNS = 50
@@ -91,6 +101,62 @@ def _frame_text(frame: pd.DataFrame, total: int, columns: int) -> str:
     return f"{text}\n[{total} rows x {columns} columns{more}{wide}]"
 
 
+# -- the in-memory hand-off: when a Parquet round trip is known to give the same frame ---------
+#
+# Measured with pyarrow (tests/artifacts/test_artifact_handoff.py checks every case against a
+# real round trip): numeric, bool, string, nullable (Int64, boolean, Float64...) and datetime /
+# timedelta columns at ms, us or ns (with or without a time zone) come back as they went in, as
+# do a RangeIndex and a flat index of those types. Not everything does: object columns of str
+# come back as "str", datetime64[s] as datetime64[us], categoricals of ints as ints, a
+# DatetimeIndex loses its freq. For those the consumer reads the stored artifact instead.
+
+_EXACT_UNITS = frozenset({"ms", "us", "ns"})
+
+
+def _dtype_survives(dtype: Any) -> bool:
+    if isinstance(dtype, np.dtype):
+        if dtype.kind in "biuf":
+            return dtype.isnative
+        if dtype.kind in "mM":
+            return np.datetime_data(dtype)[0] in _EXACT_UNITS
+        return False
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return dtype.unit in _EXACT_UNITS
+    return isinstance(dtype, (pd.StringDtype, *_MASKED_DTYPES))
+
+
+def _index_survives(index: pd.Index) -> bool:
+    if isinstance(index, pd.RangeIndex):
+        return True
+    if isinstance(index, pd.MultiIndex | pd.CategoricalIndex | pd.IntervalIndex):
+        return False
+    if getattr(index, "freq", None) is not None:  # a DatetimeIndex's freq is not stored
+        return False
+    if isinstance(index.dtype, np.dtype) and index.dtype.kind == "O":
+        return False
+    return _dtype_survives(index.dtype)
+
+
+def _frame_survives(frame: pd.DataFrame) -> bool:
+    columns = frame.columns
+    return (
+        type(frame) is pd.DataFrame
+        and not frame.attrs
+        and frame.flags.allows_duplicate_labels
+        and type(columns) is pd.Index
+        and columns.dtype == _STR_INDEX_DTYPE
+        and columns.is_unique
+        and _index_survives(frame.index)
+        and all(_dtype_survives(dtype) for dtype in frame.dtypes)
+    )
+
+
+def _independent(obj: Any) -> Any:
+    """A copy that shares nothing mutable with ``obj``: a shallow copy under copy-on-write
+    (always on from pandas 3: data is copied only when one side writes), else a deep copy."""
+    return obj.copy(deep=not _COPY_ON_WRITE)
+
+
 class DataFrameMaterializer:
     version: ClassVar[str] = "1"
 
@@ -99,6 +165,11 @@ class DataFrameMaterializer:
 
     def load(self, directory: str, type_: type | None) -> Any:
         return _read(directory)
+
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        """A copy-on-write copy of a frame whose Parquet round trip is exact, else
+        ``NotImplemented`` (see above)."""
+        return _independent(obj) if _frame_survives(obj) else NotImplemented
 
     def metadata(self, obj: Any) -> dict[str, Any]:
         return _frame_metadata(obj)
@@ -133,6 +204,17 @@ class SeriesMaterializer:
         with open(os.path.join(directory, SERIES_FILENAME), encoding="utf-8") as f:
             name = json.loads(f.read())["name"]
         return _read(directory)[self._COLUMN].rename(name)
+
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        survives = (
+            type(obj) is pd.Series
+            and not obj.attrs
+            and obj.flags.allows_duplicate_labels
+            and (obj.name is None or type(obj.name) in (str, int, float, bool))
+            and _index_survives(obj.index)
+            and _dtype_survives(obj.dtype)
+        )
+        return _independent(obj) if survives else NotImplemented
 
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"rows": len(obj), "name": str(obj.name), "dtype": str(obj.dtype)}

@@ -1,8 +1,9 @@
 """``pathlib.Path``: the file or the whole folder it points at is copied into the artifact.
 
 A step that writes a report or a model folder returns its Path; the artifact then holds a
-content-hashed copy, and loading gives a Path to that stored copy (inside the store when it is
-local, in the local download cache otherwise), not the original location, which may be gone.
+content-hashed copy, and loading gives a Path to a *private copy* of it (``keeps_files``): the
+stored files and the download cache are never handed out, so a step that writes into its
+input folder changes only its own copy. (Not the original location either, which may be gone.)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bevel.errors import ArtifactError
 
 class PathMaterializer:
     version: ClassVar[str] = "1"
+    keeps_files: ClassVar[bool] = True  # a loaded Path points at a private copy, never the store
 
     def save(self, obj: Any, directory: str) -> None:
         source = Path(obj)

@@ -20,6 +20,12 @@ class BytesMaterializer:
             data = f.read()
         return bytearray(data) if type_ is not None and issubclass(type_, bytearray) else data
 
+    def reloaded(self, obj: Any, type_: type | None) -> Any:
+        """``bytes`` are immutable (handed over as they are); a ``bytearray`` is copied."""
+        if type_ is not None and issubclass(type_, bytearray):
+            return bytearray(obj)
+        return obj if type(obj) is bytes else bytes(obj)
+
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"size": len(obj)}
 

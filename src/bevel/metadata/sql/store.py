@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from bevel import names
 from bevel.errors import MetadataError
-from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter, StepDetails
+from bevel.metadata.base import ArtifactFilter, CacheHit, References, RunFilter, StepDetails
 from bevel.metadata.records import (
     ArtifactRecord,
     ComponentRecord,
@@ -45,6 +45,7 @@ from bevel.metadata.records import (
     StepRunRecord,
 )
 from bevel.metadata.sql import definitions as defs
+from bevel.metadata.sql import gc as sql_gc
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql import status as status_writes
 from bevel.metadata.sql.engine import (
@@ -182,6 +183,10 @@ class SqlMetadataStore:
         return self._write(
             f"deleting run {run_id}", lambda conn: writes.delete_run(conn, run_id, force=force)
         )
+
+    def references(self, prefix: str, uris: Sequence[str] | None = None) -> References:
+        with self._read("listing what the records reference") as conn:
+            return sql_gc.references(conn, prefix, uris)
 
     def mark_stale_runs(
         self, older_than: datetime, *, run_ids: Sequence[str] | None = None, reason: str = ""

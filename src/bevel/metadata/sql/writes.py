@@ -14,7 +14,7 @@ from typing import TypeVar
 from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from bevel.errors import ConfigError, MetadataError
+from bevel.errors import CacheHitLost, ConfigError, MetadataError
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -101,6 +101,10 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
     status.require_running_run(
         conn, sr.run_id, f"record step {sr.step_id!r} as {StepStatus(sr.status).value}"
     )
+    if sr.cached_from:
+        _lock_reused(
+            conn, sr.cached_from, [artifact_id for _, artifact_id in completion.reused_outputs]
+        )
     params = step_run_params(sr)
     params["_id"] = params.pop("id")
     params["_from"] = [s.value for s in step_status_sources(StepStatus(sr.status))]
@@ -132,6 +136,27 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
     if completion.metadata:
         log_metadata(conn, completion.metadata)
     return saved
+
+
+def _lock_reused(conn: Connection, step_run_id: str, artifact_ids: list[str]) -> None:
+    """Check that a cache hit's step run and outputs still exist, and share-lock them until this
+    transaction ends, so a concurrent ``delete_run`` waits and then keeps them (they are used
+    elsewhere now). CacheHitLost when one was deleted since the hit was found."""
+    kept = conn.execute(
+        select(step_runs.c.id).where(step_runs.c.id == step_run_id).with_for_update(read=True)
+    ).first()
+    found = set(
+        conn.execute(
+            select(artifacts.c.id)
+            .where(artifacts.c.id.in_(artifact_ids))
+            .with_for_update(read=True, key_share=True)
+        ).scalars()
+    )
+    if kept is None or found != set(artifact_ids):
+        raise CacheHitLost(
+            f"the cached step run {step_run_id} or its outputs were deleted meanwhile",
+            hint="the step is computed again instead",
+        )
 
 
 def _copy_metrics(conn: Connection, sr: StepRunRecord) -> None:
@@ -227,6 +252,21 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
             " process is dead",
         )
     own_steps = select(step_runs.c.id).where(step_runs.c.run_id == run_id)
+    touched = select(lineage.c.artifact_id).where(lineage.c.step_run_id.in_(own_steps))
+    # Lock what this deletion may remove before deciding what other runs still use: a cache hit
+    # recording a reuse of these rows right now holds a share lock on them (see
+    # _lock_reused), so this waits for it and then sees its lineage (PostgreSQL, MySQL; SQLite
+    # serializes write transactions anyway).
+    conn.execute(
+        select(artifacts.c.id)
+        .where(
+            or_(
+                artifacts.c.run_id == run_id,
+                and_(artifacts.c.run_id.is_(None), artifacts.c.id.in_(touched)),
+            )
+        )
+        .with_for_update()
+    ).all()
     used_elsewhere = (
         select(lineage.c.artifact_id)
         .join(step_runs, step_runs.c.id == lineage.c.step_run_id)
@@ -239,7 +279,6 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
     )
     # Besides its own artifacts, a run can hold the last reference to a detached artifact
     # (one whose producing run was deleted earlier): those go now too.
-    touched = select(lineage.c.artifact_id).where(lineage.c.step_run_id.in_(own_steps))
     doomed = conn.execute(
         select(artifacts.c.id, artifacts.c.uri).where(
             or_(
