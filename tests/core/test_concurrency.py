@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 WORKERS, RUNS = 4, 20
 
 
+@pytest.mark.slow
 def test_four_processes_times_twenty_runs(bevel_home: Path) -> None:
     env = {**os.environ, "BEVEL_HOME": str(bevel_home)}
     procs = [

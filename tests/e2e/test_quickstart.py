@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from e2e_helpers import ROOT, Runner
 
 from bevel import Client
@@ -12,6 +13,7 @@ from bevel.settings import ENV_HOME
 EXAMPLE = ROOT / "examples" / "quickstart" / "pipeline.py"
 
 
+@pytest.mark.slow
 def test_quickstart_runs_then_is_cached(bevel_cli: Runner, tmp_path: Path, monkeypatch) -> None:
     first = bevel_cli("run", f"{EXAMPLE}:training", "-p", "C=0.5")
     assert "4 ran, 0 cached" in first.stdout

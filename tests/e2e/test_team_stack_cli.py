@@ -15,7 +15,7 @@ from e2e_helpers import ROOT, Runner
 
 from bevel.testing.servers import DatabaseServer, S3Server
 
-pytestmark = pytest.mark.servers
+pytestmark = [pytest.mark.servers, pytest.mark.slow]  # many CLI processes against real servers
 EXAMPLE = ROOT / "examples" / "quickstart" / "pipeline.py"
 
 READ_BACK = """

@@ -48,10 +48,12 @@ class TestServerContract(MetadataStoreContract):
         store.close()
 
 
+@pytest.mark.slow
 def test_fresh_server_database_opened_by_four_processes(scratch_url: str) -> None:
     assert start_all(open_and_list, (scratch_url,)) == ["ok"] * PROCESSES
 
 
+@pytest.mark.slow
 def test_four_processes_race_for_versions(scratch_url: str) -> None:
     assert_race_is_consistent(scratch_url)
 
