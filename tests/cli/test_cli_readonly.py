@@ -106,3 +106,17 @@ def test_a_team_store_is_a_project_without_a_local_folder(
     assert result.exit_code == 0, result.output
     assert result.stdout == "no runs found\n"
     assert list(elsewhere.iterdir()) == []  # no .bevel/ made here
+
+
+def test_bevel_home_inside_a_file_says_so(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("BEVEL_HOME", str(tmp_path / "file" / ".bevel"))
+    result = invoke("runs", "list")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"error: cannot create bevel's home folder {tmp_path / 'file' / '.bevel'}: "
+        f"{tmp_path / 'file'} is a file"
+    )
+    assert (tmp_path / "file").read_text() == "x"

@@ -21,6 +21,12 @@ def existing_project() -> Settings:
     settings = load_settings(create=False)
     if settings.home.is_dir() or settings.store_url:
         return settings
+    blocked = next((p for p in settings.home.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:  # no project can ever be made there: say why, not just "missing"
+        raise ConfigError(
+            f"cannot create bevel's home folder {settings.home}: {blocked} is a file",
+            hint=f"point ${ENV_HOME} at a folder (it is created when missing), or move the file",
+        )
     if os.environ.get(ENV_HOME):
         raise ConfigError(
             f"no bevel project at ${ENV_HOME}={os.environ[ENV_HOME]} (that folder does not exist)",
