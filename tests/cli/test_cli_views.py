@@ -189,3 +189,59 @@ def test_artifacts_show_uses_the_materializers_preview(bevel_home: Path, invoke:
     assert _value_section(_ok(invoke("artifacts", "show", art.id[:10]))) == (
         "Grid: 3 rows, first [1, 2]"
     )
+
+
+@step
+def quick(n: int = 2) -> int:
+    print(f"computing {n} squared")
+    return n * n
+
+
+@pipeline
+def squares(n: int = 2) -> None:
+    quick(n)
+
+
+def test_logs_of_a_cached_step_come_from_the_run_that_produced_it(
+    bevel_home: Path, invoke: Invoke
+) -> None:
+    first = squares.with_options(run_name="first")()
+    second = squares.with_options(run_name="second")()
+    assert second.steps["quick"].status == "cached"
+    assert second.steps["quick"].cached_source() == first.steps["quick"]
+    assert second.steps["quick"].logs() == "computing 2 squared\n"
+    # Before: "no output was captured for step quick".
+    shown = invoke("logs", "second", "quick")
+    assert _ok(shown) == "computing 2 squared\n"
+    assert "step quick was cached: its outputs come from step run " in shown.stderr
+    assert "(quick in run first); these are that run's logs" in shown.stderr
+    followed = invoke("logs", "-f", "second", "quick")  # the step is over: print and end
+    assert _ok(followed) == "computing 2 squared\n"
+
+
+def test_logs_follow_of_a_finished_step_prints_it_and_ends(
+    bevel_home: Path, invoke: Invoke
+) -> None:
+    squares.with_options(run_name="done")()
+    followed = invoke("logs", "-f", "done", "quick")
+    assert _ok(followed) == "computing 2 squared\n"
+    assert followed.stderr.splitlines()[-1] == "step quick completed"
+    unknown = invoke("logs", "-f", "done", "qiuck")
+    assert unknown.exit_code == 1 and "run 'done' has no step 'qiuck'" in unknown.stderr
+    assert "steps: quick" in unknown.stderr
+
+
+def test_a_step_that_prints_nothing_leaves_no_log_file(bevel_home: Path, invoke: Invoke) -> None:
+    @step
+    def silent() -> int:
+        return 1
+
+    @pipeline
+    def quiet() -> None:
+        silent()
+
+    run = quiet()
+    assert run.steps["silent"].logs_uri is None
+    assert not list((bevel_home / "artifacts" / "logs" / run.id).glob("*"))
+    shown = invoke("logs", run.name, "silent")
+    assert shown.exit_code == 0 and "no output was captured for step silent" in shown.stderr

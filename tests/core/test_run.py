@@ -347,7 +347,9 @@ def test_cache_hit_in_another_artifact_store_is_a_miss(bevel_home: Path, tmp_pat
 
 
 def test_current_outside_a_step_is_a_clear_error() -> None:
-    with pytest.raises(Exception, match="only available while a step runs"):
+    with pytest.raises(
+        Exception, match=r"only available while a step \(or its on_success/on_failure hook\) runs"
+    ):
         _ = current.run_id
 
 

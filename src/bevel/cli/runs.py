@@ -12,7 +12,7 @@ from bevel.client import format as fmt
 from bevel.client import metrics
 from bevel.client.lists import lookup
 from bevel.client.views import RunView, StepView
-from bevel.metadata.records import RunStatus, StepStatus
+from bevel.metadata.records import HOOK_ERROR, RunStatus, StepStatus
 
 _STATUSES = [s.value for s in RunStatus]
 
@@ -173,6 +173,15 @@ def print_run(console: Console, run: RunView) -> None:
             console.print(Text(step.error or "(no error recorded)", style="red"))
             if step.traceback:
                 console.print(Text(step.traceback.rstrip()))
+    for step in run.steps.values():
+        hook = step.metadata.get(HOOK_ERROR)
+        if isinstance(hook, dict):
+            output.heading(
+                console,
+                f"step {step.step_id}: the {hook.get('hook')} hook {hook.get('function')} failed",
+            )
+            console.print(Text(str(hook.get("error")), style="red"))
+            console.print(Text(f"its traceback: bevel logs {run.name} {step.step_id}"))
 
 
 def _print_outputs(console: Console, steps: list[StepView]) -> None:

@@ -17,8 +17,10 @@ Example::
 
 from __future__ import annotations
 
+import codecs
 import contextlib
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -249,12 +251,39 @@ class Client:
             return ""
         path = artifact_path(self.artifact_store, step.logs_uri)
         if not self.artifact_store.exists(path):
+            if step.status is StepStatus.RUNNING:
+                return ""  # an object store: the log is uploaded when the step ends
             raise ArtifactMissing(
                 f"the logs of step {step.step_id!r} are gone: {step.logs_uri}",
                 hint="they were deleted from the artifact store",
             )
         with self.artifact_store.open(path, "rb") as fh:
             return fh.read().decode("utf-8", errors="replace")
+
+    def _follow_logs(self, step: StepView, poll: float) -> Iterator[str]:
+        """New text of a step's log as it is written, until the step run ends.
+
+        The status is read before the log, so once it is final the last read gets the rest. On
+        object stores the log appears only when the step ends, so that is when it is yielded.
+        """
+        store = self.artifact_store
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        offset = 0
+        while True:
+            record = self.store.get_step_run(step.id)
+            done = StepStatus(record.status) is not StepStatus.RUNNING
+            path = artifact_path(store, record.logs_uri) if record.logs_uri else None
+            if path is not None and store.exists(path):
+                with store.open(path, "rb") as fh:
+                    fh.seek(offset)
+                    data = fh.read()
+                offset += len(data)
+                text = decoder.decode(data, final=done)
+                if text:
+                    yield text
+            if done:
+                return
+            time.sleep(poll)
 
     def _explain(self, step: StepView) -> list[str]:
         """Why a step was or was not cached (what ``bevel runs explain`` prints)."""

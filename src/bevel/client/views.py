@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -213,8 +214,29 @@ class StepView:
         )
 
     def logs(self) -> str:
-        """Captured stdout, stderr and logging of the step (``""`` when nothing was captured)."""
-        return self._client._read_logs(self)
+        """Captured stdout, stderr and logging of the step (``""`` when nothing was captured).
+
+        A cached step ran nothing: its logs are those of the step run that produced its outputs
+        (:meth:`cached_source`). While the step runs this is what it wrote so far (on a local
+        artifact store; object stores receive the log when the step ends)."""
+        source = self.cached_source()
+        return self._client._read_logs(source or self)
+
+    def follow_logs(self, poll: float = 0.5) -> Iterator[str]:
+        """Yield the step's output as it is written, until the step run ends (``bevel logs
+        -f``); checks every ``poll`` seconds. For a step that already ended, its whole log."""
+        source = self.cached_source()
+        if source is not None:
+            yield self._client._read_logs(source)
+            return
+        yield from self._client._follow_logs(self, poll)
+
+    def cached_source(self) -> StepView | None:
+        """The step run whose outputs this cached step reused (``None`` when not cached)."""
+        if self.status is not StepStatus.CACHED or not self.cached_from:
+            return None
+        found = self._client._step_views([self.cached_from])
+        return found[0] if found else None
 
     def explain(self) -> list[str]:
         """Why this step was (or was not) taken from the cache, one reason per line."""

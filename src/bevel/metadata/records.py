@@ -150,6 +150,11 @@ class MetricRecord:
     created: datetime
 
 
+#: Step-run metadata key bevel writes when a step's on_success/on_failure hook raised:
+#: ``{"hook": "on_failure", "function": "module:name", "error": "ValueError: ..."}``.
+HOOK_ERROR = "bevel.hook_error"
+
+
 @dataclass(frozen=True)
 class MetadataEntry:
     """Free-form metadata logged on a run, step run or artifact (``log_metadata``)."""

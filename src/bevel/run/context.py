@@ -43,9 +43,17 @@ class StepContext:
     metadata: dict[str, Any] = field(default_factory=dict)
     run_metadata: dict[str, Any] = field(default_factory=dict)
     artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hook: str | None = None  # "on_success" / "on_failure" while that hook runs
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         """Record a numeric metric (``step`` for a series, e.g. the epoch)."""
+        if self.hook is not None:
+            raise BevelError(
+                f"log_metric() cannot be used in the {self.hook} hook: the step's metrics were "
+                "recorded when it ended",
+                hint="record facts from a hook with log_metadata({...}) (on the step) or "
+                "log_metadata({...}, run=True)",
+            )
         if not isinstance(key, str) or not key:
             raise BevelError("metric keys must be non-empty strings", hint="log_metric('acc', 0.9)")
         try:
@@ -64,6 +72,12 @@ class StepContext:
     ) -> None:
         """Attach JSON metadata to this step run, to one of its outputs (``artifact=`` output
         name) or to the whole run (``run=True``). Logging a key again replaces its value."""
+        if artifact is not None and self.hook is not None:
+            raise BevelError(
+                f"log_metadata(artifact=...) cannot be used in the {self.hook} hook: the step's "
+                "outputs were recorded when it ended",
+                hint="log on the step (log_metadata({...})) or the run (run=True) instead",
+            )
         if artifact is not None and run:
             raise BevelError(
                 "log_metadata() takes artifact= or run=True, not both",
@@ -95,7 +109,8 @@ def current_context() -> StepContext:
     ctx = _CURRENT.get()
     if ctx is None:
         raise BevelError(
-            "bevel.current is only available while a step runs inside a pipeline",
+            "bevel.current is only available while a step (or its on_success/on_failure hook) "
+            "runs inside a pipeline",
             hint="when calling a step function directly (e.g. in a unit test), don't use "
             "bevel.current, or run it through a @pipeline",
         )

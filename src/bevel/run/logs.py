@@ -1,4 +1,5 @@
-"""Per-step capture of stdout, stderr and logging, safe with several steps in threads.
+"""Per-step capture of stdout, stderr and logging, safe with several steps in threads, and the
+step log it goes to (:class:`StepLog`), which another process can follow while the step runs.
 
 ``sys.stdout``/``sys.stderr`` are swapped once for proxies that write to the current step's
 capture file (a ``contextvars`` variable, so each thread/step has its own) *and* to the original
@@ -12,14 +13,24 @@ user's own logging setup after their first run.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import IO, Any, TextIO
+from typing import Any, Protocol, TextIO
 
-_SINK: ContextVar[IO[str] | None] = ContextVar("bevel_log_sink", default=None)
+from bevel import names
+from bevel.artifacts.base import ArtifactStore
+
+
+class Sink(Protocol):
+    def write(self, text: str, /) -> int: ...
+
+
+_SINK: ContextVar[Sink | None] = ContextVar("bevel_log_sink", default=None)
 _install_lock = threading.Lock()
 
 
@@ -108,7 +119,7 @@ def _uninstall() -> None:
 
 
 @contextlib.contextmanager
-def capture_to(sink: IO[str]) -> Iterator[None]:
+def capture_to(sink: Sink) -> Iterator[None]:
     """Capture prints and logging of the code run in this context into ``sink``."""
     _install()
     token = _SINK.set(sink)
@@ -117,3 +128,86 @@ def capture_to(sink: IO[str]) -> Iterator[None]:
     finally:
         _SINK.reset(token)
         _uninstall()
+
+
+def log_path(run_id: str, step_id: str, step_run_id: str) -> str:
+    """Where a step run's log lives in the artifact store (relative to its root):
+    ``logs/<run id>/<step id>-<step run>.log``; a step id that is not a safe file name (compile
+    refuses those, a hand-made plan may not) gets a stand-in with its hash."""
+    return f"logs/{run_id}/{names.file_name(step_id, f'-{step_run_id[:8]}.log')}"
+
+
+class StepLog:
+    """The captured output of one step run, from its first attempt to its hooks.
+
+    On a local artifact store every write goes straight to the log file and is flushed, so the
+    file is readable (``bevel logs -f``) while the step runs and a crash keeps what was written.
+    Object stores cannot append: the text is kept in memory and uploaded when the step ends
+    (:meth:`publish`), and again after the hooks if they wrote more (:meth:`close`).
+    """
+
+    def __init__(self, store: ArtifactStore, path: str) -> None:
+        self._store = store
+        self.path = path
+        self.uri = store.uri(path)
+        self.written = 0  # characters written so far
+        self._published = -1  # characters uploaded (object stores); -1: never published
+        local = store.local_path(path)
+        self._file: TextIO | None = None
+        self._buffer = io.StringIO()
+        if local is not None:
+            store.makedirs(path.rpartition("/")[0])
+            self._local: str | None = local
+            self._file = open(local, "a", encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
+        else:
+            self._local = None
+
+    @property
+    def live(self) -> bool:
+        """Whether other processes can read the log while the step runs."""
+        return self._file is not None
+
+    def write(self, text: str) -> int:
+        if self._file is not None:
+            self._file.write(text)
+            self._file.flush()
+        else:
+            self._buffer.write(text)
+        self.written += len(text)
+        return len(text)
+
+    def publish(self, *, keep: bool = False) -> str | None:
+        """Make what was written so far durable; the uri to record, or None when the step wrote
+        nothing (and ``keep`` is false: no hook is about to write)."""
+        if not self.written and not keep:
+            self._discard()
+            return None
+        if self._file is None:
+            self._upload()
+        self._published = self.written
+        return self.uri
+
+    def close(self) -> None:
+        """Finish the log: close the file, or upload what the hooks added after :meth:`publish`."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            if not self.written and self._local and self._published == -1:
+                self._discard()  # never published and empty: nothing points at it
+        elif self._published != -1 and self.written > self._published:
+            self._upload()
+
+    def _upload(self) -> None:
+        with self._store.open(self.path, "wb") as fh:
+            fh.write(self._buffer.getvalue().encode("utf-8", errors="replace"))
+        self._published = self.written
+
+    def _discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._local is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self._local)
+            with contextlib.suppress(OSError):  # the run's log folder, when nothing else is there
+                os.rmdir(os.path.dirname(self._local))

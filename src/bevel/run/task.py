@@ -5,15 +5,15 @@ Lifecycle (see docs/ARCHITECTURE.md)::
     1 resolve inputs        the upstream artifacts, given by the engine
     2 cache key             hit -> record a CACHED step run pointing at the earlier outputs, done
     3 load inputs           in-memory hand-off when the producer ran in this process
-    4 call the function     logs captured, bevel.current set
+    4 call the function     logs captured into the step log (live on local stores), current set
     5 save outputs          materializer -> artifact store (atomic, content-hashed)
     6 record                step run + artifacts + lineage + metrics in ONE transaction
     7 hooks, retries        retries with exponential backoff; on_success / on_failure
+                            (bevel.run.hooks: current set, output in the same step log)
 """
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
@@ -21,19 +21,17 @@ import time
 import traceback
 import typing
 import uuid
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bevel import names
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
 from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts
 from bevel.dag.params import called_params
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import BevelError, BevelWarning, StepFailed
+from bevel.errors import BevelError, StepFailed
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -45,8 +43,9 @@ from bevel.metadata.records import (
 )
 from bevel.run.caching import reuse, step_ingredients
 from bevel.run.context import _CURRENT, StepContext
+from bevel.run.hooks import hook_due, run_hook
 from bevel.run.interrupts import describe as describe_interrupt
-from bevel.run.logs import capture_to
+from bevel.run.logs import Sink, StepLog, capture_to, log_path
 from bevel.run.outputs import check_outputs, choose_materializer, output_values
 from bevel.stack.stack import Stack
 
@@ -121,24 +120,32 @@ def run_step(
         reused = reuse(stack, base, input_edges, spec)
         if reused is not None:
             return StepOutcome(*reused)
-    stack.metadata_store.start_step_run(base)
     hints = _hints(function, definition)
-    sink = io.StringIO()  # captured output of every attempt, stored once at the end
-    attempt, delay = 1, spec.options.retry_delay
-    while True:
-        if spec.options.retries:
-            sink.write(f"--- attempt {attempt} of {spec.options.retries + 1} ---\n")
-        tried = _attempt(plan, spec, run, stack, inputs, function, hints, base, attempt, sink)
-        if tried.status is StepStatus.COMPLETED or attempt > spec.options.retries:
-            break
-        if isinstance(tried.error, KeyboardInterrupt | BevelError):
-            break  # interrupted, or a bevel error that a retry cannot fix
-        time.sleep(delay)
-        attempt, delay = attempt + 1, min(delay * 2, 60.0)
-    outcome = _record(spec, run, stack, inputs, replace(base, attempts=attempt), tried, sink)
-    if isinstance(tried.error, KeyboardInterrupt):
-        raise tried.error
-    _run_hook(spec, run, outcome, getattr(definition, "config", None))
+    # Every attempt and the hook write to one log; on a local store it is a file that other
+    # processes can follow while the step runs (its uri is recorded at the start).
+    log = StepLog(stack.artifact_store, log_path(run.id, spec.id, base.id))
+    try:
+        stack.metadata_store.start_step_run(replace(base, logs_uri=log.uri) if log.live else base)
+        attempt, delay = 1, spec.options.retry_delay
+        while True:
+            if spec.options.retries:
+                log.write(f"--- attempt {attempt} of {spec.options.retries + 1} ---\n")
+            tried = _attempt(plan, spec, run, stack, inputs, function, hints, base, attempt, log)
+            if tried.status is StepStatus.COMPLETED or attempt > spec.options.retries:
+                break
+            if isinstance(tried.error, KeyboardInterrupt | BevelError):
+                break  # interrupted, or a bevel error that a retry cannot fix
+            time.sleep(delay)
+            attempt, delay = attempt + 1, min(delay * 2, 60.0)
+        logs_uri = log.publish(keep=hook_due(spec, tried.status))
+        final = replace(base, attempts=attempt)
+        outcome = _record(spec, run, stack, inputs, final, tried, logs_uri)
+        if isinstance(tried.error, KeyboardInterrupt):
+            raise tried.error
+        config = getattr(definition, "config", None)
+        run_hook(spec, run, outcome, config, stack=stack, ctx=tried.ctx, log=log)
+    finally:
+        log.close()
     return outcome
 
 
@@ -179,11 +186,38 @@ def _not_started(
     definition: Any,
 ) -> StepOutcome:
     """Record a step that failed before it could start (its cache key could not be computed)."""
-    record = replace(base, status=StepStatus.FAILED, ended=_now(), error=_error_text(error))
-    stack.metadata_store.finish_step_run(StepCompletion(step_run=record, inputs=input_edges))
-    outcome = StepOutcome(record, {}, {}, error)
-    _run_hook(spec, run, outcome, getattr(definition, "config", None))
+    log = StepLog(stack.artifact_store, log_path(run.id, spec.id, base.id))
+    try:
+        record = replace(
+            base,
+            status=StepStatus.FAILED,
+            ended=_now(),
+            error=_error_text(error),
+            logs_uri=log.publish(keep=hook_due(spec, StepStatus.FAILED)),
+        )
+        stack.metadata_store.finish_step_run(StepCompletion(step_run=record, inputs=input_edges))
+        outcome = StepOutcome(record, {}, {}, error)
+        config = getattr(definition, "config", None)
+        run_hook(spec, run, outcome, config, stack=stack, ctx=_context(spec, run, base), log=log)
+    finally:
+        log.close()
     return outcome
+
+
+def _context(
+    spec: StepSpec, run: RunRecord, record: StepRunRecord, attempt: int = 1
+) -> StepContext:
+    """What ``bevel.current`` knows while the step (or its hook) runs."""
+    return StepContext(
+        run_id=run.id,
+        run_name=run.name,
+        pipeline=run.pipeline,
+        step_id=spec.id,
+        step_name=spec.name,
+        step_run_id=record.id,
+        params=spec.params,
+        attempt=attempt,
+    )
 
 
 @dataclass
@@ -208,18 +242,9 @@ def _attempt(
     hints: dict[str, Any],
     record: StepRunRecord,
     attempt: int,
-    sink: io.StringIO,
+    sink: Sink,
 ) -> _Tried:
-    ctx = StepContext(
-        run_id=run.id,
-        run_name=run.name,
-        pipeline=plan.pipeline,
-        step_id=spec.id,
-        step_name=spec.name,
-        step_run_id=record.id,
-        params=spec.params,
-        attempt=attempt,
-    )
+    ctx = _context(spec, run, record, attempt)
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
     private_dir = os.path.join(tempfile.gettempdir(), f"bevel-inputs-{record.id}-{attempt}")
@@ -252,7 +277,7 @@ def _record(
     inputs: StepInputs,
     record: StepRunRecord,
     tried: _Tried,
-    sink: io.StringIO,
+    logs_uri: str | None,
 ) -> StepOutcome:
     """Write the step's final outcome, its artifacts, lineage, metrics and metadata at once."""
     final = replace(
@@ -261,7 +286,7 @@ def _record(
         ended=_now(),
         error=_error_text(tried.error) if tried.error is not None else None,
         traceback=tried.traceback,
-        logs_uri=_store_logs(stack, run, spec, record, sink.getvalue()),
+        logs_uri=logs_uri,
     )
     ctx = tried.ctx
     stored = stack.metadata_store.finish_step_run(
@@ -345,51 +370,3 @@ def _save_outputs(
             python_version=artifact.python_version,
         )
     return saved
-
-
-def _store_logs(
-    stack: Stack, run: RunRecord, spec: StepSpec, record: StepRunRecord, text: str
-) -> str | None:
-    """Write captured output next to the artifacts; None when the step printed nothing.
-
-    The file is ``logs/<run id>/<step id>-<step run>.log``; a step id that is not a safe file
-    name (compile refuses those, a hand-made plan may not) gets a stand-in with its hash.
-    """
-    if not text:
-        return None
-    store = stack.artifact_store
-    folder = f"logs/{run.id}"
-    path = f"{folder}/{names.file_name(spec.id, f'-{record.id[:8]}.log')}"
-    store.makedirs(folder)
-    with store.open(path, "wb") as fh:
-        fh.write(text.encode("utf-8", errors="replace"))
-    return store.uri(path)
-
-
-def _run_hook(spec: StepSpec, run: RunRecord, outcome: StepOutcome, config: Any) -> None:
-    """Call on_success / on_failure with keyword arguments only (forward compatible)."""
-    which = "on_success" if outcome.ok else "on_failure"
-    ref = getattr(spec.options, which)
-    if ref is None or outcome.step_run.status is StepStatus.CACHED:
-        return
-    hook = getattr(config, which, None) or import_ref(ref)
-    kwargs: dict[str, Any] = {
-        "step": spec.id,
-        "step_name": spec.name,
-        "run_id": run.id,
-        "run_name": run.name,
-        "pipeline": run.pipeline,
-        "params": spec.params,
-    }
-    if outcome.ok:
-        kwargs["outputs"] = outcome.outputs
-    else:
-        kwargs["error"] = outcome.error
-    try:
-        hook(**kwargs)
-    except Exception as exc:
-        warnings.warn(
-            f"the {which} hook {ref} of step '{spec.id}' raised {type(exc).__name__}: {exc}",
-            BevelWarning,
-            stacklevel=1,
-        )

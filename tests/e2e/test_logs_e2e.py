@@ -1,0 +1,72 @@
+"""`bevel logs` through real processes: following a running step from another process, and what a
+running step printed so far (the cached-step case is in tests/cli/test_cli_views.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from e2e_helpers import BEVEL, Runner
+
+PIPE = """
+import os, time
+from bevel import pipeline, step
+
+@step(enable_cache=False)
+def slow(marker: str) -> int:
+    print("first line", flush=True)
+    while not os.path.exists(marker):  # the test creates it once it has seen the first line
+        time.sleep(0.02)
+    print("second line")
+    return 1
+
+@pipeline
+def follow(marker: str):
+    slow(marker)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_logs_follow_a_running_step_from_another_process(tmp_path: Path, bevel_cli: Runner) -> None:
+    (tmp_path / "pipe.py").write_text(PIPE)
+    marker = tmp_path / "go-on"
+    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel"), "NO_COLOR": "1"}
+    runner = subprocess.Popen(
+        [BEVEL, "run", "pipe.py:follow", "-p", f"marker={marker}", "--name", "followed"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while bevel_cli("runs", "show", "followed", ok=False).returncode != 0:  # until it is recorded
+        assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+    follower = subprocess.Popen(
+        [BEVEL, "logs", "-f", "followed", "slow", "--interval", "0.05"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stdout is not None
+        # Before: the log was written when the step ended, and there was no --follow.
+        assert follower.stdout.readline() == "first line\n"  # while the step still runs
+        so_far = bevel_cli("logs", "followed", "slow")
+        assert so_far.stdout == "first line\n"
+        marker.touch()
+        rest, errors = follower.communicate(timeout=60)
+        assert follower.returncode == 0, errors
+        assert rest == "second line\n"
+        assert errors.splitlines()[-1] == "step slow completed"
+        assert runner.wait(timeout=60) == 0, runner.stderr.read() if runner.stderr else ""
+    finally:
+        marker.touch()
+        for proc in (runner, follower):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert bevel_cli("logs", "followed", "slow").stdout == "first line\nsecond line\n"
