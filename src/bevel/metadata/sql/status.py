@@ -5,11 +5,15 @@ Every change follows the table in :mod:`bevel.metadata.records` (``RUN_TRANSITIO
 two processes racing to end the same run cannot both win, whatever the database. The loser gets
 :class:`~bevel.errors.StatusConflict` with the status that won.
 
-Step-run writes first read their run's row with a shared lock (``FOR SHARE`` on PostgreSQL,
-``LOCK IN SHARE MODE`` on MySQL/MariaDB; SQLite's ``BEGIN IMMEDIATE`` already serialises
-writers), and ending a run takes that row exclusively before it ends the run's running step
-runs. Whichever commits first, the other sees it: no step run is added to, or left running in,
-an ended run. Locks are always taken in the same order (run row, then step runs).
+Ending a run takes its row for update and ends its RUNNING step runs in the same transaction,
+so an ended run never has a RUNNING step run. That makes ending a step run safe with no look at
+its run: the UPDATE is conditional on the step run still RUNNING. Adding a step run (started,
+or recorded without running) reads the run's row with a shared lock first (``FOR SHARE`` on
+PostgreSQL, ``LOCK IN SHARE MODE`` on MySQL/MariaDB; SQLite's ``BEGIN IMMEDIATE`` already
+serialises writers). Whichever commits first, the other sees it: no step run is added to, or
+left running in, an ended run. The run's row is locked ``FOR NO KEY UPDATE`` on PostgreSQL, so
+that a step finishing at the same moment (its artifacts' foreign keys take a key-share lock on
+the run) waits for nothing; on MySQL/MariaDB that rare case is a deadlock the store retries.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from bevel.metadata.sql.schema import runs, step_runs
 
 _RUN_STATE = select(runs.c.status, runs.c.error).where(runs.c.id == bindparam("id"))
 _RUN_STATE_SHARED = _RUN_STATE.with_for_update(read=True)
-_RUN_STATE_EXCLUSIVE = _RUN_STATE.with_for_update()
+_RUN_STATE_EXCLUSIVE = _RUN_STATE.with_for_update(key_share=True)
 _STEP_STATE = select(step_runs.c.status, step_runs.c.error).where(step_runs.c.id == bindparam("id"))
 _BEAT = (
     update(runs)
@@ -160,7 +164,8 @@ def mark_stale_runs(
         if not run_ids:
             return []
         stale.append(runs.c.id.in_(list(run_ids)))
-    query = select(runs.c.id).where(*stale).order_by(runs.c.created).with_for_update()
+    query = select(runs.c.id).where(*stale).order_by(runs.c.created)
+    query = query.with_for_update(key_share=True)
     ids = list(conn.execute(query).scalars())
     if not ids:
         return []

@@ -42,9 +42,9 @@ ENTITIES = ("run", "step_run", "artifact")
 T = TypeVar("T")
 
 _INSERT_STEP = insert(step_runs)
+# Ending a step run: conditional on the status it may end from (one today: RUNNING).
 _UPDATE_STEP = update(step_runs).where(
-    step_runs.c.id == bindparam("_id"),
-    step_runs.c.status.in_(bindparam("_from", expanding=True)),
+    step_runs.c.id == bindparam("_id"), step_runs.c.status == bindparam("_from")
 )
 _INSERT_ARTIFACT = insert(artifacts)
 _INSERT_LINEAGE = insert(lineage)
@@ -93,26 +93,37 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
     another process already ended stays as it is: StatusConflict, and nothing of this outcome
     is recorded). A step run that never started (CACHED, SKIPPED, ...) is inserted.
 
+    Ending a RUNNING step run needs no look at its run: an ended run has no RUNNING step run
+    (ending a run ends them in the same transaction), so the conditional UPDATE alone refuses
+    a step of an ended run. Inserting checks the run under a shared lock.
+
     Versions are ``max(version for that name) + 1``, read in this same transaction. On SQLite the
     write lock makes that race-free; on server databases two writers can pick the same number,
     and the loser's unique-key violation makes the store retry the whole transaction.
     """
     sr = completion.step_run
-    status.require_running_run(
-        conn, sr.run_id, f"record step {sr.step_id!r} as {StepStatus(sr.status).value}"
-    )
+    target = StepStatus(sr.status)
+    sources = step_status_sources(target)
+    updated = 0
+    if sources:  # a step run that may exist (RUNNING): end it, only if it still runs
+        params = step_run_params(sr)
+        params["_id"] = params.pop("id")
+        for source in sources:
+            params["_from"] = source.value
+            updated = conn.execute(_UPDATE_STEP, params).rowcount
+            if updated:
+                break
+        if not updated:
+            conflict = status.step_conflict(conn, sr)
+            if conflict is not None:
+                raise conflict
+    if not updated:  # never started (CACHED, SKIPPED, ...): insert it, only into a RUNNING run
+        status.require_running_run(conn, sr.run_id, f"record step {sr.step_id!r} as {target.value}")
+        conn.execute(_INSERT_STEP, step_run_params(sr))
     if sr.cached_from:
         _lock_reused(
             conn, sr.cached_from, [artifact_id for _, artifact_id in completion.reused_outputs]
         )
-    params = step_run_params(sr)
-    params["_id"] = params.pop("id")
-    params["_from"] = [s.value for s in step_status_sources(StepStatus(sr.status))]
-    if conn.execute(_UPDATE_STEP, params).rowcount == 0:
-        conflict = status.step_conflict(conn, sr)
-        if conflict is not None:
-            raise conflict
-        conn.execute(_INSERT_STEP, step_run_params(sr))  # CACHED/SKIPPED runs never started
 
     saved = _insert_artifacts(conn, sr, completion.outputs)
     edges = [
