@@ -38,9 +38,14 @@ def test_editing_a_helper_reruns_only_its_callers(bevel_cli: Runner, tmp_path: P
     write(tmp_path, "3.0")
     out = bevel_cli("run", "pipe.py:p", "--name", "after-edit").stdout
     assert "1 ran, 1 cached" in out
-    explain = bevel_cli("runs", "explain", "after-edit", "transform").stdout
-    assert "helpers:scale" in explain
-    cached = bevel_cli("runs", "explain", "after-edit", "make").stdout
-    assert "cached" in cached
-    nocache = bevel_cli("run", "pipe.py:p", "--no-cache").stdout
+    explain = bevel_cli("runs", "explain", "after-edit", "transform").stdout.splitlines()
+    assert explain[0].startswith("not cached: compared with step run ")
+    assert "  - code changed: helper helpers:scale" in explain
+    cached = bevel_cli("runs", "explain", "after-edit", "make").stdout.splitlines()
+    # "cached" alone would also match "not cached": the first line says which, and from where
+    assert cached[0].startswith("cached: reused the outputs of step run ")
+    assert cached[1].startswith("  - same cache key: sha256:")
+    nocache = bevel_cli("run", "pipe.py:p", "--no-cache", "--name", "no-cache").stdout
     assert "2 ran, 0 cached" in nocache
+    off = bevel_cli("runs", "explain", "no-cache", "make").stdout.splitlines()
+    assert off[0] == "caching was disabled for the whole run (--no-cache / enable_cache=False)"
