@@ -24,6 +24,7 @@ from bevel.authoring.pipeline import PipelineDefinition
 from bevel.cache._project import is_user_frame
 from bevel.cache.fingerprint import code_hash
 from bevel.client.client import Client
+from bevel.client.liveness import reap_dead_runs
 from bevel.client.views import RunView
 from bevel.dag.compile import Compiled, Toolbox, compile_plan
 from bevel.dag.config import RunConfig, load_run_config
@@ -104,7 +105,8 @@ def run_pipeline(
     (``with_options(stack=...)``), else the active one (``$BEVEL_STACK``, else ``bevel stack
     set``, else the local zero-setup ``default``). Before the run is recorded the stack is checked
     against the plan (a remote orchestrator needs remote stores) and a remote artifact store is
-    probed once, so an unreachable endpoint fails fast, naming the component.
+    probed once, so an unreachable endpoint fails fast, naming the component. Runs of this
+    stack's metadata store whose process died are then recorded as failed (reads never do it).
 
     Raises :class:`~bevel.errors.RunFailed` (with the failing step's exception chained) when a
     step fails, unless ``raise_on_failure=False``; also when another process ended the run while
@@ -142,6 +144,7 @@ def _run_on(
 ) -> RunView:
     validate_stack(stack, compiled.plan)
     check_reachable(stack)
+    reap_dead_runs(stack.metadata_store)  # writers reap (reads never do): see client.liveness
     result = execute(
         compiled, stack, run=new_run(compiled.plan, stack), listener=listener, settings=settings
     )

@@ -1,4 +1,4 @@
-"""``bevel runs``: list, show, explain and delete recorded runs."""
+"""``bevel runs``: list, show, explain, reap and delete recorded runs."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ def runs() -> None:
       bevel runs list --pipeline training --status failed
       bevel runs show training-20240101-120000-ab12cd
       bevel runs explain 1a2b3c4d train
+      bevel runs reap          # record runs whose process died as failed
     """
 
 
@@ -92,13 +93,60 @@ def list_runs(
                 fmt.short_id(run.id),
                 run.name,
                 run.pipeline,
-                output.status(run.status.value),
+                run_status(run),
                 fmt.timestamp(run.created),
                 fmt.duration(run.duration),
                 *shown,
                 *(fmt.metric(values[k]) if k in values else "-" for k in keys),
             )
         output.emit(console, tbl)
+        dead = [run for run in found if _driver_gone(run)]
+        if dead:
+            click.echo(
+                f"{len(dead)} run(s) above are recorded as running but their process is gone: "
+                "bevel runs reap records them as failed",
+                err=True,
+            )
+
+
+def _driver_gone(run: RunView) -> bool:
+    verdict = run.liveness
+    return verdict is not None and verdict.dead
+
+
+def run_status(run: RunView, *, hint: bool = False) -> Text:
+    """A run's status; a running run whose process is gone says so (reading never reaps)."""
+    if not _driver_gone(run):
+        return output.status(run.status.value)
+    tail = " (bevel runs reap records it as failed)" if hint else ""
+    return Text(run.status_text + tail, style="yellow")
+
+
+@runs.command("reap")
+@click.option("--dry-run", is_flag=True, help="Only say which runs would be marked failed.")
+@stack_option
+def reap_runs(dry_run: bool, stack: str | None) -> None:
+    """Record runs whose process died as failed, with their running steps.
+
+    Reading never changes a run: one whose process is gone (its pid no longer exists on this
+    host, or it sent no heartbeat for 5 minutes) stays recorded as running, and is listed as
+    such, until a writer reaps it. Every run that starts reaps first; this does it now.
+
+    \b
+    Example:
+      bevel runs reap --dry-run
+    """
+    with open_client(stack) as client:
+        reaped = client.reap(dry_run=dry_run)
+    if not reaped:
+        click.echo("nothing to reap: every run recorded as running has a live process")
+        return
+    verb = "would mark" if dry_run else "marked"
+    for item in reaped:
+        click.echo(
+            f"{verb} run {item.run.name} ({fmt.short_id(item.run.id)}) failed: "
+            f"{item.liveness.reason}"
+        )
 
 
 def _names(given: tuple[str, ...]) -> list[str]:
@@ -131,7 +179,7 @@ def print_run(console: Console, run: RunView) -> None:
         ("run", Text(run.name, style="bold")),
         ("id", run.id),
         ("pipeline", run.pipeline),
-        ("status", output.status(run.status.value)),
+        ("status", run_status(run, hint=True)),
         ("created", fmt.timestamp(run.created)),
         ("duration", fmt.duration(run.duration)),
         (

@@ -1,5 +1,10 @@
 """The Client: read-only queries over recorded runs, with filters pushed into the metadata store.
 
+Reads never write: listing works with read-only database credentials, and a run whose process
+died is shown as what is known about it (``run.liveness``) until a writer reaps it (a run that
+starts, :meth:`Client.reap`, ``bevel runs reap``). The explicit writes are :meth:`Client.reap`
+and :meth:`Client.delete_run`.
+
 The stack is built at the edge: ``Client()`` builds the active stack once (``$BEVEL_STACK``, else
 the one chosen with ``bevel stack set``, else ``default``), ``Client(stack="team")`` a named one,
 or it takes one you built. Nothing here looks up a global. Listing is one query; a run's steps, lineage and
@@ -32,7 +37,7 @@ from bevel.client import cleanup
 from bevel.client import format as fmt
 from bevel.client.cleanup import Collected, Deleted
 from bevel.client.lists import ArtifactList, PipelineList, RunList
-from bevel.client.liveness import reap
+from bevel.client.liveness import Reaped, reap_dead_runs
 from bevel.client.metrics import MetricSeries, series_of
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
@@ -91,24 +96,16 @@ class Client:
         flt = RunFilter(
             pipeline=pipeline, status=_parse_status(status), name=name, limit=limit, offset=offset
         )
-        records = self.store.list_runs(flt)
-        if reap(self.store, records):
-            records = self.store.list_runs(flt)
-        return RunList(RunView.from_record(r, self) for r in records)
+        return RunList(RunView.from_record(r, self) for r in self.store.list_runs(flt))
 
     def get_run(self, id_or_name: str) -> RunView:
         """A run by id, unique id prefix (6+ characters) or name."""
-        record = self.store.get_run(id_or_name)
-        if reap(self.store, [record]):
-            record = self.store.get_run(record.id)
-        return RunView.from_record(record, self)
+        return RunView.from_record(self.store.get_run(id_or_name), self)
 
     def last_run(self, pipeline: str | None = None) -> RunView:
         """The newest run, of one pipeline or of any."""
         found = self.store.list_runs(RunFilter(pipeline=pipeline, limit=1))
         if found:
-            if reap(self.store, found):  # as runs() and get_run(): never "running" forever
-                found = [self.store.get_run(found[0].id)]
             return RunView.from_record(found[0], self)
         if pipeline is None:
             raise NotFound(
@@ -133,6 +130,15 @@ class Client:
         return cleanup.collect_garbage(
             self.store, self.artifact_store, grace=grace, dry_run=dry_run
         )
+
+    def reap(self, *, dry_run: bool = False) -> list[Reaped]:
+        """Record the runs whose driving process died as failed, with their running steps.
+
+        An explicit write (reading never does it): what ``bevel runs reap`` runs, and what a
+        starting run does first. Each reaped run's error names its own driver; ``dry_run``
+        only says which runs it would reap. See :mod:`bevel.client.liveness` for the rules.
+        """
+        return reap_dead_runs(self.store, dry_run=dry_run)
 
     def pipelines(self) -> PipelineList:
         return PipelineList(

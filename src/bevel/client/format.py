@@ -6,7 +6,7 @@ Pure functions over plain values: no rich, no HTML, no I/O.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -33,6 +33,18 @@ def duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def age(span: timedelta) -> str:
+    """How long ago, in the largest whole unit: ``40 s``, ``6 min``, ``3 h``, ``2 days``."""
+    seconds = max(int(span.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} days"
 
 
 def size(num_bytes: int | None) -> str:

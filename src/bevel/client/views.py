@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bevel.client import format as fmt
 from bevel.client import render
+from bevel.client.liveness import Liveness, assess
 from bevel.client.metrics import MetricSeries
 from bevel.errors import NotFound
 from bevel.metadata.records import (
@@ -300,6 +301,7 @@ class RunView:
     stack: str
     code_fingerprint: str
     host: str
+    heartbeat: datetime | None
     plan: dict[str, Any] = field(repr=False, compare=False)
     _client: Client = field(repr=False, compare=False)
 
@@ -318,6 +320,7 @@ class RunView:
             stack=record.stack,
             code_fingerprint=record.code_fingerprint,
             host=record.host,
+            heartbeat=record.heartbeat,
             plan=dict(record.plan),
             _client=client,
         )
@@ -326,6 +329,19 @@ class RunView:
     def duration(self) -> float | None:
         """Seconds from creation to end; ``None`` while still running."""
         return fmt.seconds_between(self.created, self.ended)
+
+    @property
+    def liveness(self) -> Liveness | None:
+        """What is known, now, about the process driving a RUNNING run (``None`` otherwise):
+        ``.dead`` when it is gone (``bevel runs reap`` then records the run as failed),
+        ``.describe()`` for display ("running, no heartbeat for 6 min")."""
+        return assess(self)
+
+    @property
+    def status_text(self) -> str:
+        """The status as listings show it: ``running`` says what is known about its driver."""
+        verdict = self.liveness
+        return verdict.describe() if verdict is not None else self.status.value
 
     @cached_property
     def _details(self) -> _RunDetails:

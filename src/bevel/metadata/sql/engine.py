@@ -9,6 +9,9 @@ driver's own transaction handling is switched off and bevel emits ``BEGIN`` itse
 IMMEDIATE`` on connections marked for writing: writers take the write lock up front and simply
 queue behind each other (SQLAlchemy's documented recipe, ``sqlite_enabling_transactions``).
 
+A SQLite file in a folder this process cannot write (a read-only mount, another user's project)
+is still readable: see :func:`_sqlite_read_only_folder`.
+
 Server databases get a bounded connect timeout and a liveness ping on checkout, so a dead server
 is reported as a bevel error naming the (password-masked) URL instead of hanging. A URL without
 a driver (``postgresql://``, ``mysql://``) uses the one bevel's extras install
@@ -18,10 +21,12 @@ a driver (``postgresql://``, ``mysql://``) uses the one bevel's extras install
 from __future__ import annotations
 
 import math
+import os
 import re
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -121,9 +126,37 @@ def build_engine(url: str, *, connect_timeout: float) -> Engine:
             hint=install_hint(url),
         ) from err
     if backend == "sqlite":
+        event.listen(engine, "do_connect", _sqlite_read_only_folder)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_read_only_folder(
+    dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]
+) -> DBAPIConnection | None:
+    """Open a database whose folder this process cannot write, read-only and immutable.
+
+    In WAL mode even a reader needs the shared-memory index (``metadata.db-shm``) and the WAL
+    next to the database; SQLite creates them on first open and fails with "attempt to write a
+    readonly database" when the folder is read-only. With no WAL content there is nothing but
+    the database file to read, and nobody can be writing it (a writer's changes go to the WAL
+    first), so it is opened as immutable. Any other case (a writable folder, a WAL holding
+    changes, a URI the user wrote) opens as usual: this returns None.
+    """
+    database = cargs[0] if cargs else cparams.get("database")
+    if not isinstance(database, str) or cparams.get("uri") or database in ("", ":memory:"):
+        return None
+    path = os.path.abspath(database)
+    if not os.path.isfile(path) or os.access(os.path.dirname(path), os.W_OK):
+        return None
+    wal = f"{path}-wal"
+    if os.path.exists(wal) and os.path.getsize(wal) > 0:
+        return None  # changes not yet checkpointed: SQLite must read them through its index
+    options = {k: v for k, v in cparams.items() if k not in ("database", "uri")}
+    target = f"file:{urllib.parse.quote(path)}?mode=ro&immutable=1"
+    connection: DBAPIConnection = sqlite3.connect(target, uri=True, **options)
+    return connection
 
 
 def _sqlite_connect(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
@@ -194,9 +227,35 @@ def _reason(err: exc.StatementError) -> str:
     return text[0] if text else type(orig).__name__
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///`` URL (``file:`` URIs too); None for memory or other URLs."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    database = str(parsed.database)
+    if database.startswith("file:"):
+        database = urllib.parse.unquote(database[len("file:") :].partition("?")[0])
+    return os.path.abspath(database)
+
+
+# PostgreSQL insufficient_privilege; MySQL "command denied" (table, column).
+_DENIED_CODES = {"42501", 1142, 1143}
+
+
 def _hint(url: str, err: exc.StatementError) -> str | None:
     reason = _reason(err).lower()
     if url.startswith("sqlite"):
+        path = sqlite_path(url) or url
+        if "readonly database" in reason:
+            return (
+                f"bevel cannot write {path}: the file or its folder is read-only here (or the URL"
+                " opens it read-only). Reading works (bevel runs list, Client()); running"
+                " pipelines and other changes need write access to the folder (chmod u+w), or a"
+                " writable copy (BEVEL_HOME=/path/to/copy)"
+            )
         if "unable to open database file" in reason:
             return "check that the folder of the SQLite file exists and is writable"
         if "locked" in reason or "busy" in reason:
@@ -205,6 +264,13 @@ def _hint(url: str, err: exc.StatementError) -> str | None:
                 " for many parallel workers use PostgreSQL or MySQL"
             )
         return None
+    orig = err.orig
+    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
+    if code in _DENIED_CODES or "permission denied" in reason:
+        return (
+            "this database user may only read: reading works (bevel runs list, Client()), but"
+            " runs, reaping and stack changes need a user allowed to insert, update and delete"
+        )
     if isinstance(err, exc.OperationalError | exc.InterfaceError):
         return "check that the database server is running and reachable, and the user name and password"
     return None
