@@ -153,11 +153,11 @@ def test_a_run_that_beat_or_finished_since_it_was_read_is_not_reaped(stack: Stac
     done = running(stack, "finished", "elsewhere:2", datetime.now(UTC) - timedelta(hours=1))
     stale = StaleReads(store)
     store.heartbeat(beating, datetime.now(UTC))  # the driver came back (a paused laptop)
-    store.finish_run(done, RunStatus.COMPLETED, ended=datetime.now(UTC))
+    store.finish_run(done, RunStatus.FAILED, ended=datetime.now(UTC), error="its own error")
     assert reap_dead_runs(stale) == []  # type: ignore[arg-type]
     assert store.get_run(beating).status is RunStatus.RUNNING
     finished = store.get_run(done)
-    assert finished.status is RunStatus.COMPLETED and finished.error is None
+    assert finished.status is RunStatus.FAILED and finished.error == "its own error"
 
 
 PIPELINE = """
