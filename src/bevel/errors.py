@@ -13,10 +13,12 @@ BevelError
 │   ├── MaterializerNotFound     no materializer registered for an output type
 │   └── PipelineFileError        the pipeline file fails to import (its own error, user frames)
 ├── StackError                   a stack or component that cannot be built or used
+│   └── ArtifactStoreUnavailable ᵀ  the artifact store's service cannot be reached right now
 ├── ArtifactError                an artifact that cannot be saved or loaded
 │   ├── ArtifactCorrupted        bytes on disk no longer match the recorded content hash
 │   └── ArtifactMissing          the artifact's files are gone
 ├── MetadataError                the metadata store cannot be used
+│   ├── DatabaseUnavailable ᵀ    the database cannot be reached right now (restart, network, lock)
 │   ├── SchemaTooNew             the database was written by a newer bevel
 │   ├── NotFound                 no run / step / artifact / pipeline with that id or name
 │   │   └── CacheHitLost         a cache hit's records were deleted before the reuse was recorded
@@ -26,12 +28,26 @@ BevelError
 ├── DataError                    data that cannot be profiled, validated or compared
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── RunFailed                    a run ended failed (names the failed steps)
-└── RunCancelled                 the run was interrupted (Ctrl-C)
+├── RunCancelled                 the run was interrupted (Ctrl-C)
+└── TransientError               ᵀ it may pass by itself: retrying can help (kind: network,
+                                   timeout, throttled, busy); step retries retry these
 BevelWarning (Warning)           things that work but deserve attention
 ```
+
+The tree is also grouped by what the caller can do, as httpx groups its transport errors:
+*transient* errors (``TransientError``, marked ᵀ; they are also in their component's branch, so
+``except StackError`` still sees an unreachable artifact store) may pass if the same operation
+is tried again; every other error is *permanent*: fix the input (``ConfigError``), the code
+(``DefinitionError``), the configuration (``StackError``), or repair the data
+(``ArtifactCorrupted``, ``ArtifactMissing``). Third-party failures are sorted the same way by
+:func:`transient_kind`, which is how a guarded artifact store, the SQL store and step retries
+decide.
 """
 
 from __future__ import annotations
+
+import errno
+import sys
 
 
 class BevelError(Exception):
@@ -63,6 +79,29 @@ def _rebuild(cls: type[BevelError], message: str, state: dict[str, object]) -> B
     Exception.__init__(err, message)
     err.__dict__.update(state)
     return err
+
+
+class TransientError(BevelError):
+    """A failure that may pass by itself: the same operation, tried again, can succeed.
+
+    ``kind`` says which, as httpx's transport errors do: ``"network"`` (a connection refused or
+    dropped, a server restarting), ``"timeout"``, ``"throttled"`` (the service asked to slow
+    down: HTTP 429/503, S3's SlowDown, too many connections) or ``"busy"`` (a lock or a
+    deadlock that outlasted bevel's own waiting). Step retries (``@step(retries=N)``) retry
+    these; every other bevel error is permanent: fix the input, the code or the configuration,
+    or repair the data. :func:`transient_kind` recognises third-party errors of these kinds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "network",
+        hint: str | None = None,
+        where: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, where=where)
+        self.kind = kind
 
 
 class ConfigError(BevelError):
@@ -105,6 +144,10 @@ class StackError(BevelError):
     """A stack or a stack component that cannot be built or used."""
 
 
+class ArtifactStoreUnavailable(StackError, TransientError):
+    """The artifact store's service cannot be reached right now (network, timeout, throttling)."""
+
+
 class ArtifactError(BevelError):
     """An artifact that cannot be saved or loaded."""
 
@@ -119,6 +162,10 @@ class ArtifactMissing(ArtifactError):
 
 class MetadataError(BevelError):
     """The metadata store cannot be used."""
+
+
+class DatabaseUnavailable(MetadataError, TransientError):
+    """The metadata database cannot be reached right now (restarting, network, locked, deadlock)."""
 
 
 class SchemaTooNew(MetadataError):
@@ -210,3 +257,126 @@ class RunCancelled(BevelError):
 
 class BevelWarning(UserWarning):
     """Something that works but deserves attention."""
+
+
+# --- which failures are transient --------------------------------------------------------
+
+_ERRNO_KINDS = {
+    **dict.fromkeys(
+        (
+            errno.ECONNREFUSED,
+            errno.ECONNRESET,
+            errno.ECONNABORTED,
+            errno.EPIPE,
+            errno.ENOTCONN,
+            errno.EHOSTUNREACH,
+            errno.EHOSTDOWN,
+            errno.ENETUNREACH,
+            errno.ENETDOWN,
+            errno.ENETRESET,
+        ),
+        "network",
+    ),
+    errno.ETIMEDOUT: "timeout",
+}
+# Third-party errors, known by class name so that checking one imports none of their libraries.
+_NAMED_KINDS = {
+    # botocore
+    "EndpointConnectionError": "network",
+    "ConnectionClosedError": "network",
+    "ProxyConnectionError": "network",
+    "ConnectTimeoutError": "timeout",
+    "ReadTimeoutError": "timeout",
+    # aiohttp (s3fs, gcsfs, adlfs)
+    "ClientConnectorError": "network",
+    "ServerDisconnectedError": "network",
+    "ClientOSError": "network",
+    "ClientPayloadError": "network",
+    "ServerTimeoutError": "timeout",
+    # httpx, requests, urllib3
+    "ConnectError": "network",
+    "RemoteProtocolError": "network",
+    "ProtocolError": "network",
+    "NewConnectionError": "network",
+    "ConnectTimeout": "timeout",
+    "ReadTimeout": "timeout",
+    "WriteTimeout": "timeout",
+    "PoolTimeout": "timeout",
+}
+# Error codes and HTTP statuses of object stores (S3 and its kin) that say "try again later".
+_CODE_KINDS = {
+    **dict.fromkeys(
+        (
+            "SlowDown",
+            "Throttling",
+            "ThrottlingException",
+            "ThrottledException",
+            "RequestThrottled",
+            "RequestLimitExceeded",
+            "TooManyRequests",
+            "TooManyRequestsException",
+            "ProvisionedThroughputExceededException",
+            "ServiceUnavailable",
+            "503",
+            "429",
+        ),
+        "throttled",
+    ),
+    **dict.fromkeys(("InternalError", "500", "502"), "busy"),
+    **dict.fromkeys(("RequestTimeout", "RequestTimeoutException", "504"), "timeout"),
+}
+_STATUS_KINDS = {429: "throttled", 503: "throttled", 500: "busy", 502: "busy", 504: "timeout"}
+
+
+def transient_kind(error: BaseException | None) -> str | None:
+    """The :class:`TransientError` kind of ``error`` or of an error it was raised from (its
+    ``__cause__`` / ``__context__`` chain), or None when nothing in it is known to pass by itself.
+
+    Known: bevel's own :class:`TransientError`; ``TimeoutError`` and ``ConnectionError`` (and
+    ``OSError`` with a network errno); a DNS lookup that failed temporarily; the network and
+    timeout errors of botocore, aiohttp, httpx, requests and urllib3 (by class name: nothing is
+    imported); object-store responses that say "slow down" or "try later" (S3 error codes, HTTP
+    429/500/502/503/504). A misspelled host name, a 403, a missing bucket are permanent.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        kind = _own_kind(error)
+        if kind is not None:
+            return kind
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return None
+
+
+def _own_kind(error: BaseException) -> str | None:
+    if isinstance(error, TransientError):
+        return error.kind
+    if isinstance(error, BevelError):
+        return None  # permanent itself; what it was raised from may still be transient
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    sock = sys.modules.get("socket")  # not imported here: no DNS error exists without it
+    if sock is not None and isinstance(error, sock.gaierror):
+        return "network" if error.errno == sock.EAI_AGAIN else None
+    if isinstance(error, ConnectionError):
+        return "network"
+    if isinstance(error, OSError) and error.errno in _ERRNO_KINDS:
+        return _ERRNO_KINDS[error.errno]
+    for cls in type(error).__mro__:
+        if cls.__name__ in _NAMED_KINDS:
+            return _NAMED_KINDS[cls.__name__]
+    return _response_kind(getattr(error, "response", None))
+
+
+def _response_kind(response: object) -> str | None:
+    """botocore's ``ClientError.response`` (a dict) or an HTTP library's response object."""
+    if isinstance(response, dict):
+        error = response.get("Error")
+        code = str(error.get("Code", "")) if isinstance(error, dict) else ""
+        if code in _CODE_KINDS:
+            return _CODE_KINDS[code]
+        meta = response.get("ResponseMetadata")
+        status = meta.get("HTTPStatusCode") if isinstance(meta, dict) else None
+    else:
+        status = getattr(response, "status_code", None)
+    return _STATUS_KINDS.get(status) if isinstance(status, int) else None

@@ -31,7 +31,7 @@ from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, sa
 from bevel.cache import cache_key, code_parts
 from bevel.dag.params import called_params
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import BevelError, StepFailed
+from bevel.errors import ArtifactStoreUnavailable, BevelError, StepFailed, transient_kind
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -133,7 +133,7 @@ def run_step(
             tried = _attempt(plan, spec, run, stack, inputs, function, hints, base, attempt, log)
             if tried.status is StepStatus.COMPLETED or attempt > spec.options.retries:
                 break
-            if isinstance(tried.error, KeyboardInterrupt | BevelError):
+            if not _worth_retrying(tried.error):
                 break  # interrupted, or a bevel error that a retry cannot fix
             time.sleep(delay)
             attempt, delay = attempt + 1, min(delay * 2, 60.0)
@@ -147,6 +147,17 @@ def run_step(
     finally:
         log.close()
     return outcome
+
+
+def _worth_retrying(error: BaseException | None) -> bool:
+    """The user's own exceptions may pass on another try, and so may transient failures
+    (network, timeouts, throttling, a restarting database: ``errors.transient_kind``), even
+    wrapped in a bevel error; any other bevel error is permanent (bad input, corrupted data)."""
+    if error is None or isinstance(error, KeyboardInterrupt):
+        return False
+    if isinstance(error, BevelError):
+        return transient_kind(error) is not None
+    return True
 
 
 def _load_inputs(stack: Stack, inputs: StepInputs, private_dir: str) -> dict[str, Any]:
@@ -343,6 +354,14 @@ def _save_outputs(
         except BevelError:
             raise
         except Exception as exc:
+            kind = transient_kind(exc)
+            if kind is not None:  # an artifact store that is not guarded (a store built in code)
+                raise ArtifactStoreUnavailable(
+                    f"could not save the output '{out.name}' of step '{spec.id}': the artifact "
+                    f"store failed: {type(exc).__name__}: {exc}",
+                    kind=kind,
+                    hint=f"this may pass by itself ({kind}): steps with retries=N try again",
+                ) from exc
             raise StepFailed(
                 f"could not save the output '{out.name}' of step '{spec.id}' with "
                 f"{materializer}: {type(exc).__name__}: {exc}",

@@ -1,11 +1,15 @@
-"""Naming the component when a remote artifact store fails.
+"""Naming the component when a remote artifact store fails, and saying whether to retry.
 
 An object store's errors (botocore's "Could not connect to the endpoint URL", a 403 from a
 wrong key) say nothing about which bevel component or setting is at fault. Artifact stores
 built from a stack definition (other than the ``local`` flavor) are wrapped in
-:class:`GuardedArtifactStore`, which re-raises such errors as :class:`~bevel.errors.StackError`
-naming the component and its address, with the cause chained. The "not there" errors that
-callers rely on (``FileNotFoundError``, ``FileExistsError``...) pass through unchanged.
+:class:`GuardedArtifactStore`, which re-raises such errors naming the component and its
+address, with the cause chained, sorted by what the caller can do: a failure that may pass by
+itself (a connection refused or reset, a timeout, "slow down": see
+:func:`~bevel.errors.transient_kind`) becomes :class:`~bevel.errors.ArtifactStoreUnavailable`,
+which step retries retry; anything else (a wrong key, a missing bucket) a permanent
+:class:`~bevel.errors.StackError`. The "not there" errors that callers rely on
+(``FileNotFoundError``, ``FileExistsError``...) pass through unchanged.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
 from bevel.artifacts.base import ArtifactStore
-from bevel.errors import BevelError, StackError
+from bevel.errors import ArtifactStoreUnavailable, BevelError, StackError, transient_kind
 
 T = TypeVar("T")
 _PASS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, BevelError)
@@ -45,12 +49,23 @@ class GuardedArtifactStore:
             raise
         except Exception as err:
             reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            raise StackError(
+            message = (
                 f"artifact store {self.component!r} ({self.address}): {action} failed: "
-                f"{type(err).__name__}" + (f": {reason}" if reason else ""),
-                hint="check that the endpoint is reachable and the credentials are right "
-                f"(bevel component describe {self.component})",
-            ) from err
+                f"{type(err).__name__}" + (f": {reason}" if reason else "")
+            )
+            check = (
+                "check that the endpoint is reachable and the credentials are right "
+                f"(bevel component describe {self.component})"
+            )
+            kind = transient_kind(err)
+            if kind is not None:
+                raise ArtifactStoreUnavailable(
+                    message,
+                    kind=kind,
+                    hint=f"this may pass by itself ({kind}): steps with retries=N try again; "
+                    f"if it persists, {check}",
+                ) from err
+            raise StackError(message, hint=check) from err
 
     def probe(self) -> None:
         """One cheap request, so an unreachable endpoint fails before a run is recorded.

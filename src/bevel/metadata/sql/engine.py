@@ -36,7 +36,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-from bevel.errors import BevelError, ConfigError, MetadataError
+from bevel.errors import (
+    BevelError,
+    ConfigError,
+    DatabaseUnavailable,
+    MetadataError,
+    transient_kind,
+)
 from bevel.metadata.sql.urls import install_hint, with_default_driver
 
 BUSY_TIMEOUT_S = 30.0
@@ -214,15 +220,77 @@ def wrap_errors(url: str, action: str, name: str | None = None) -> Iterator[None
         yield
     except BevelError:
         raise
-    except exc.StatementError as err:
+    except (exc.StatementError, exc.TimeoutError) as err:
         store = f"{name!r} ({url})" if name else url
-        raise MetadataError(
-            f"metadata store {store}: {action} failed: {_reason(err)}", hint=_hint(url, err)
-        ) from err
+        message = f"metadata store {store}: {action} failed: {_reason(err)}"
+        kind = _transient_kind(err)
+        if kind is not None:
+            raise DatabaseUnavailable(
+                message,
+                kind=kind,
+                hint=f"this may pass by itself ({kind}): steps with retries=N try again; "
+                f"if it persists, {_hint(url, err) or 'check the database'}",
+            ) from err
+        raise MetadataError(message, hint=_hint(url, err)) from err
 
 
-def _reason(err: exc.StatementError) -> str:
-    orig = err.orig if err.orig is not None else err
+# PostgreSQL SQLSTATEs and MySQL error numbers that say "try again": the server restarting or
+# unreachable, too many connections, deadlocks, lock and serialization failures.
+_PG_TRANSIENT = {
+    "57P01": "network",  # admin_shutdown (a restart)
+    "57P02": "network",  # crash_shutdown
+    "57P03": "network",  # cannot_connect_now (starting up)
+    "53300": "throttled",  # too_many_connections
+    "40001": "busy",  # serialization_failure
+    "40P01": "busy",  # deadlock_detected
+    "55P03": "busy",  # lock_not_available
+}
+_MYSQL_TRANSIENT = {
+    2002: "network",  # can't connect through socket
+    2003: "network",  # can't connect to server
+    2006: "network",  # server has gone away
+    2013: "network",  # lost connection during query
+    2055: "network",  # lost connection (system error)
+    1040: "throttled",  # too many connections
+    1205: "busy",  # lock wait timeout
+    1213: "busy",  # deadlock
+}
+_TRANSIENT_TEXT = (
+    ("database is locked", "busy"),
+    ("connection refused", "network"),
+    ("could not connect", "network"),
+    ("server closed the connection", "network"),
+    ("terminating connection", "network"),
+    ("the database system is starting up", "network"),
+    ("the database system is shutting down", "network"),
+    ("connection timed out", "timeout"),
+    ("timeout expired", "timeout"),
+)
+
+
+def _transient_kind(err: exc.StatementError | exc.TimeoutError) -> str | None:
+    """Whether a database error may pass by itself, and which kind (see ``TransientError``)."""
+    if isinstance(err, exc.TimeoutError):  # no pooled connection came free in time
+        return "timeout"
+    if isinstance(err, exc.DBAPIError) and err.connection_invalidated:
+        return "network"
+    orig = err.orig
+    code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
+    if isinstance(code, str) and code in _PG_TRANSIENT:
+        return _PG_TRANSIENT[code]
+    if isinstance(code, str) and code.startswith("08"):  # connection_exception class
+        return "network"
+    if isinstance(code, int) and code in _MYSQL_TRANSIENT:
+        return _MYSQL_TRANSIENT[code]
+    reason = _reason(err).lower()
+    for text, kind in _TRANSIENT_TEXT:
+        if text in reason:
+            return kind
+    return transient_kind(orig)
+
+
+def _reason(err: exc.StatementError | exc.TimeoutError) -> str:
+    orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__
 
@@ -245,7 +313,7 @@ def sqlite_path(url: str) -> str | None:
 _DENIED_CODES = {"42501", 1142, 1143}
 
 
-def _hint(url: str, err: exc.StatementError) -> str | None:
+def _hint(url: str, err: exc.StatementError | exc.TimeoutError) -> str | None:
     reason = _reason(err).lower()
     if url.startswith("sqlite"):
         path = sqlite_path(url) or url
@@ -264,7 +332,7 @@ def _hint(url: str, err: exc.StatementError) -> str | None:
                 " for many parallel workers use PostgreSQL or MySQL"
             )
         return None
-    orig = err.orig
+    orig = getattr(err, "orig", None)
     code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
     if code in _DENIED_CODES or "permission denied" in reason:
         return (

@@ -35,6 +35,13 @@ class JournalConfig:
     url: str = option(help="journal:///absolute/path/to/metadata.db")
 
 
+@dataclass(frozen=True)
+class FlakyConfig:
+    path: str = option(help="folder that holds the files", path=True)
+    failures: int = option(1, help="how many uploads fail before they work")
+    error: str = option("reset", help="how they fail: reset, timeout, slowdown or denied")
+
+
 THREADS = Flavor(
     type="orchestrator",
     name="threads",
@@ -66,4 +73,12 @@ JOURNAL = Flavor(
     implementation="bevel_example_flavor.journal:JournalStore",
     config=JournalConfig,
     description="SQLite, journaling every call (can be the home store: BEVEL_STORE_URL)",
+)
+
+FLAKY = Flavor(
+    type="artifact_store",
+    name="flaky",
+    implementation="bevel_example_flavor.flaky:FlakyStore",
+    config=FlakyConfig,
+    description="a folder behaving like an object store whose first uploads fail",
 )
