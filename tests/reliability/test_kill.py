@@ -22,7 +22,7 @@ import pytest
 from killed_pipeline import killed
 
 from bevel.artifacts.hashing import hash_folder
-from bevel.client.liveness import reap
+from bevel.client.liveness import reap_dead_runs
 from bevel.metadata.base import ArtifactFilter, RunFilter
 from bevel.metadata.records import RunStatus, StepStatus
 from bevel.settings import load_settings
@@ -77,7 +77,7 @@ def test_sigkilled_runs_leave_a_consistent_store(
     stack = default_stack()
     try:
         store = stack.metadata_store
-        reap(store, store.list_runs(RunFilter(limit=0)))  # the explicit reaping of a writer
+        reap_dead_runs(store)  # the explicit reaping of a writer
         runs = store.list_runs(RunFilter(limit=0))
         statuses = [r.status for r in runs]
         assert RunStatus.RUNNING not in statuses
