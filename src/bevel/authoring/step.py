@@ -8,7 +8,13 @@ A step called outside a pipeline is just the function (unit-test it with no fram
     train(df, C=0.1)            # plain call: returns a LogisticRegression
 
 Inside a ``@pipeline`` body the same call records an invocation and returns references to the
-step's outputs, which the compiler turns into the edges of the plan.
+step's outputs, which the compiler turns into the edges of the plan. Two keywords there are
+bevel's: ``id=`` names the invocation (``train(df, C=10, id="train_big")``, the same as
+``train.with_options(id="train_big")(df, C=10)``; without it repeated calls are ``train``,
+``train_2``...) and ``after=`` orders it without passing data. A function that has a parameter
+named ``id`` (or ``after``) receives it, in a pipeline as in a plain call; name such an
+invocation with ``with_options(id=...)``. A plain call ignores bevel's two keywords, so a line
+from a pipeline body also runs as a plain function call.
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 Hook = Callable[..., Any]
+
+# Keywords of a step call in a pipeline body that are bevel's, not the function's: ``id=`` names
+# the invocation, ``after=`` orders it. A function with a parameter of that name receives it.
+CALL_OPTIONS = ("id", "after")
 
 
 @dataclass(frozen=True)
@@ -177,13 +187,41 @@ class StepDefinition(Generic[P, R]):
             ) from exc
         return StepDefinition(self.func, config, self._localns)
 
+    @functools.cached_property
+    def _own_call_options(self) -> frozenset[str]:
+        """The call-site options (``id``, ``after``) that the function declares as parameters
+        of its own: those keywords are the function's, not bevel's."""
+        try:
+            declared = inspect.signature(self.func).parameters
+        except (TypeError, ValueError):  # a callable without a signature takes what it gets
+            return frozenset(CALL_OPTIONS)
+        return frozenset(
+            name
+            for name in CALL_OPTIONS
+            if name in declared and declared[name].kind is not inspect.Parameter.VAR_KEYWORD
+        )
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Outside a pipeline: the function (bevel's ``id=``/``after=`` dropped, so a line from
+        a pipeline body runs unchanged). Inside: record an invocation and return output refs."""
+        own = self._own_call_options
         trace = active_trace()
         if trace is None:
+            for option in CALL_OPTIONS:
+                if option not in own:
+                    kwargs.pop(option, None)
             return self.func(*args, **kwargs)
         frame = sys._getframe(1)
-        after = kwargs.pop("after", None)
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        after = None if "after" in own else kwargs.pop("after", None)
+        call_id = None if "id" in own else kwargs.pop("id", None)
+        if call_id is not None and not isinstance(call_id, str):
+            raise DefinitionError(
+                f"id= names this call of step '{self.name}' and must be a string, got "
+                f"{type(call_id).__name__}",
+                where=where,
+                hint=f'e.g. {self.name}(..., id="{self.name}_2")',
+            )
         invocation = trace.add(
             self,
             args=args,
@@ -191,6 +229,7 @@ class StepDefinition(Generic[P, R]):
             after=_after_ids(after, where),
             call_file=frame.f_code.co_filename,
             call_line=frame.f_lineno,
+            call_id=call_id,
         )
         return _outputs_of(invocation)  # type: ignore[no-any-return]
 

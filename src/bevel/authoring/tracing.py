@@ -78,15 +78,20 @@ class Trace:
         after: tuple[str, ...],
         call_file: str,
         call_line: int,
+        call_id: str | None = None,
     ) -> StepInvocation:
+        """Record one call; its id is ``call_id`` (``train(x, id="...")``), else the
+        ``with_options(id=...)`` one, else the step's name with a counter (``train_2``)."""
         taken = {inv.id for inv in self.invocations}
-        if step.config.id is not None:
-            step_id = step.config.id
+        explicit = call_id if call_id is not None else step.config.id
+        if explicit is not None:
+            step_id = explicit
             if step_id in taken:
                 raise DefinitionError(
                     f"two step invocations share the id '{step_id}'",
                     where=f"{call_file}:{call_line}",
-                    hint="give each invocation its own id with .with_options(id=...)",
+                    hint=f'give each invocation its own id: {step.name}(..., id="...") or '
+                    f"{step.name}.with_options(id=...)",
                 )
         else:
             base = step.config.name or step.name

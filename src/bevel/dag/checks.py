@@ -270,7 +270,8 @@ def check_step_names(inv: StepInvocation) -> None:
         inv.id,
         where=inv.where,
         error=DefinitionError,
-        hint=f"give this call another id: {step.name}.with_options(id=...)",
+        hint=f'give this call another id: {step.name}(..., id="...") or '
+        f"{step.name}.with_options(id=...)",
     )
     names.check(
         "step name", step.name, where=step.where, error=DefinitionError, hint="rename the function"
