@@ -18,7 +18,7 @@ from bevel.api import compile_pipeline
 from bevel.artifacts.materializers.json_builtins import NOT_JSON_HINT, JsonMaterializer
 from bevel.client.client import Client
 from bevel.dag.checks import json_type_problem
-from bevel.errors import ArtifactError, MaterializerNotFound
+from bevel.errors import ArtifactError, MaterializerNotFound, OutputTypeError, RunFailed
 
 
 def _round_trip(value: Any, tmp_path: Path) -> tuple[Any, str]:
@@ -205,3 +205,71 @@ def test_a_namedtuple_output_with_a_non_json_field_is_caught(bevel_home: Path) -
         MaterializerNotFound, match=r"but the value\['when'\] is a datetime\.datetime"
     ):
         compile_pipeline(p)
+
+
+@step
+def count() -> int:
+    return np.arange(5).sum()  # type: ignore[return-value] # an np.int64, as pandas/numpy give
+
+
+@step
+def mean32() -> Annotated[float, "mean"]:
+    return np.float32(0.5)  # type: ignore[return-value]
+
+
+@step
+def mean64() -> float:
+    return np.arange(4.0).mean()  # type: ignore[no-any-return] # np.float64, a float subclass
+
+
+@step
+def flag() -> bool:
+    return np.bool_(True)  # type: ignore[return-value]
+
+
+@step(enable_cache=False)
+def seen(n: int, mean: float, m64: float, ok: bool) -> list[str]:
+    return [type(v).__name__ for v in (n, mean, m64, ok)]
+
+
+@pipeline
+def scalars() -> None:
+    seen(count(), mean32(), mean64(), flag())
+
+
+def test_numpy_scalars_for_builtin_annotations_are_the_builtins(bevel_home: Path) -> None:
+    """``-> int`` returning ``np.int64`` (what ``.sum()`` gives) is accepted and becomes the
+    Python int the annotation promises: in memory for the next step as from the store."""
+    fresh = scalars()
+    assert fresh.status == "completed"
+    assert fresh.steps["seen"].output.load() == ["int", "float", "float", "bool"]
+    assert fresh.steps["count"].output.load() == 10
+    assert type(fresh.steps["count"].output.load()) is int
+    assert fresh.steps["mean32"].outputs["mean"].load() == 0.5
+    cached = scalars()  # the producers are cached: seen gets their values from the store
+    statuses = {sid: s.status.value for sid, s in cached.steps.items()}
+    assert statuses == {
+        "count": "cached",
+        "mean32": "cached",
+        "mean64": "cached",
+        "flag": "cached",
+        "seen": "completed",
+    }
+    assert cached.steps["seen"].output.load() == ["int", "float", "float", "bool"]
+
+
+def test_a_numpy_scalar_of_another_kind_is_still_refused(bevel_home: Path) -> None:
+    @step
+    def half() -> int:
+        return np.float64(2.5)  # type: ignore[return-value]
+
+    @pipeline
+    def p() -> None:
+        half()
+
+    with pytest.raises(RunFailed) as err:
+        p()
+    assert isinstance(err.value.__cause__, OutputTypeError)
+    assert "returned numpy.float64 for the output 'output', annotated int" in str(
+        err.value.__cause__
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bevel._text import with_article
+from bevel.artifacts.materializers.json_builtins import builtin_of_numpy_scalar
 from bevel.artifacts.materializers.registry import (
     import_ref,
     resolve_materializer,
@@ -36,8 +37,19 @@ def output_values(spec: StepSpec, result: Any) -> dict[str, Any]:
     return {o.name: value for o, value in zip(outputs, result)}
 
 
+# Annotations for which a numpy scalar stands in for the builtin (see check_outputs).
+_BUILTIN_SCALARS: tuple[type, ...] = (int, float, bool, str)
+
+
 def check_outputs(spec: StepSpec, values: dict[str, Any]) -> None:
-    """Each value must be an instance of its annotated type (when that type is a class)."""
+    """Each value must be an instance of its annotated type (when that type is a class).
+
+    A numpy scalar for an output annotated ``int``, ``float``, ``bool`` or ``str`` (``-> int``
+    returning ``df.y.sum()``, an ``np.int64``) is replaced in ``values`` by the builtin equal to
+    it, then checked as that (``np.float64(2.5)`` is still no ``int``). The next step then gets
+    the Python value the annotation promises, the same in memory as from the store (where the
+    JSON materializer keeps a number).
+    """
     for out in spec.outputs:
         if not out.type_ref or out.pickle:
             continue
@@ -47,12 +59,17 @@ def check_outputs(spec: StepSpec, values: dict[str, Any]) -> None:
             continue
         if not isinstance(expected, type):
             continue
-        value = values[out.name]
+        returned = value = values[out.name]
+        if expected in _BUILTIN_SCALARS:
+            builtin = builtin_of_numpy_scalar(value)
+            if builtin is not None:
+                value = values[out.name] = builtin
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             continue
         if not isinstance(value, expected):
+            kind = type(returned)
             raise OutputTypeError(
-                f"step '{spec.id}' returned {type(value).__module__}.{type(value).__qualname__} "
+                f"step '{spec.id}' returned {kind.__module__}.{kind.__qualname__} "
                 f"for the output '{out.name}', annotated {expected.__qualname__}",
                 step=spec.id,
                 where=spec.where,

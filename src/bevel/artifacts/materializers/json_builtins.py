@@ -10,7 +10,9 @@ One documented exception: **numpy scalars** (``np.int64``, ``np.float32``, ``np.
 the Python ``int``, ``float``, ``bool`` and ``str`` of the same value. Summaries computed with
 numpy or pandas (``{"n": len(df), "mean": df.x.mean()}``) are full of them, and the Python
 value is what a reader of the JSON expects. (A numpy scalar returned *on its own* keeps its
-type: it is stored by the numpy materializer.)
+type: it is stored by the numpy materializer; unless the output is annotated ``int``, ``float``,
+``bool`` or ``str``, which makes it that builtin before it is saved: see
+``bevel.run.outputs.check_outputs``.)
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def _numpy_builtin(item: Any) -> Any:
     if isinstance(item, np.str_):
         return str(item)
     return _NOT_NUMPY  # complex, datetime64, bytes_, void...: JSON has no such value
+
+
+def builtin_of_numpy_scalar(item: Any) -> int | float | bool | str | None:
+    """The builtin equal to a numpy scalar (``np.int64(3)`` -> ``3``), else None (also for a
+    numpy scalar JSON has no value for)."""
+    value = _numpy_builtin(item)
+    return None if value is _NOT_NUMPY else value  # type: ignore[no-any-return]
 
 
 def _json_default(item: Any) -> Any:
