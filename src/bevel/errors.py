@@ -19,6 +19,7 @@ BevelError
 │   └── ArtifactMissing          the artifact's files are gone
 ├── MetadataError                the metadata store cannot be used
 │   ├── DatabaseUnavailable ᵀ    the database cannot be reached right now (restart, network, lock)
+│   ├── MetadataCorrupted        the database file is damaged (restore it; bevel doctor checks)
 │   ├── SchemaTooNew             the database was written by a newer bevel
 │   ├── NotFound                 no run / step / artifact / pipeline with that id or name
 │   │   └── CacheHitLost         a cache hit's records were deleted before the reuse was recorded
@@ -39,7 +40,7 @@ The tree is also grouped by what the caller can do, as httpx groups its transpor
 ``except StackError`` still sees an unreachable artifact store) may pass if the same operation
 is tried again; every other error is *permanent*: fix the input (``ConfigError``), the code
 (``DefinitionError``), the configuration (``StackError``), or repair the data
-(``ArtifactCorrupted``, ``ArtifactMissing``). Third-party failures are sorted the same way by
+(``ArtifactCorrupted``, ``ArtifactMissing``, ``MetadataCorrupted``). Third-party failures are sorted the same way by
 :func:`transient_kind`, which is how a guarded artifact store, the SQL store and step retries
 decide.
 """
@@ -162,6 +163,12 @@ class ArtifactMissing(ArtifactError):
 
 class MetadataError(BevelError):
     """The metadata store cannot be used."""
+
+
+class MetadataCorrupted(MetadataError):
+    """The metadata database file is damaged, or is not a database at all (SQLite's "file is
+    not a database", "database disk image is malformed"): no retry helps; the hint says how to
+    restore it or start an empty one, and ``bevel doctor`` checks it."""
 
 
 class DatabaseUnavailable(MetadataError, TransientError):

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from readonly_access import read_only_role, read_only_tree, without_write_override
 
 from bevel.client.client import Client
 from bevel.testing.servers import DatabaseServer
@@ -110,35 +108,6 @@ def test_a_read_only_sqlite_url(project: Path) -> None:
         assert sorted(r.status.value for r in client.runs()) == ["completed", "running"]
 
 
-def _read_only_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        for name in files:
-            os.chmod(os.path.join(folder, name), 0o444)
-        os.chmod(folder, 0o555)
-
-
-def _writable_tree(root: Path) -> None:
-    for folder, _, files in os.walk(root):
-        os.chmod(folder, 0o755)
-        for name in files:
-            os.chmod(os.path.join(folder, name), 0o644)
-
-
-def _without_write_override() -> list[str]:
-    """A command prefix under which file permissions bind: root ignores them unless it drops
-    the capabilities that override them (it stays root, so its files stay readable)."""
-    if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("needs setpriv (util-linux) to drop root's permission override")
-    prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
-    probe = subprocess.run([*prefix, "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip(f"cannot drop capabilities here: {probe.stderr.decode().strip()}")
-    return prefix
-
-
 @pytest.mark.parametrize("index", ["no WAL index", "WAL index left behind"])
 def test_a_read_only_bevel_folder(project: Path, index: str) -> None:
     """A project folder that cannot be written (a read-only mount, another user's project).
@@ -146,7 +115,7 @@ def test_a_read_only_bevel_folder(project: Path, index: str) -> None:
     Without ``metadata.db-shm`` SQLite cannot even read a WAL database in a read-only folder,
     so bevel opens it immutable; with the index left behind (a crashed writer) it reads as
     usual."""
-    prefix = _without_write_override()
+    prefix = without_write_override()
     env = dict(os.environ)
     record_runs(project, env)
     home = project / ".bevel"
@@ -159,12 +128,9 @@ def test_a_read_only_bevel_folder(project: Path, index: str) -> None:
         last.execute("select count(*) from runs").fetchone()
         last.close()
         assert not Path(f"{db}-shm").exists() and not Path(f"{db}-wal").exists()
-    _read_only_tree(home)
-    try:
+    with read_only_tree(home):
         assert stat.S_IMODE(home.stat().st_mode) == 0o555
         found = read_everything(env, wrapper=prefix)
-    finally:
-        _writable_tree(home)
     assert_reads_work(found, f"bevel cannot write {db}: the file or its folder is read-only")
 
 
@@ -172,12 +138,6 @@ def test_a_read_only_postgresql_role(project: Path, postgres: DatabaseServer) ->
     url = postgres.new_database()
     env = {**os.environ, "BEVEL_STORE_URL": url}
     record_runs(project, env)
-    role = f"reader_{uuid.uuid4().hex[:8]}"
-    postgres.execute(f"CREATE ROLE {role} LOGIN")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"))
-    admin.dispose()
-    reader = url.replace(f"//{postgres.user}@", f"//{role}@")
+    reader = read_only_role(postgres, url)
     found = read_everything({**env, "BEVEL_STORE_URL": reader})
     assert_reads_work(found, "this database user may only read: reading works")

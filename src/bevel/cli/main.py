@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
     "gc": ("bevel.cli.gc:gc", "Remove artifact files that no record refers to any more."),
+    "doctor": (
+        "bevel.cli.doctor:doctor",
+        "Check the project's stores; say where bevel's files are.",
+    ),
     "stack": (
         "bevel.cli.stack:stack",
         "Register, list, describe, switch, delete, export and import stacks.",

@@ -10,7 +10,9 @@ IMMEDIATE`` on connections marked for writing: writers take the write lock up fr
 queue behind each other (SQLAlchemy's documented recipe, ``sqlite_enabling_transactions``).
 
 A SQLite file in a folder this process cannot write (a read-only mount, another user's project)
-is still readable: see :func:`_sqlite_read_only_folder`.
+is still readable: see :func:`_sqlite_read_only_folder`. A damaged file ("file is not a
+database", "database disk image is malformed") is :class:`MetadataCorrupted`, whose hint says how
+to restore it or start afresh and points at ``bevel doctor`` (:mod:`bevel.metadata.sql.health`).
 
 Server databases get a bounded connect timeout and a liveness ping on checkout, so a dead server
 is reported as a bevel error naming the (password-masked) URL instead of hanging. A URL without
@@ -23,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shlex
 import sqlite3
 import threading
 import time
@@ -40,6 +43,7 @@ from bevel.errors import (
     BevelError,
     ConfigError,
     DatabaseUnavailable,
+    MetadataCorrupted,
     MetadataError,
     transient_kind,
 )
@@ -223,6 +227,13 @@ def wrap_errors(url: str, action: str, name: str | None = None) -> Iterator[None
     except (exc.StatementError, exc.TimeoutError) as err:
         store = f"{name!r} ({url})" if name else url
         message = f"metadata store {store}: {action} failed: {_reason(err)}"
+        path = sqlite_path(url)
+        if path is not None and is_damage(getattr(err, "orig", None)):
+            raise MetadataCorrupted(
+                f"metadata store {store}: {action} failed: the database file is damaged"
+                f" ({_reason(err)})",
+                hint=damaged_hint(path),
+            ) from err
         kind = _transient_kind(err)
         if kind is not None:
             raise DatabaseUnavailable(
@@ -309,6 +320,38 @@ def sqlite_path(url: str) -> str | None:
     return os.path.abspath(database)
 
 
+# SQLite result codes (the low byte of an extended code) that say the file itself is damaged.
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+_DAMAGE_TEXT = ("file is not a database", "database disk image is malformed")
+
+
+def is_damage(err: BaseException | None) -> bool:
+    """Whether a SQLite error says the database file is damaged, or is no database at all."""
+    if err is None:
+        return False
+    code = getattr(err, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    return any(text in str(err).lower() for text in _DAMAGE_TEXT)
+
+
+def damaged_hint(path: str, *, doctor: bool = True) -> str:
+    """What to do about a damaged SQLite file (a test follows it literally).
+
+    Its ``-wal`` and ``-shm`` files go with it: a WAL left beside a new database would be
+    replayed into it. ``doctor``: point at ``bevel doctor`` (not in its own output).
+    """
+    aside = shlex.quote(os.path.join(os.path.dirname(path), "damaged"))
+    first = "`bevel doctor` checks the store and says where bevel's files are. " if doctor else ""
+    return (
+        f"{first}With no bevel"
+        f" process running, restore {path} from a backup (and delete {path}-wal and"
+        f" {path}-shm), or move it aside to start an empty store: mkdir -p {aside} && mv"
+        f" {shlex.quote(path)}* {aside}/ (the runs it recorded are no longer listed then;"
+        " artifact files stay where they are)"
+    )
+
+
 # PostgreSQL insufficient_privilege; MySQL "command denied" (table, column).
 _DENIED_CODES = {"42501", 1142, 1143}
 
@@ -322,10 +365,13 @@ def _hint(url: str, err: exc.StatementError | exc.TimeoutError) -> str | None:
                 f"bevel cannot write {path}: the file or its folder is read-only here (or the URL"
                 " opens it read-only). Reading works (bevel runs list, Client()); running"
                 " pipelines and other changes need write access to the folder (chmod u+w), or a"
-                " writable copy (BEVEL_HOME=/path/to/copy)"
+                " writable copy (BEVEL_HOME=/path/to/copy); `bevel doctor` checks the store"
             )
         if "unable to open database file" in reason:
-            return "check that the folder of the SQLite file exists and is writable"
+            return (
+                f"bevel cannot open or create {path}: check that its folder exists and that"
+                " this user may read and write it; `bevel doctor` checks the store"
+            )
         if "locked" in reason or "busy" in reason:
             return (
                 f"another process held the SQLite database for more than {BUSY_TIMEOUT_S:.0f} s;"
