@@ -29,11 +29,14 @@ BevelError
 ├── DataError                    data that cannot be profiled, validated or compared
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── RunFailed                    a run ended failed (names the failed steps)
-├── RunCancelled                 the run was interrupted (Ctrl-C)
 └── TransientError               ᵀ it may pass by itself: retrying can help (kind: network,
                                    timeout, throttled, busy); step retries retry these
 BevelWarning (Warning)           things that work but deserve attention
 ```
+
+A run that is interrupted (Ctrl-C, SIGTERM) is recorded as cancelled and re-raises
+``KeyboardInterrupt`` (``Terminated`` for a signal), not a bevel error: callers that catch
+``Exception`` must not swallow an interrupt.
 
 The tree is also grouped by what the caller can do, as httpx groups its transport errors:
 *transient* errors (``TransientError``, marked ᵀ; they are also in their component's branch, so
@@ -251,14 +254,6 @@ class RunFailed(BevelError):
 
     def __init__(self, message: str, *, run_id: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
-        self.run_id = run_id
-
-
-class RunCancelled(BevelError):
-    """A pipeline run was interrupted (Ctrl-C or a signal) and recorded as cancelled."""
-
-    def __init__(self, message: str, *, run_id: str) -> None:
-        super().__init__(message)
         self.run_id = run_id
 
 

@@ -240,7 +240,7 @@ def test_ingredients_for_a_plan_step() -> None:
             OutputSpec("model", "sklearn:LR", "bevel.m:Sklearn", "2"),
             OutputSpec("extra", "", "bevel.m:Pickle", "1", pickle=True),
         ),
-        options=StepOptions(retries=3, output_affecting={"precision": "fp16"}),
+        options=StepOptions(retries=3, retry_delay=5.0, resources={"gpu": 1}, enable_cache=True),
     )
     ing = ingredients_for(spec, {"data": "sha256:d1"})
     assert ing.code_hash == "sha256:c0de"
@@ -248,15 +248,11 @@ def test_ingredients_for_a_plan_step() -> None:
     assert ing.inputs == {"data": "sha256:d1"}
     assert ing.materializers["model"] == "bevel.m:Sklearn@2"
     assert ing.materializers["extra"].startswith("bevel.m:Pickle@1+pickle-py3.")
-    assert ing.options == {"precision": "fp16"}
-    # Retries change how a step runs, not what it returns; output-affecting options do.
-    no_retries = StepOptions(retries=0, output_affecting={"precision": "fp16"})
-    same = StepSpec(**{**spec.__dict__, "options": no_retries})
-    assert cache_key(ingredients_for(same, {"data": "sha256:d1"})) == cache_key(ing)
-    fp32 = StepSpec(
-        **{**spec.__dict__, "options": StepOptions(output_affecting={"precision": "fp32"})}
-    )
-    assert cache_key(ingredients_for(fp32, {"data": "sha256:d1"})) != cache_key(ing)
+    # No step option changes what a step returns: retries, backoff and resources change how
+    # it runs, so none of them is an ingredient.
+    assert ing.options == {}
+    plain = StepSpec(**{**spec.__dict__, "options": StepOptions()})
+    assert cache_key(ingredients_for(plain, {"data": "sha256:d1"})) == cache_key(ing)
 
 
 # -- explain -----------------------------------------------------------------------------------

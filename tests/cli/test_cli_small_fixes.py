@@ -154,7 +154,7 @@ def test_sigterm_is_recorded_as_terminated_not_as_a_user_cancel(
         ("orchestrator", "an orchestrator"),
         ("artifact_store", "an artifact_store"),
         ("alerter", "an alerter"),
-        ("model_registry", "a model_registry"),
+        ("metadata_store", "a metadata_store"),
         ("IntEnum", "an IntEnum"),
         ("numpy.float64", "a numpy.float64"),
         ("unique name", "a unique name"),

@@ -156,7 +156,7 @@ def test_third_party_components(defs: Definitions, settings: Settings, thirdpart
         alerter = stack.component("alerter")
         alerter.post("hello")
         assert (settings.project_root / "alerts.txt").read_text() == "hello\n"
-        assert stack.component("model_registry") is None
+        assert stack.component("experiment_tracker") is None
     finally:
         stack.close()
 

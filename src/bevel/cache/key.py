@@ -103,7 +103,9 @@ def cache_key(ing: CacheIngredients) -> str:
        run's id: identical data from a different run still hits);
     5. ``materializers``: ``"module:Class@version"`` of each output's materializer (a new
        on-disk format invalidates old outputs);
-    6. ``options``: the step options that change its outputs (JSON);
+    6. ``options``: step options that would change its outputs (JSON). No option does today
+       (those there are change how a step runs), so :func:`ingredients_for` leaves it ``{}``;
+       the slot stays so that recorded keys stay valid;
     7. ``externals`` (only for steps with ``bevel.ExternalPath`` parameters): a fingerprint of
        each external file or folder, by parameter name: its content's SHA-256, or with
        ``External(check="mtime")`` a hash of names, sizes and modification times
@@ -144,7 +146,6 @@ def ingredients_for(
         params=step.params,
         inputs=dict(inputs),
         materializers=materializers,
-        options=step.options.output_affecting,
         externals=dict(externals or {}),
         custom=custom,
     )

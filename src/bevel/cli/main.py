@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 import bevel
-from bevel.errors import BevelError, ConfigError, RunCancelled
+from bevel.errors import BevelError, ConfigError
 
 #: name -> ("module:attribute", one-line help). The help is shown by ``bevel --help`` without
 #: importing the module; a test checks it matches the first line of the command's own help.
@@ -70,8 +70,6 @@ def load_command(name: str) -> click.Command:
 
 
 def _exit_code(err: BevelError) -> int:
-    if isinstance(err, RunCancelled):
-        return EXIT_INTERRUPTED
     if isinstance(err, ConfigError):
         return EXIT_CONFIG
     return EXIT_ERROR

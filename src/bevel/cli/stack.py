@@ -24,8 +24,6 @@ _SHORT = {
     "artifact_store": "-a",
     "metadata_store": "-m",
     "experiment_tracker": "-e",
-    "model_registry": "-r",
-    "model_deployer": "-d",
 }
 
 
@@ -35,8 +33,9 @@ def stack() -> None:
 
     A stack names one component per type: an orchestrator and an artifact store (required),
     a metadata store (default: the home metadata store, home-metadata), and optionally an
-    experiment tracker, model registry, model deployer, data validator and alerter. The
-    built-in 'default' stack (local, local-artifacts, home-metadata) always exists.
+    experiment tracker (sent each run's parameters and metrics) and an alerter (told when a
+    run fails or is cancelled). The built-in 'default' stack (local, local-artifacts,
+    home-metadata) always exists.
 
     The stack used is: --stack NAME, else $BEVEL_STACK, else the one chosen with
     `bevel stack set`, else 'default'.

@@ -54,8 +54,6 @@ class StepOptions:
     cache_key: str | None = None
     # Seconds after which a cached result is not reused any more (``@step(cache_expiration=)``).
     cache_expiration: float | None = None
-    # Options that change what the step outputs go into the cache key.
-    output_affecting: dict[str, Any] = field(default_factory=dict)
 
 
 def expiration_seconds(value: float | timedelta | None) -> float | None:

@@ -43,6 +43,7 @@ from bevel.run.events import NullListener, RunListener
 from bevel.run.heartbeat import HEARTBEAT_SECONDS, Heartbeat, sigterm_as_interrupt
 from bevel.run.interrupts import Terminated
 from bevel.run.interrupts import describe as describe_interrupt
+from bevel.run.notify import with_components
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
 from bevel.run.worker import StackRef, StepTask, run_task
 from bevel.settings import Settings, load_settings
@@ -477,5 +478,7 @@ def execute(
     records it as failed and is re-raised.
     """
     stack.metadata_store.create_run(run)
-    guarded = _GuardedListener(listener or NullListener())
+    # The stack's alerter and experiment tracker hear the run's end (bevel.run.notify), even
+    # after the caller's listener broke.
+    guarded = with_components(stack, _GuardedListener(listener or NullListener()))
     return _Driver(compiled, stack, run, guarded, settings).execute()

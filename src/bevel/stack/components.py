@@ -6,20 +6,27 @@ them without importing the stack (which builds the home store through the flavor
 
 from __future__ import annotations
 
-#: Every component type, in display order. A stack has at most one component of each.
+#: Every component type, in display order. A stack has at most one component of each. A type is
+#: here only when bevel calls its components: the optional ones by :mod:`bevel.run.notify` at
+#: the end of a run (protocols in :mod:`bevel.stack.protocols`). Model registries, deployers and
+#: data validators come with the features that call them (the ML lifecycle and data issues).
 COMPONENT_TYPES: tuple[str, ...] = (
     "orchestrator",
     "artifact_store",
     "metadata_store",
     "experiment_tracker",
-    "model_registry",
-    "model_deployer",
-    "data_validator",
     "alerter",
 )
 #: The types every stack has (the attributes of :class:`~bevel.stack.stack.Stack`); the others
 #: are optional.
 REQUIRED_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "metadata_store")
+
+
+def type_order(type: str) -> int:
+    """Where ``type`` sorts in displays; a type this bevel does not know (a stored definition
+    from another version) sorts last instead of failing."""
+    return COMPONENT_TYPES.index(type) if type in COMPONENT_TYPES else len(COMPONENT_TYPES)
+
 
 DEFAULT_STACK = "default"
 #: The built-in components, never stored, always there: the default stack is made of them, and

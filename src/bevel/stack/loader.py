@@ -20,7 +20,7 @@ from bevel.errors import BevelError, ConfigError, StackError
 from bevel.metadata.records import ComponentRecord
 from bevel.settings import Settings
 from bevel.stack.active import StackChoice
-from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES
+from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES, type_order
 from bevel.stack.config import validate_config
 from bevel.stack.definitions import Definitions, describe_where
 from bevel.stack.flavors import get_flavor
@@ -30,6 +30,20 @@ from bevel.stack.secrets import Secrets, references, resolve
 from bevel.stack.stack import Stack
 
 
+def _check_types(stack: str, members: dict[str, str]) -> None:
+    """A stored stack may name a component of a type this bevel does not use (registered with
+    another version): say so, rather than build a component nothing would call."""
+    unknown = [t for t in members if t not in COMPONENT_TYPES]
+    if unknown:
+        raise StackError(
+            f"stack {stack!r} has a component of type {unknown[0]} ({members[unknown[0]]!r}),"
+            " which this bevel does not use",
+            hint=f"register the stack again without it: bevel stack register {stack} --force"
+            f" ... (bevel stack describe {stack} lists its components; the types are:"
+            f" {', '.join(COMPONENT_TYPES)})",
+        )
+
+
 def build_defined_stack(choice: StackChoice, settings: Settings) -> Stack:
     """Build the stored stack ``choice.name`` (not ``default``)."""
     home = home_metadata_store(settings)
@@ -37,7 +51,8 @@ def build_defined_stack(choice: StackChoice, settings: Settings) -> Stack:
     try:
         with Definitions(settings, definition_store(home)) as defs:
             record = defs.stack_for_build(choice)
-            for type_ in sorted(record.components, key=COMPONENT_TYPES.index):
+            _check_types(record.name, record.components)
+            for type_ in sorted(record.components, key=type_order):
                 component = record.components[type_]
                 if type_ == "metadata_store" and component == BUILTIN_COMPONENTS[type_]:
                     built[type_] = home  # the home store itself: no second connection pool

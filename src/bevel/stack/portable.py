@@ -25,7 +25,7 @@ from typing import Any
 
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.records import ComponentRecord
-from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES
+from bevel.stack.components import BUILTIN_COMPONENTS, type_order
 from bevel.stack.config import mask_config, masked_fields
 from bevel.stack.definitions import Definitions, validate_component
 from bevel.stack.flavors import check_type, get_flavor
@@ -44,7 +44,7 @@ def export_stack(defs: Definitions, name: str) -> dict[str, Any]:
     """The document for stack ``name`` (see the module docstring)."""
     stack = defs.get_stack(name)
     components: dict[str, Any] = {}
-    for type_ in sorted(stack.components, key=COMPONENT_TYPES.index):
+    for type_ in sorted(stack.components, key=type_order):
         component = defs.get_component(stack.components[type_])
         if component.name in defs.builtins:
             components[type_] = component.name

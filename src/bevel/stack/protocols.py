@@ -1,9 +1,14 @@
-"""The optional component types: one small protocol each.
+"""The optional component types: one small protocol each, and who calls it.
 
-A stack may have at most one of each (``stack.components["alerter"]``). bevel ships no flavors
+A stack may have at most one of each (``stack.component("alerter")``). bevel ships no flavors
 for them yet; packages provide them through the ``bevel.flavors`` entry point (see
-:mod:`bevel.stack.flavors`). The protocols are deliberately small: what a step or the engine
-needs to call, not what a service can do.
+:mod:`bevel.stack.flavors`). A protocol is here only when bevel calls it, and holds only what
+bevel calls: :mod:`bevel.run.notify` tells both at the end of every run, in the driver's
+process, after the run's final status is stored. A component that raises does not change the
+run's outcome; a :class:`~bevel.errors.BevelWarning` names it.
+
+Model registries, model deployers and data validators are not component types yet: they come
+with the features that call them, so that no registered component sits unused.
 """
 
 from __future__ import annotations
@@ -13,7 +18,12 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class ExperimentTracker(Protocol):
-    """Mirrors runs, parameters and metrics into a tracking service (MLflow, W&B...)."""
+    """Mirrors runs into a tracking service (MLflow, W&B...).
+
+    At the end of every run (whatever its status): ``log_params`` once with the run's
+    parameters, then ``log_metrics`` with the metrics its steps logged: single values in one
+    call with ``step=None``, a series point by point with its ``step``, in step order.
+    """
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None: ...
 
@@ -23,28 +33,8 @@ class ExperimentTracker(Protocol):
 
 
 @runtime_checkable
-class ModelRegistry(Protocol):
-    """Registers a model artifact under a name and returns the registered version."""
-
-    def register(self, name: str, artifact_uri: str, *, metadata: dict[str, Any]) -> str: ...
-
-
-@runtime_checkable
-class ModelDeployer(Protocol):
-    """Deploys a registered model version and returns where it serves."""
-
-    def deploy(self, name: str, version: str) -> str: ...
-
-
-@runtime_checkable
-class DataValidator(Protocol):
-    """Checks a dataset and returns a report (JSON-serialisable)."""
-
-    def validate(self, data: Any, *, reference: Any = None) -> dict[str, Any]: ...
-
-
-@runtime_checkable
 class Alerter(Protocol):
-    """Tells people something happened (a run failed, a model got better)."""
+    """Tells people something happened: ``post`` is called when a run ends failed or
+    cancelled, with one line naming the run, its pipeline, its status and its error."""
 
     def post(self, message: str) -> None: ...

@@ -31,6 +31,12 @@ class FileAlerterConfig:
 
 
 @dataclass(frozen=True)
+class FileTrackerConfig:
+    path: str = option(help="file that tracked parameters and metrics are appended to", path=True)
+    fail: bool = option(False, help="fail every call (for tests)")
+
+
+@dataclass(frozen=True)
 class JournalConfig:
     url: str = option(help="journal:///absolute/path/to/metadata.db")
 
@@ -41,6 +47,14 @@ class FlakyConfig:
     failures: int = option(1, help="how many uploads fail before they work")
     error: str = option("reset", help="how they fail: reset, timeout, slowdown or denied")
 
+
+FILE_TRACKER = Flavor(
+    type="experiment_tracker",
+    name="file",
+    implementation="bevel_example_flavor.tracker:FileTracker",
+    config=FileTrackerConfig,
+    description="appends parameters and metrics to a file",
+)
 
 THREADS = Flavor(
     type="orchestrator",
