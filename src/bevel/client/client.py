@@ -187,8 +187,9 @@ class Client:
     def __repr__(self) -> str:
         return f"Client(stack={self.stack.name!r}, metadata={self.store.url!r})"
 
-    # --- used by the views (lazy navigation); not public API -----------------------------------
-    def _run_details(
+    # --- navigation: what the views call to fetch more, public so that another Client (one on a
+    # REST server) can serve the same views. Each is a fixed number of store calls. ---------------
+    def run_details(
         self, run_id: str, pipeline: str
     ) -> tuple[dict[str, StepView], dict[str, MetricSeries]]:
         """Steps (with their inputs, outputs, metrics and metadata) and the metric series of a
@@ -200,7 +201,8 @@ class Client:
         views = self._assemble(details)
         return {v.step_id: v for v in views}, series_of(details.metrics)
 
-    def _metadata(self, entity: str, entity_id: str) -> dict[str, Any]:
+    def metadata(self, entity: str, entity_id: str) -> dict[str, Any]:
+        """What was logged on one ``"run"``, ``"step_run"`` or ``"artifact"`` (by id)."""
         return self.store.get_metadata(entity, entity_id)
 
     def _assemble(self, details: StepDetails) -> list[StepView]:
@@ -233,26 +235,31 @@ class Client:
             )
         return result
 
-    def _step_views(self, step_run_ids: Sequence[str]) -> list[StepView]:
+    def step_views(self, step_run_ids: Sequence[str]) -> list[StepView]:
         """Step views by step run id, in a fixed number of queries (however many runs)."""
         return self._assemble(self.store.step_details(step_run_ids))
 
-    def _consumers(self, artifact_id: str) -> list[StepView]:
+    def consumers(self, artifact_id: str) -> list[StepView]:
+        """The step runs that took artifact ``artifact_id`` as an input, oldest first."""
         ids = [
             e.step_run_id
             for e in self.store.lineage(artifact_id=artifact_id)
             if e.direction == "in"
         ]
-        views = self._step_views(list(dict.fromkeys(ids)))
+        views = self.step_views(list(dict.fromkeys(ids)))
         return sorted(views, key=lambda v: (v.started, v.id))
 
-    def _load_artifact(self, artifact: ArtifactView) -> Any:
+    def load_artifact(self, artifact: ArtifactView) -> Any:
+        """The artifact's value, through its materializer (its content hash verified)."""
         return load_recorded(self.artifact_store, artifact)
 
-    def _artifact_location(self, uri: str) -> str:
+    def artifact_location(self, uri: str) -> str:
+        """Where an artifact uri's files are: a local folder for a local store, else the uri."""
         return self.artifact_store.local_path(artifact_path(self.artifact_store, uri)) or uri
 
-    def _read_logs(self, step: StepView) -> str:
+    def read_logs(self, step: StepView) -> str:
+        """The step run's own captured output so far (``StepView.logs`` follows a cached step
+        to the run that produced its outputs)."""
         if not step.logs_uri:
             return ""
         path = artifact_path(self.artifact_store, step.logs_uri)
@@ -266,7 +273,7 @@ class Client:
         with self.artifact_store.open(path, "rb") as fh:
             return fh.read().decode("utf-8", errors="replace")
 
-    def _follow_logs(self, step: StepView, poll: float) -> Iterator[str]:
+    def follow_logs(self, step: StepView, poll: float) -> Iterator[str]:
         """New text of a step's log as it is written, until the step run ends.
 
         The status is read before the log, so once it is final the last read gets the rest. On
@@ -291,7 +298,7 @@ class Client:
                 return
             time.sleep(poll)
 
-    def _explain(self, step: StepView) -> list[str]:
+    def explain(self, step: StepView) -> list[str]:
         """Why a step was or was not cached (what ``bevel runs explain`` prints)."""
         if step.status is StepStatus.CACHED and step.cached_from:
             source = self.store.get_step_run(step.cached_from)

@@ -85,21 +85,21 @@ class ArtifactView:
 
     def load(self) -> Any:
         """Read the object back through its materializer (verifying the content hash)."""
-        return self._client._load_artifact(self)
+        return self._client.load_artifact(self)
 
     def path(self) -> str:
         """Where the files are: a local folder for a local store, else the store uri."""
-        return self._client._artifact_location(self.uri)
+        return self._client.artifact_location(self.uri)
 
     def producer(self) -> StepView | None:
         """The step run that wrote this artifact (``None`` when it was not made by a step)."""
         if self.producer_step_run_id is None:
             return None
-        return self._client._step_views([self.producer_step_run_id])[0]
+        return self._client.step_views([self.producer_step_run_id])[0]
 
     def consumers(self) -> list[StepView]:
         """Step runs that took this artifact as an input, oldest first."""
-        return self._client._consumers(self.id)
+        return self._client.consumers(self.id)
 
     def upstream(self) -> list[ArtifactView]:
         """The artifacts this one was computed from (the producer step's inputs)."""
@@ -221,27 +221,27 @@ class StepView:
         (:meth:`cached_source`). While the step runs this is what it wrote so far (on a local
         artifact store; object stores receive the log when the step ends)."""
         source = self.cached_source()
-        return self._client._read_logs(source or self)
+        return self._client.read_logs(source or self)
 
     def follow_logs(self, poll: float = 0.5) -> Iterator[str]:
         """Yield the step's output as it is written, until the step run ends (``bevel logs
         -f``); checks every ``poll`` seconds. For a step that already ended, its whole log."""
         source = self.cached_source()
         if source is not None:
-            yield self._client._read_logs(source)
+            yield self._client.read_logs(source)
             return
-        yield from self._client._follow_logs(self, poll)
+        yield from self._client.follow_logs(self, poll)
 
     def cached_source(self) -> StepView | None:
         """The step run whose outputs this cached step reused (``None`` when not cached)."""
         if self.status is not StepStatus.CACHED or not self.cached_from:
             return None
-        found = self._client._step_views([self.cached_from])
+        found = self._client.step_views([self.cached_from])
         return found[0] if found else None
 
     def explain(self) -> list[str]:
         """Why this step was (or was not) taken from the cache, one reason per line."""
-        return self._client._explain(self)
+        return self._client.explain(self)
 
     def run(self) -> RunView:
         """The run this step belongs to."""
@@ -345,7 +345,7 @@ class RunView:
 
     @cached_property
     def _details(self) -> _RunDetails:
-        steps, series = self._client._run_details(self.id, self.pipeline)
+        steps, series = self._client.run_details(self.id, self.pipeline)
         return _RunDetails(steps=steps, metric_series=series)
 
     @property
@@ -366,7 +366,7 @@ class RunView:
     @cached_property
     def metadata(self) -> dict[str, Any]:
         """What the steps logged for the whole run (``log_metadata(..., run=True)``)."""
-        return self._client._metadata("run", self.id)
+        return self._client.metadata("run", self.id)
 
     @property
     def counts(self) -> StepCounts:
