@@ -62,6 +62,7 @@ def test_defining_steps_and_pipelines_stays_light() -> None:
 # another metadata store (a REST store) must never pay it.
 RUN_PATH = (
     "import bevel.run.task",
+    "import bevel.run.worker",
     "import bevel.run.engine",
     "import bevel.stack.stack",
     "import bevel.stack.build",
