@@ -25,9 +25,11 @@ from click.testing import CliRunner, Result
 
 from bevel.cli.main import cli
 from bevel.testing.servers import (
+    BevelServer,
     DatabaseServer,
     S3Server,
     ServerUnavailable,
+    bevel_server,
     mariadb_server,
     moto_s3_server,
     postgres_server,
@@ -109,6 +111,12 @@ def mariadb() -> Iterator[DatabaseServer]:
 def s3() -> Iterator[S3Server]:
     """moto's S3 server for the session (``new_bucket()`` gives a fresh bucket)."""
     yield from _start(moto_s3_server, "the S3 server (moto)", "pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="session")
+def bevel_srv() -> Iterator[BevelServer]:
+    """A bevel server with auth for the session (``admin_key``, ``new_key(role)``)."""
+    yield from _start(bevel_server, "the bevel server", "pip install -e '.[dev]'")
 
 
 def database_server(request: pytest.FixtureRequest, database: str) -> DatabaseServer:

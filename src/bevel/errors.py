@@ -23,7 +23,9 @@ BevelError
 │   ├── SchemaTooNew             the database was written by a newer bevel
 │   ├── NotFound                 no run / step / artifact / pipeline with that id or name
 │   │   └── CacheHitLost         a cache hit's records were deleted before the reuse was recorded
-│   └── StatusConflict           a status change refused: the run or step run already ended
+│   ├── StatusConflict           a status change refused: the run or step run already ended
+│   ├── AccessDenied             a bevel server refused the API key (401) or the role (403)
+│   └── ServerUnavailable        a bevel server cannot be reached or is overloaded (retry)
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
 ├── DataError                    data that cannot be profiled, validated or compared
@@ -214,6 +216,20 @@ class StatusConflict(MetadataError):
         self.id = id
         self.current = current
         self.error = error
+
+
+class AccessDenied(MetadataError):
+    """A bevel server refused the request: no, an unknown, a revoked or an expired API key
+    (``status`` 401), or a role that may not do this (403). The hint says how to get access."""
+
+    def __init__(self, message: str, *, status: int = 401, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class ServerUnavailable(MetadataError):
+    """A bevel server cannot be reached right now (connection refused or dropped, a timeout, a
+    proxy's 502/504, the server's 503/429): trying again later may succeed."""
 
 
 class StepFailed(BevelError):

@@ -73,7 +73,10 @@ def test_a_url_no_flavor_serves_is_a_clear_error(
         "that no metadata store flavor serves"
     )
     assert "hunter2" not in str(err.value)
-    assert err.value.hint and "metadata_store flavors: mysql, postgresql, sqlite" in err.value.hint
+    assert (
+        err.value.hint
+        and "metadata_store flavors: mysql, postgresql, rest, sqlite" in err.value.hint
+    )
     with pytest.raises(StackError):
         Definitions(env)
 

@@ -53,6 +53,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bevel.cli.secret:secret",
         "Create, list, inspect and delete encrypted secrets.",
     ),
+    "server": (
+        "bevel.cli.server:server",
+        "Start the bevel server; manage its users and API keys.",
+    ),
+    "login": (
+        "bevel.cli.login:login",
+        "Log in to a bevel server and store its API key.",
+    ),
 }
 
 EXIT_ERROR = 1

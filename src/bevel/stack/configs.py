@@ -187,3 +187,20 @@ class MysqlConfig:
 
     def install_hint(self, module: str) -> str:
         return driver_install_hint(self.url)
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    url: str = option(help="the bevel server, e.g. http://ml.internal:8237")
+    api_key: str | None = option(
+        None,
+        help="an API key (better: a {{secret.key}} reference; default: $BEVEL_API_KEY, then "
+        "the key `bevel login URL` stored)",
+        sensitive=True,
+    )
+    timeout: float = option(30.0, help="seconds to wait for each answer")
+
+    def check(self) -> None:
+        _check_scheme("url", self.url, ("http://", "https://"), "http://127.0.0.1:8237")
+        if self.timeout <= 0:
+            raise ValueError("field 'timeout' must be positive")

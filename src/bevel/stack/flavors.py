@@ -139,6 +139,9 @@ BUILTIN_FLAVORS: dict[tuple[str, str], Flavor] = {
         Flavor("metadata_store", "mysql", f"{_FACTORIES}:sql_metadata_store",
                f"{_CONFIGS}:MysqlConfig", "a MySQL or MariaDB database (shared by a team)",
                requires=("pymysql",), install=_MYSQL, remote=True),
+        Flavor("metadata_store", "rest", "bevel.metadata.rest.store:RestMetadataStore",
+               f"{_CONFIGS}:RestConfig", "a bevel server (bevel server start), over HTTP",
+               remote=True),
     )
 }  # fmt: skip
 

@@ -56,7 +56,8 @@ def home_metadata_store(settings: Settings) -> MetadataStore:
         raise StackError(
             f"the home metadata store {_shown(url)!r} (from {_where(settings)}) has a URL that "
             "no metadata store flavor serves",
-            hint=f"use a sqlite:///, postgresql+psycopg:// or mysql+pymysql:// URL; {err.hint}",
+            hint="use a sqlite:///, postgresql+psycopg://, mysql+pymysql:// or a bevel "
+            f"server's http(s):// URL; {err.hint}",
         ) from None
     missing = flavor.missing()
     if missing:

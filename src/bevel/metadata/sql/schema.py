@@ -223,3 +223,37 @@ secrets = Table(
     Column("created", UtcDateTime(), nullable=False),
     Column("updated", UtcDateTime(), nullable=False),
 )
+
+# --- the bevel server's users and API keys (migration 0003) -----------------------------------
+#
+# Only the server reads these (bevel.server.auth). A key is stored as its SHA-256 (keys are 256
+# random bits, so a slow password hash would add nothing but latency to every request); the key
+# itself is shown once, when it is created.
+
+ROLE = 16
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    Column("kind", String(STATUS), nullable=False),  # "user" | "service"
+    Column("role", String(ROLE), nullable=False),  # "viewer" | "editor" | "admin"
+    Column("created", UtcDateTime(), nullable=False),
+    Column("disabled", UtcDateTime(), nullable=True),
+    UniqueConstraint("name"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(ID), primary_key=True),  # the public part of the key ("bvl_<id>_...")
+    Column("user_id", String(ID), ForeignKey("users.id"), nullable=False),
+    Column("label", String(NAME), nullable=False),
+    Column("hash", String(HASH), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    Column("expires", UtcDateTime(), nullable=True),
+    Column("revoked", UtcDateTime(), nullable=True),
+    Column("last_used", UtcDateTime(), nullable=True),
+    Index(None, "user_id"),
+)

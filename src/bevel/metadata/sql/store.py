@@ -145,6 +145,15 @@ class SqlMetadataStore:
         code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
         return code in _RETRY_CODES
 
+    def reading(self, action: str) -> AbstractContextManager[Connection]:
+        """A connection for reading, for code that keeps its own tables in this database (the
+        bevel server's users and API keys); ``action`` names it in errors."""
+        return self._read(action)
+
+    def writing(self, action: str, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction, as the store's own writes are run."""
+        return self._write(action, fn)
+
     def close(self) -> None:
         """Close pooled connections (the store reconnects if used again)."""
         self._engine.dispose()

@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL, MariaDB and S3 (moto) servers on 127.0.0.1, for tests and benchmarks.
+"""Throwaway PostgreSQL, MariaDB, S3 (moto) and bevel servers on 127.0.0.1, for tests and benchmarks.
 
 Each function is a context manager that starts a private server in a temporary folder, on a free
 port, and stops it and deletes the folder on exit. Nothing here imports pytest: the test suite's
@@ -29,15 +29,18 @@ from bevel.testing.servers._process import (
     free_port,
     log_tail,
 )
+from bevel.testing.servers.bevel import BevelServer, bevel_server
 from bevel.testing.servers.databases import DatabaseServer, mariadb_server, postgres_server
 from bevel.testing.servers.s3 import S3Server, moto_s3_server
 
 __all__ = [
     "HOST",
+    "BevelServer",
     "DatabaseServer",
     "S3Server",
     "ServerFailed",
     "ServerUnavailable",
+    "bevel_server",
     "free_port",
     "log_tail",
     "mariadb_server",

@@ -1,0 +1,57 @@
+"""The dead-run reaper: the server, not its readers, records runs whose driver died.
+
+Clients are read-only (reads do not write), so a run whose driver was killed would stay
+RUNNING forever unless someone with write access reaps it. The server does, on a timer: one
+query for the running runs, then one conditional write per dead run (a run that beats again
+in between is left alone), using the same liveness rules as ``bevel runs reap``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bevel.client import liveness
+from bevel.metadata.base import MetadataStore, RunFilter
+from bevel.metadata.records import RunStatus
+
+log = logging.getLogger("bevel.server")
+
+
+def reap_once(store: MetadataStore) -> int:
+    """One pass; how many runs it recorded as failed."""
+    before = store.list_runs(RunFilter(status=RunStatus.RUNNING, limit=0))
+    if not before:
+        return 0
+    liveness.reap(store, before)
+    still = {r.id for r in store.list_runs(RunFilter(status=RunStatus.RUNNING, limit=0))}
+    return sum(1 for r in before if r.id not in still and r.status == RunStatus.RUNNING)
+
+
+class Reaper:
+    """A daemon thread calling :func:`reap_once` every ``every`` seconds until stopped."""
+
+    def __init__(self, store: MetadataStore, every: float) -> None:
+        self._store = store
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bevel-reaper", daemon=True)
+        self.passes = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                reaped = reap_once(self._store)
+                if reaped:
+                    log.info("reaper: recorded %d run(s) whose driver is gone as failed", reaped)
+            except Exception:  # keep reaping: a database hiccup must not end the thread
+                log.exception("reaper: a pass failed")
+            self.passes += 1
+            self._stop.wait(self._every)

@@ -1,0 +1,26 @@
+"""What every request handler reaches through ``request.app.state.bevel``: the store, the
+auth store (None without auth) and the configuration. One object, built by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.server.auth.store import AuthStore
+    from bevel.server.config import ServerConfig
+
+
+@dataclass
+class ServerState:
+    config: ServerConfig
+    store: SqlMetadataStore
+    auth: AuthStore | None
+
+
+def server_state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.bevel
+    return state
