@@ -21,6 +21,8 @@ does the same work without bevel, run in the same invocation (so machine noise h
              10-step chain, `bevel runs list` and `bevel runs show`   vs the same on a small store
   team       the 10-step chain and the array pipeline on an S3 (moto) + PostgreSQL stack
              vs the same on the local stack (needs the dev extras and PostgreSQL binaries)
+  rest       the 10-step chain on a REST metadata store (bevel server, auth on) vs SQLite
+             directly; listing 50 runs through it; the server's RSS with 10,000 runs
 """
 
 from __future__ import annotations
@@ -468,8 +470,73 @@ class Bench:
         self.add("100 MiB array, S3 + PostgreSQL stack", team_array, local_array,
                  "the same on the local stack", "")  # fmt: skip
 
+    def rest(self) -> None:
+        """The 10-step chain and listing 50 runs on a REST metadata store (a bevel server on
+        127.0.0.1, auth on) beside SQLite directly; the server's RSS with 10,000 runs."""
+        from bevel.testing.servers import bevel_server
 
-WORKLOADS = ("imports", "chain", "array", "frame", "listing", "cold", "scale", "team")
+        self.reset_home()
+        chain = self.script("chain.py", CHAIN)
+        local_chain = self.run([chain, "10", "nocache"])
+        with bevel_server() as srv:
+            saved = dict(self.env)
+            key = srv.new_key("editor")
+            self.env = {**self.env, "BEVEL_STORE_URL": srv.url, "BEVEL_API_KEY": key}
+            try:
+                rest_chain = self.run([chain, "10", "nocache"])
+                srv.reset()
+                for _ in range(50):
+                    subprocess.run([PY, chain, "2", "cache"], env=self.env, check=True,
+                                   capture_output=True)  # fmt: skip
+                listing = self.run(["-c", LIST])
+            finally:
+                self.env = saved
+            idle = _rss_mib(srv.process.pid)
+            _record_runs(srv.db_url, 10_000)
+            pages = 0
+            offset: int | None = 0
+            while offset is not None and pages < 200:  # every run, a page of 50 at a time
+                page = srv.call("GET", f"/runs?limit=50&offset={offset}")
+                offset, pages = page["next_offset"], pages + 1
+            loaded = _rss_mib(srv.process.pid)
+        self.add("10-step chain, REST store (bevel server)", rest_chain, local_chain,
+                 "the same on SQLite directly", "<= 2x")  # fmt: skip
+        bare = self.run(["-c", "pass"])
+        self.add("list 50 runs via Client, REST store", listing, bare, "python -c pass",
+                 "<= 0.3 s")  # fmt: skip
+        self.extra.append(
+            f"bevel server RSS: {idle:.0f} MiB idle, {loaded:.0f} MiB with 10,000 runs recorded "
+            f"and all of them listed ({pages} pages of 50)"
+        )
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _record_runs(db_url: str, count: int) -> None:
+    """``count`` completed runs with a 10-step plan, written straight into the database."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from bevel.metadata.records import RunStatus
+    from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.testing.records import make_run
+
+    store = SqlMetadataStore(db_url)
+    plan = {"steps": {f"s{i}": {"fn": "m:f", "params": {"x": i}} for i in range(10)}}
+    t0 = datetime.now(UTC)
+    for i in range(count):
+        run = replace(make_run(), name=f"bench-{i}", plan=plan, created=t0 + timedelta(seconds=i))
+        store.create_run(run)
+        store.finish_run(run.id, RunStatus.COMPLETED, ended=run.created + timedelta(seconds=1))
+    store.close()
+
+
+WORKLOADS = ("imports", "chain", "array", "frame", "listing", "cold", "scale", "team", "rest")
 
 
 def main() -> None:

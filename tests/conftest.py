@@ -7,9 +7,10 @@ are missing the tests that need it are skipped with a message saying how to inst
 (``CI`` set) they fail instead, so CI never passes by skipping. ``-m "not servers"`` leaves them
 all out.
 
-Tests in a module marked ``all_databases`` run three times, with ``bevel_home``'s metadata store
+Tests in a module marked ``all_databases`` run four times, with ``bevel_home``'s metadata store
 on SQLite (``.bevel/metadata.db``), PostgreSQL and MariaDB (``BEVEL_STORE_URL`` set to a fresh
-database, which subprocesses inherit).
+database, which subprocesses inherit), and on the REST store of the session's bevel server
+(``bevel_srv``, emptied first; ``BEVEL_STORE_URL`` is its URL, ``BEVEL_API_KEY`` an admin key).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-DATABASES = ("sqlite", "postgresql", "mysql")
+DATABASES = ("sqlite", "postgresql", "mysql", "rest")
 _SERVER_FIXTURE = {"postgresql": "postgres", "mysql": "mariadb"}
 
 T = TypeVar("T")
@@ -51,7 +52,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "all_databases: run each test of the module with the metadata store on SQLite,"
-        " PostgreSQL and MariaDB (through bevel_home)",
+        " PostgreSQL, MariaDB and a bevel server (through bevel_home)",
     )
 
 
@@ -138,7 +139,12 @@ def bevel_home(
     home = tmp_path / ".bevel"
     monkeypatch.setenv("BEVEL_HOME", str(home))
     monkeypatch.delenv("BEVEL_STORE_URL", raising=False)
-    if database != "sqlite":
+    if database == "rest":  # a bevel server in front of SQLite, emptied for this test
+        server: BevelServer = request.getfixturevalue("bevel_srv")
+        server.reset()
+        monkeypatch.setenv("BEVEL_STORE_URL", server.url)
+        monkeypatch.setenv("BEVEL_API_KEY", str(server.admin_key))
+    elif database != "sqlite":
         monkeypatch.setenv("BEVEL_STORE_URL", database_server(request, database).new_database())
     monkeypatch.chdir(tmp_path)
     yield home

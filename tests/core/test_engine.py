@@ -153,8 +153,10 @@ def test_a_listener_failing_at_the_end_does_not_change_the_recorded_outcome(
 REAP = """
 import sys
 from datetime import UTC, datetime, timedelta
-from bevel.metadata.sql.store import SqlMetadataStore
-store = SqlMetadataStore(sys.argv[1])
+from pathlib import Path
+from bevel.settings import Settings
+from bevel.stack.home import home_metadata_store
+store = home_metadata_store(Settings(home=Path("."), store_url=sys.argv[1]))
 marked = store.mark_stale_runs(
     datetime.now(UTC) + timedelta(hours=1), run_ids=[sys.argv[2]], reason="declared dead by a reader"
 )

@@ -556,7 +556,12 @@ def test_a_crash_inside_bevel_leaves_no_step_running(
 ) -> None:
     """If recording a step's outcome itself fails (here: the store refuses the write), the run
     and that step end failed, never "running"."""
-    from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.settings import load_settings
+    from bevel.stack.home import home_metadata_store
+
+    probe = home_metadata_store(load_settings())
+    store_class: Any = type(probe)  # SQL, or REST in front of a server
+    probe.close()
 
     @step
     def fine() -> int:
@@ -566,17 +571,17 @@ def test_a_crash_inside_bevel_leaves_no_step_running(
     def p() -> None:
         fine()
 
-    real = SqlMetadataStore.finish_step_run
+    real = store_class.finish_step_run
 
-    def broken(self: SqlMetadataStore, completion: Any) -> Any:
+    def broken(self: Any, completion: Any) -> Any:
         if completion.step_run.status == "completed":
             raise RuntimeError("disk full")
         return real(self, completion)
 
-    monkeypatch.setattr(SqlMetadataStore, "finish_step_run", broken)
+    monkeypatch.setattr(store_class, "finish_step_run", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         p()
-    monkeypatch.setattr(SqlMetadataStore, "finish_step_run", real)
+    monkeypatch.setattr(store_class, "finish_step_run", real)
     run = Client().last_run("p")
     assert run.status == "failed" and "disk full" in (run.error or "")
     assert run.steps["fine"].status == "failed"

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from server_http import send
 
 from bevel.metadata.rest.store import RestMetadataStore
 from bevel.testing.servers import BevelServer
-
-from server_http import send
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ few requests per step, no SQLAlchemy on the client, and clear errors for keys an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,7 +19,11 @@ from bevel.errors import AccessDenied, ServerUnavailable
 from bevel.metadata.records import RunStatus
 from bevel.metadata.rest.store import RestMetadataStore
 from bevel.metadata.rest.transport import Transport
+from bevel.stack.stack import default_stack
 from bevel.testing.servers import BevelServer, free_port
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from pool_orchestrators import ProcessPoolOrchestrator
 
 
 @step
@@ -104,6 +109,21 @@ def test_a_pipeline_runs_and_caches_on_the_server(
     assert [r.id for r in runs] == [again.id, first.id]
     assert runs[1].steps["total"].output.load() == 6
     assert on_server.call("GET", f"/runs/{first.id}")["status"] == "completed"
+
+
+def test_steps_on_worker_processes_record_through_the_server(on_server: BevelServer) -> None:
+    """Any orchestrator: each worker process rebuilds the stack, its own REST store included,
+    from the task's references (the key comes from the environment, never in the task)."""
+    stack = dataclasses.replace(default_stack(), orchestrator=ProcessPoolOrchestrator(workers=2))
+    try:
+        run = run_pipeline(chain, params={"n": 5}, enable_cache=False, stack=stack)
+    finally:
+        stack.close()
+    assert run.status == RunStatus.COMPLETED
+    assert run.steps["double"].output.load() == 20
+    assert not any("bvl_" in repr(task) for task in stack.orchestrator.submitted)
+    recorded = on_server.call("GET", f"/runs/{run.id}/step-runs")["items"]
+    assert [s["status"] for s in recorded] == ["completed"] * 3
 
 
 def test_the_cli_works_against_the_server(

@@ -87,6 +87,12 @@ def server() -> None:
     help="A browser origin allowed to call the API (repeatable; none by default).",
 )
 @click.option(
+    "--artifacts",
+    "artifact_roots",
+    multiple=True,
+    help="An artifact store root (path or URL) to read visualizations from (repeatable).",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -94,7 +100,7 @@ def server() -> None:
 )
 def start(
     host: str, port: int, db: str | None, no_auth: bool, reap_every: float, max_body: int,
-    cors_origins: tuple[str, ...], log_level: str,
+    cors_origins: tuple[str, ...], artifact_roots: tuple[str, ...], log_level: str,
 ) -> None:  # fmt: skip
     """Start the bevel server (REST API under /api/v1) in the foreground.
 
@@ -108,7 +114,7 @@ def start(
 
     config = ServerConfig(
         db_url=_database(db), host=host, port=port, auth=not no_auth, reap_every=reap_every,
-        max_body=max_body, cors_origins=cors_origins,
+        max_body=max_body, cors_origins=cors_origins, artifact_roots=artifact_roots,
     )  # fmt: skip
     config.check()
     serve(config, log_level)

@@ -11,6 +11,7 @@ others)::
     errors.py         bevel errors -> status codes + bodies the REST store turns back into errors
     routes/           one APIRouter per area under /api/v1, every route declaring its role
     reaper.py         records dead runs as failed, on a timer
+    artifacts.py      reads visualizations from whichever artifact store holds them
 
 A dashboard (or any other set of pages) is one more router: ``create_app(config,
 routers=[(dashboard_router, "")])``, or ``app.include_router(...)`` on the app returned. Its
@@ -38,13 +39,15 @@ import bevel
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server import errors
 from bevel.server.admin import ENV_ADMIN_KEY, admin_from_env
+from bevel.server.artifacts import ArtifactReader
 from bevel.server.auth.guard import ROLE_KEY, authorize
 from bevel.server.auth.store import AuthStore
 from bevel.server.config import ServerConfig
 from bevel.server.reaper import Reaper
-from bevel.server.routes import access, artifacts, definitions, meta, runs
+from bevel.server.routes import access, artifacts, definitions, meta, runs, viz
 from bevel.server.security import SecurityMiddleware
 from bevel.server.state import ServerState
+from bevel.settings import load_settings
 
 API_PREFIX = "/api/v1"
 #: The API's routers, mounted under API_PREFIX.
@@ -52,6 +55,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     meta.router,
     runs.router,
     artifacts.router,
+    viz.router,
     definitions.router,
     access.router,
 )
@@ -70,7 +74,10 @@ def create_app(
     env_key = os.environ.get(ENV_ADMIN_KEY)
     if config.auth and env_key:
         admin_from_env(store, env_key)
-    state = ServerState(config=config, store=store, auth=AuthStore(store) if config.auth else None)
+    reader = ArtifactReader(store, load_settings(create=False), config.artifact_roots)
+    state = ServerState(
+        config=config, store=store, auth=AuthStore(store) if config.auth else None, artifacts=reader
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -29,7 +29,9 @@ class ServerConfig:
     only for ``--no-auth``, refused on a non-loopback ``host``. ``reap_every``: seconds between
     two passes of the dead-run reaper (0: never). ``cors_origins``: browser origins allowed to
     call the API from another site (none by default). ``access_log``: one line per request
-    (method, path without the query, status, who, milliseconds; never a key)."""
+    (method, path without the query, status, who, milliseconds; never a key).
+    ``artifact_roots``: artifact store roots (paths or URLs) to read visualizations from,
+    besides the artifact_store components the server's definitions hold."""
 
     db_url: str
     host: str = "127.0.0.1"
@@ -39,6 +41,7 @@ class ServerConfig:
     max_body: int = DEFAULT_MAX_BODY
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     access_log: bool = True
+    artifact_roots: tuple[str, ...] = field(default_factory=tuple)
 
     def check(self) -> None:
         if not self.auth and not is_loopback(self.host):

@@ -1,5 +1,6 @@
 """What every request handler reaches through ``request.app.state.bevel``: the store, the
-auth store (None without auth) and the configuration. One object, built by ``create_app``."""
+auth store (None without auth), the artifact reader and the configuration. One object, built by
+``create_app``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi import Request
 
 if TYPE_CHECKING:
     from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.server.artifacts import ArtifactReader
     from bevel.server.auth.store import AuthStore
     from bevel.server.config import ServerConfig
 
@@ -19,6 +21,7 @@ class ServerState:
     config: ServerConfig
     store: SqlMetadataStore
     auth: AuthStore | None
+    artifacts: ArtifactReader
 
 
 def server_state(request: Request) -> ServerState:
