@@ -25,7 +25,7 @@ BevelError
 │   │   └── CacheHitLost         a cache hit's records were deleted before the reuse was recorded
 │   ├── StatusConflict           a status change refused: the run or step run already ended
 │   ├── AccessDenied             a bevel server refused the API key (401) or the role (403)
-│   └── ServerUnavailable        a bevel server cannot be reached or is overloaded (retry)
+│   └── ServerUnavailable ᵀ      a bevel server cannot be reached right now, or is overloaded
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
 ├── DataError                    data that cannot be profiled, validated or compared
@@ -227,9 +227,10 @@ class AccessDenied(MetadataError):
         self.status = status
 
 
-class ServerUnavailable(MetadataError):
+class ServerUnavailable(MetadataError, TransientError):
     """A bevel server cannot be reached right now (connection refused or dropped, a timeout, a
-    proxy's 502/504, the server's 503/429): trying again later may succeed."""
+    proxy's 502/504, the server's 503/429): trying again later may succeed. ``kind`` is
+    "network", "timeout" or "throttled"."""
 
 
 class StepFailed(BevelError):

@@ -204,3 +204,33 @@ def test_the_client_side_imports_no_sqlalchemy(on_server: BevelServer, tmp_path:
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert not loaded & {"sqlalchemy", "alembic", "fastapi", "pydantic", "httpx", "uvicorn"}
+
+
+def test_the_server_reaps_runs_whose_driver_died(tmp_path: Path) -> None:
+    """Readers never write, so the server records a run whose driver is gone as failed, on its
+    timer; a live run is left alone."""
+    import socket
+    import time
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from bevel.testing.records import make_run
+    from bevel.testing.servers import bevel_server
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    with bevel_server(extra_args=["--reap-every", "0.2"]) as srv:
+        store = RestMetadataStore(srv.url, api_key=srv.admin_key)
+        dead = replace(make_run(), host=f"{host}:{gone.stdout.strip()}")
+        now = datetime.now(UTC)
+        alive = replace(make_run(), host=f"{host}:{os.getpid()}", created=now, heartbeat=now)
+        store.create_run(dead)
+        store.create_run(alive)
+        deadline = time.monotonic() + 60
+        while store.get_run(dead.id).status == RunStatus.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        reaped = store.get_run(dead.id)
+        assert reaped.status == RunStatus.FAILED
+        assert reaped.error and gone.stdout.strip() in reaped.error  # names its dead driver
+        assert store.get_run(alive.id).status == RunStatus.RUNNING

@@ -19,8 +19,8 @@ from bevel.errors import (
     ConfigError,
     MetadataError,
     NotFound,
-    ServerUnavailable,
     StatusConflict,
+    TransientError,
 )
 from bevel.metadata.rest.codec import encode_error
 
@@ -28,14 +28,13 @@ log = logging.getLogger("bevel.server")
 
 
 def status_of(err: BevelError) -> int:
-    names = {cls.__name__ for cls in type(err).__mro__}
     if isinstance(err, AccessDenied):
         return err.status
     if isinstance(err, NotFound):
         return 404
     if isinstance(err, StatusConflict):
         return 409
-    if isinstance(err, ServerUnavailable) or "TransientError" in names:
+    if isinstance(err, TransientError):  # the database is restarting, locked...: retry
         return 503
     if isinstance(err, MetadataError):
         return 409

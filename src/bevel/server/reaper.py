@@ -3,7 +3,8 @@
 Clients are read-only (reads do not write), so a run whose driver was killed would stay
 RUNNING forever unless someone with write access reaps it. The server does, on a timer: one
 query for the running runs, then one conditional write per dead run (a run that beats again
-in between is left alone), using the same liveness rules as ``bevel runs reap``.
+in between is left alone): :func:`bevel.client.liveness.reap_dead_runs`, what ``bevel runs
+reap`` does.
 """
 
 from __future__ import annotations
@@ -11,21 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 
-from bevel.client import liveness
-from bevel.metadata.base import MetadataStore, RunFilter
-from bevel.metadata.records import RunStatus
+from bevel.client.liveness import reap_dead_runs
+from bevel.metadata.base import MetadataStore
 
 log = logging.getLogger("bevel.server")
 
 
 def reap_once(store: MetadataStore) -> int:
     """One pass; how many runs it recorded as failed."""
-    before = store.list_runs(RunFilter(status=RunStatus.RUNNING, limit=0))
-    if not before:
-        return 0
-    liveness.reap(store, before)
-    still = {r.id for r in store.list_runs(RunFilter(status=RunStatus.RUNNING, limit=0))}
-    return sum(1 for r in before if r.id not in still and r.status == RunStatus.RUNNING)
+    return len(reap_dead_runs(store))
 
 
 class Reaper:

@@ -126,6 +126,7 @@ class Transport:
                 raise ServerUnavailable(
                     f"the bevel server at {self.base_url} did not answer within "
                     f"{self._timeout:g} s while {what}",
+                    kind="timeout",
                     hint="check that the server is up and not overloaded (bevel server start)",
                 ) from err
             except (OSError, http.client.HTTPException) as err:
@@ -151,8 +152,11 @@ class Transport:
             message = detail.get("message") if isinstance(detail, dict) else None
             return _denied(self.base_url, status, str(message or "access denied"), what)
         if status in _RETRY_STATUSES:
+            if isinstance(detail, dict) and detail.get("type") not in (None, "MetadataError"):
+                return decode_error(detail, fallback=f"{what} failed ({status})")  # its database
             return ServerUnavailable(
                 f"the bevel server at {self.base_url} answered {status} while {what}",
+                kind="throttled" if status in (429, 503) else "network",
                 hint="the server is busy or restarting: try again in a moment",
             )
         if isinstance(detail, dict):
