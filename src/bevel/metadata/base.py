@@ -18,6 +18,11 @@ from bevel.metadata.records import (
     LineageEdge,
     MetadataEntry,
     MetricRecord,
+    ModelArtifactLink,
+    ModelRecord,
+    ModelStage,
+    ModelStageEvent,
+    ModelVersionRecord,
     PipelineRecord,
     RunRecord,
     RunStatus,
@@ -242,6 +247,65 @@ class MetadataStore(Protocol):
         ...
 
     def list_pipelines(self) -> list[PipelineRecord]: ...
+
+    # --- models (the model control plane) ---------------------------------------------------
+    def create_model_version(self, version: ModelVersionRecord) -> ModelVersionRecord:
+        """Insert a version numbered ``max + 1`` for its model (created when new), with its
+        artifact links. With a ``run_id``, the version that run already has for this model is
+        returned instead (links added to it): one version per run and model. A taken version
+        name is a ConfigError."""
+        ...
+
+    def update_model_version(
+        self,
+        version_id: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        artifacts: Sequence[ModelArtifactLink] = (),
+    ) -> ModelVersionRecord:
+        """Merge metadata and metrics into a version (a key again replaces its value) and link
+        artifacts (a link of the same name is replaced), in one transaction. NotFound."""
+        ...
+
+    def get_model_version(self, model: str, ref: str | int) -> ModelVersionRecord:
+        """``ref``: a number, ``"latest"``, ``"staging"``/``"production"`` (the holder) or a
+        version name. NotFound names what is missing: the model, or the version, or "no
+        version in production" with the command that promotes one."""
+        ...
+
+    def list_model_versions(
+        self, model: str, *, stage: ModelStage | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ModelVersionRecord]:
+        """Newest first; ``limit <= 0`` means no limit. NotFound for an unknown model."""
+        ...
+
+    def list_models(self) -> list[ModelRecord]:
+        """By name, each with its version count, latest number and stage holders."""
+        ...
+
+    def set_model_stage(
+        self,
+        model: str,
+        version: int,
+        stage: ModelStage | None,
+        *,
+        actor: str,
+        reason: str = "",
+        at: datetime,
+    ) -> list[ModelStageEvent]:
+        """Move a version to ``stage`` (None: out of every stage) and log who, when and why.
+
+        ``staging`` and ``production`` hold one version each: the previous holder moves to
+        ``archived`` in the same transaction, and concurrent promotions of one model are
+        serialised, so a stage never has two holders. Returns the audit entries written
+        (none when the version is in that stage already). NotFound for an unknown model or
+        version."""
+        ...
+
+    def model_events(self, model: str, *, limit: int = 0) -> list[ModelStageEvent]:
+        """The audit log of a model, oldest first (``limit``: only the newest entries)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -223,3 +223,75 @@ class SecretRecord:
     blob: str
     created: datetime
     updated: datetime
+
+
+# --- the model control plane (revision 0003) -------------------------------------------------
+
+
+class ModelStage(StrEnum):
+    """Where a model version stands. ``staging`` and ``production`` have at most one holder per
+    model (enforced by a unique constraint in the store); ``archived`` has any number."""
+
+    STAGING = "staging"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+#: Stages held by one version at a time: promoting another version archives the holder.
+EXCLUSIVE_STAGES = (ModelStage.STAGING, ModelStage.PRODUCTION)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A named model (``@pipeline(model=Model("churn"))``), with a summary of its versions."""
+
+    name: str
+    created: datetime
+    description: str = ""
+    versions: int = 0  # how many versions it has
+    latest: int | None = None  # the highest version number
+    stages: dict[str, int] = field(default_factory=dict)  # "production" -> version number
+
+
+@dataclass(frozen=True)
+class ModelArtifactLink:
+    """An artifact linked to a model version: its ``"model"`` output, the data it was trained
+    on (``role="data"``), an evaluator's outputs (``role="evaluation"``)."""
+
+    name: str  # unique per version: "model", "data.train", "evaluate.report"
+    artifact_id: str
+    role: str  # "model" | "data" | "evaluation" | "other"
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    """One version of a model: a number (1, 2, ... per model, assigned by the store) and an
+    optional unique name, the run that built it, its stage, metadata and metrics, links."""
+
+    id: str
+    model: str
+    number: int  # 0 = not yet assigned
+    created: datetime
+    name: str | None = None
+    run_id: str | None = None  # the run that built it (one version per run and model)
+    stage: ModelStage | None = None
+    description: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifacts: tuple[ModelArtifactLink, ...] = ()
+
+    def artifact(self, name: str) -> ModelArtifactLink | None:
+        return next((link for link in self.artifacts if link.name == name), None)
+
+
+@dataclass(frozen=True)
+class ModelStageEvent:
+    """One entry of a model's audit log: a version moved from one stage to another."""
+
+    model: str
+    version: int
+    from_stage: ModelStage | None
+    to_stage: ModelStage | None
+    actor: str  # who ("alice@laptop", "run churn-training-12")
+    reason: str
+    created: datetime

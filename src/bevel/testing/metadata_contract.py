@@ -40,6 +40,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.testing.definition_contract import DefinitionStoreContract
+from bevel.testing.model_contract import ModelStoreContract
 from bevel.testing.names_contract import NamesContract
 from bevel.testing.records import T0, done, make_artifact, make_run, make_step, new_id
 from bevel.testing.status_contract import StatusContract
@@ -55,7 +56,9 @@ __all__ = [
 ]
 
 
-class MetadataStoreContract(StatusContract, NamesContract, DefinitionStoreContract):
+class MetadataStoreContract(
+    StatusContract, NamesContract, DefinitionStoreContract, ModelStoreContract
+):
     """Tests every MetadataStore must pass; subclasses provide the ``store`` fixture."""
 
     @pytest.fixture

@@ -257,3 +257,62 @@ api_keys = Table(
     Column("last_used", UtcDateTime(), nullable=True),
     Index(None, "user_id"),
 )
+
+# --- the model control plane (revision 0004) --------------------------------------------------
+# At most one holder of ``staging`` and of ``production`` per model is a unique constraint, not
+# a rule callers keep: ``exclusive_stage`` repeats ``stage`` for those two stages and is NULL
+# otherwise (archived, none), and NULLs never collide in a unique index on SQLite, PostgreSQL
+# and MySQL. Promotions also lock the model row first, so concurrent ones queue.
+
+models = Table(
+    "models",
+    metadata,
+    Column("name", String(NAME), primary_key=True),
+    Column("description", LongText(), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model", String(NAME), ForeignKey("models.name"), nullable=False),
+    Column("number", Integer(), nullable=False),
+    Column("name", String(NAME), nullable=True),
+    Column("run_id", String(ID), nullable=True),  # not a foreign key: a version outlives its run
+    Column("stage", String(STATUS), nullable=True),
+    Column("exclusive_stage", String(STATUS), nullable=True),
+    Column("description", LongText(), nullable=False),
+    Column("metadata", JsonText(), nullable=False),
+    Column("metrics", JsonText(), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    UniqueConstraint("model", "number"),
+    UniqueConstraint("model", "name"),
+    UniqueConstraint("model", "run_id"),
+    UniqueConstraint("model", "exclusive_stage"),
+)
+
+model_artifacts = Table(
+    "model_artifacts",
+    metadata,
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("artifact_id", String(ID), nullable=False),  # kept when the artifact's run is deleted
+    Column("role", String(STATUS), nullable=False),
+    PrimaryKeyConstraint("version_id", "name"),
+    Index(None, "artifact_id"),
+)
+
+model_events = Table(
+    "model_events",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=True),
+    Column("model", String(NAME), ForeignKey("models.name"), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("from_stage", String(STATUS), nullable=True),
+    Column("to_stage", String(STATUS), nullable=True),
+    Column("actor", String(NAME), nullable=False),
+    Column("reason", LongText(), nullable=False),
+    Column("created", UtcDateTime(), nullable=False),
+    Index(None, "model", "id"),
+)

@@ -28,7 +28,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection
 
 from bevel import names
-from bevel.errors import MetadataError
+from bevel.errors import ConfigError, MetadataError
 from bevel.metadata.base import ArtifactFilter, CacheHit, References, RunFilter, StepDetails
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -36,6 +36,11 @@ from bevel.metadata.records import (
     LineageEdge,
     MetadataEntry,
     MetricRecord,
+    ModelArtifactLink,
+    ModelRecord,
+    ModelStage,
+    ModelStageEvent,
+    ModelVersionRecord,
     PipelineRecord,
     RunRecord,
     RunStatus,
@@ -46,6 +51,7 @@ from bevel.metadata.records import (
 )
 from bevel.metadata.sql import definitions as defs
 from bevel.metadata.sql import gc as sql_gc
+from bevel.metadata.sql import models as sql_models
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql import status as status_writes
 from bevel.metadata.sql.engine import (
@@ -303,6 +309,78 @@ class SqlMetadataStore:
     def list_pipelines(self) -> list[PipelineRecord]:
         with self._read("listing pipelines") as conn:
             return reads.list_pipelines(conn)
+
+    # --- models -------------------------------------------------------------------------------
+
+    def create_model_version(self, version: ModelVersionRecord) -> ModelVersionRecord:
+        names.check("model name", version.model)
+        if version.name is not None:
+            names.check("model version name", version.name)
+            if version.name.isdigit() or version.name in (*sql_models.STAGES, "latest"):
+                raise ConfigError(
+                    f"{version.name!r} cannot name a model version: it reads as a version "
+                    "number, a stage or 'latest'",
+                    hint="pick a name with a letter in it that is not a stage, e.g. 'v2-wide'",
+                )
+        return self._write(
+            f"registering a version of model {version.model!r}",
+            lambda conn: sql_models.create_version(conn, version),
+        )
+
+    def update_model_version(
+        self,
+        version_id: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        artifacts: Sequence[ModelArtifactLink] = (),
+    ) -> ModelVersionRecord:
+        return self._write(
+            f"updating model version {version_id}",
+            lambda conn: sql_models.update_version(
+                conn, version_id, metadata=metadata or {}, metrics=metrics or {},
+                artifacts=artifacts,
+            ),
+        )  # fmt: skip
+
+    def get_model_version(self, model: str, ref: str | int) -> ModelVersionRecord:
+        with self._read(f"looking up version {ref!r} of model {model!r}") as conn:
+            return sql_models.get_version(conn, model, str(ref))
+
+    def list_model_versions(
+        self, model: str, *, stage: ModelStage | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ModelVersionRecord]:
+        with self._read(f"listing the versions of model {model!r}") as conn:
+            return sql_models.list_versions(
+                conn, model, stage=None if stage is None else ModelStage(stage),
+                limit=limit, offset=offset,
+            )  # fmt: skip
+
+    def list_models(self) -> list[ModelRecord]:
+        with self._read("listing models") as conn:
+            return sql_models.list_models(conn)
+
+    def set_model_stage(
+        self,
+        model: str,
+        version: int,
+        stage: ModelStage | None,
+        *,
+        actor: str,
+        reason: str = "",
+        at: datetime,
+    ) -> list[ModelStageEvent]:
+        target = None if stage is None else ModelStage(stage)
+        return self._write(
+            f"moving version {version} of model {model!r} to {target or 'no stage'}",
+            lambda conn: sql_models.set_stage(
+                conn, model, int(version), target, actor=actor[:255], reason=reason, at=at
+            ),
+        )
+
+    def model_events(self, model: str, *, limit: int = 0) -> list[ModelStageEvent]:
+        with self._read(f"reading the audit log of model {model!r}") as conn:
+            return sql_models.list_events(conn, model, limit)
 
     # --- stack definitions (DefinitionStore) --------------------------------------------------
 

@@ -33,6 +33,7 @@ from bevel.metadata.sql.schema import (
     lineage,
     metadata_entries,
     metrics,
+    model_artifacts,
     pipelines,
     runs,
     step_runs,
@@ -283,9 +284,14 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
         .join(step_runs, step_runs.c.id == lineage.c.step_run_id)
         .where(step_runs.c.run_id != run_id)
     )
+    # A model version keeps the artifacts linked to it (its model, its data, its evaluation).
+    linked = select(model_artifacts.c.artifact_id)
     conn.execute(
         update(artifacts)
-        .where(artifacts.c.run_id == run_id, artifacts.c.id.in_(used_elsewhere))
+        .where(
+            artifacts.c.run_id == run_id,
+            or_(artifacts.c.id.in_(used_elsewhere), artifacts.c.id.in_(linked)),
+        )
         .values(run_id=None, producer_step_run_id=None)
     )
     # Besides its own artifacts, a run can hold the last reference to a detached artifact
@@ -298,6 +304,7 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
                     artifacts.c.run_id.is_(None),
                     artifacts.c.id.in_(touched),
                     artifacts.c.id.not_in(used_elsewhere),
+                    artifacts.c.id.not_in(linked),
                 ),
             )
         )
