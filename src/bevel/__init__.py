@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 # name -> "module:attribute"; resolved lazily so `import bevel` imports almost nothing.
 _EXPORTS = {
     "step": "bevel.authoring.step:step",
+    "trainer": "bevel.authoring.step:trainer",
+    "evaluator": "bevel.authoring.step:evaluator",
+    "Model": "bevel.authoring.model:Model",
     "External": "bevel.authoring.external:External",
     "ExternalPath": "bevel.authoring.external:ExternalPath",
     "pipeline": "bevel.authoring.pipeline:pipeline",
@@ -29,22 +32,26 @@ __all__ = [
     "Client",
     "External",
     "ExternalPath",
+    "Model",
     "__version__",
     "current",
+    "evaluator",
     "log_metadata",
     "log_metric",
     "pipeline",
     "register_materializer",
     "run_pipeline",
     "step",
+    "trainer",
 ]
 
 if TYPE_CHECKING:
     from bevel.api import run_pipeline
     from bevel.artifacts.materializers.registry import register_materializer
     from bevel.authoring.external import External, ExternalPath
+    from bevel.authoring.model import Model
     from bevel.authoring.pipeline import pipeline
-    from bevel.authoring.step import step
+    from bevel.authoring.step import evaluator, step, trainer
     from bevel.client.client import Client
     from bevel.run.context import current, log_metadata, log_metric
 

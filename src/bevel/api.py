@@ -13,6 +13,7 @@ import importlib.util
 import sys
 import traceback
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from bevel.errors import (
     RunFailed,
 )
 from bevel.metadata.records import RunRecord, RunStatus
+from bevel.models.register import resolve as resolve_model
 from bevel.run.engine import execute, new_run
 from bevel.run.events import RunListener
 from bevel.settings import Settings, load_settings
@@ -145,6 +147,7 @@ def _run_on(
     validate_stack(stack, compiled.plan)
     check_reachable(stack)
     reap_dead_runs(stack.metadata_store)  # writers reap (reads never do): see client.liveness
+    compiled = replace(compiled, plan=resolve_model(compiled.plan, stack))  # before it is recorded
     result = execute(
         compiled, stack, run=new_run(compiled.plan, stack), listener=listener, settings=settings
     )

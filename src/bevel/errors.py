@@ -30,6 +30,7 @@ BevelError
 │   └── OutputTypeError          a step returned something that does not match its annotation
 ├── DataError                    data that cannot be profiled, validated or compared
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
+├── ModelError                   a model operation that cannot be done (no metric to compare)
 ├── RunFailed                    a run ended failed (names the failed steps)
 └── TransientError               ᵀ it may pass by itself: retrying can help (kind: network,
                                    timeout, throttled, busy); step retries retry these
@@ -264,6 +265,12 @@ class DataValidationFailed(DataError):
     def __init__(self, message: str, *, report: object = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.report = report
+
+
+class ModelError(BevelError):
+    """A model control plane operation that cannot be done as asked: a promotion rule whose
+    metric the version lacks, ``current.model`` outside a model pipeline, a served model that
+    cannot answer."""
 
 
 class RunFailed(BevelError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
 
+from bevel.authoring.model import Model
 from bevel.authoring.tracing import Trace, tracing
 from bevel.errors import DefinitionError, ParameterError
 
@@ -33,6 +34,9 @@ class PipelineConfig:
     # The stack to run on: a name, or a built bevel.stack.stack.Stack (typed Any: authoring sits
     # below the stack layer). None: the active stack.
     stack: Any = None
+    # The model the pipeline builds (a training pipeline) or uses (an inference pipeline):
+    # a bevel.authoring.model.Model.
+    model: Model | None = None
 
 
 class PipelineDefinition:
@@ -170,6 +174,7 @@ def pipeline(
     run_name: str | None = None,
     config: str | Path | dict[str, Any] | None = None,
     stack: Any = None,
+    model: Model | None = None,
 ) -> Callable[[Callable[..., Any]], PipelineDefinition]: ...
 
 
@@ -184,6 +189,12 @@ def pipeline(func: Callable[..., Any] | None = None, /, **options: Any) -> Any:
                 f"unknown option for @pipeline: {exc}",
                 hint=f"valid options: {', '.join(PipelineConfig.__dataclass_fields__)}",
             ) from exc
+        if config.model is not None and not isinstance(config.model, Model):
+            raise DefinitionError(
+                f"@pipeline(model=...) takes a bevel.Model, got {type(config.model).__name__}",
+                where=f"{f.__code__.co_filename}:{f.__code__.co_firstlineno}",
+                hint='e.g. @pipeline(model=Model("churn"))',
+            )
         return PipelineDefinition(f, config)
 
     if func is not None:

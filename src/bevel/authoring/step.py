@@ -59,6 +59,9 @@ class StepConfig:
     cache_key: Hook | None = None
     cache_expiration: float | timedelta | None = None  # reuse a cached result only this long
     id: str | None = None  # explicit invocation id (must be unique in the pipeline)
+    # "trainer" or "evaluator" (``@trainer``, ``@evaluator``): a step with a meaning for the
+    # model control plane; None for a plain ``@step``.
+    kind: str | None = None
 
 
 def _check_config(config: StepConfig, where: str) -> None:
@@ -306,6 +309,12 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     one more cache-key ingredient, e.g. a dataset version read from a catalog) and
     ``cache_expiration`` (seconds or a ``timedelta``: an older cached result is computed again).
     """
+    return _decorator(func, options)
+
+
+def _decorator(func: Callable[P, R] | None, options: dict[str, Any]) -> Any:
+    """``@step``'s work, shared with ``@trainer`` and ``@evaluator`` (the frame depths below
+    count from the public decorator's caller, whichever decorator it called)."""
     options = _normalise_options({k: v for k, v in options.items() if v is not None})
 
     def decorate(f: Callable[P, R], depth: int = 1) -> StepDefinition[P, R]:
@@ -328,5 +337,30 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
         return StepDefinition(f, config, localns)
 
     if func is not None:
-        return decorate(func, depth=2)
+        return decorate(func, depth=3)
     return decorate
+
+
+def trainer(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
+    """A step that trains the pipeline's model: ``@trainer`` or ``@trainer(gpu=1, ...)``.
+
+    The same options as :func:`step`, plus ``gpu=N`` (short for ``resources={"gpu": N}``). Its
+    output (the one named ``model`` when it has several) becomes a new version of the
+    pipeline's model (``@pipeline(model=Model("churn"))``; without one, a model named after the
+    pipeline), linked to the run and to the input artifacts it was trained on. Inside it,
+    ``current.model`` is that version and ``current.device`` the device to train on.
+    """
+    gpu = options.pop("gpu", None)
+    if gpu is not None:
+        options["resources"] = {**(options.get("resources") or {}), "gpu": gpu}
+    return _decorator(func, {**options, "kind": "trainer"})
+
+
+def evaluator(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
+    """A step that evaluates the model version the run builds: ``@evaluator``.
+
+    The same options as :func:`step`. The metrics it logs (``log_metric``) become the metrics of
+    the run's model version, and its outputs are linked to that version as its evaluation;
+    promotion rules (``promote_if_better``) compare those metrics.
+    """
+    return _decorator(func, {**options, "kind": "evaluator"})

@@ -103,9 +103,11 @@ def cache_key(ing: CacheIngredients) -> str:
        run's id: identical data from a different run still hits);
     5. ``materializers``: ``"module:Class@version"`` of each output's materializer (a new
        on-disk format invalidates old outputs);
-    6. ``options``: step options that would change its outputs (JSON). No option does today
-       (those there are change how a step runs), so :func:`ingredients_for` leaves it ``{}``;
-       the slot stays so that recorded keys stay valid;
+    6. ``options``: step options that would change its outputs (JSON). One does: in an
+       inference pipeline (``@pipeline(model=Model("churn", version="production"))``),
+       ``model_version``, the id of the version resolved when the run started, so a step never
+       reuses a result computed with another version; otherwise ``{}`` (the options there are
+       change how a step runs, not what it outputs);
     7. ``externals`` (only for steps with ``bevel.ExternalPath`` parameters): a fingerprint of
        each external file or folder, by parameter name: its content's SHA-256, or with
        ``External(check="mtime")`` a hash of names, sizes and modification times
@@ -146,6 +148,7 @@ def ingredients_for(
         params=step.params,
         inputs=dict(inputs),
         materializers=materializers,
+        options={"model_version": step.options.model_version} if step.options.model_version else {},
         externals=dict(externals or {}),
         custom=custom,
     )

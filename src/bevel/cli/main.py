@@ -32,6 +32,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("bevel.cli.logs:logs", "Print the captured output of one step of a run."),
     "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
+    "models": (
+        "bevel.cli.models:models",
+        "List models and versions, promote them, read the audit log.",
+    ),
     "gc": ("bevel.cli.gc:gc", "Remove artifact files that no record refers to any more."),
     "doctor": (
         "bevel.cli.doctor:doctor",

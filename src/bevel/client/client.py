@@ -49,6 +49,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.models.control import Models
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 
@@ -82,6 +83,11 @@ class Client:
     @property
     def artifact_store(self) -> ArtifactStore:
         return self.stack.artifact_store
+
+    @property
+    def models(self) -> Models:
+        """The model control plane: ``client.models.version("churn", "production")``."""
+        return Models(self.stack)
 
     # --- runs ---------------------------------------------------------------------------------
     def runs(

@@ -284,8 +284,37 @@ def compile_plan(
         file=pipeline.file,
         code_fingerprint=f"sha256:{fingerprint}",
         config=config.raw,
+        model=_model_of(pipeline, specs),
     )
     return Compiled(plan, {inv.id: inv.step for inv in trace.invocations})
+
+
+def _model_of(pipeline: PipelineDefinition, specs: list[StepSpec]) -> dict[str, Any] | None:
+    """The pipeline's model; a pipeline with a ``@trainer`` but no model builds one named after
+    the pipeline. A trainer that cannot say which output is the model is refused here."""
+    for spec in specs:
+        if spec.options.kind == "trainer":
+            names_ = [o.name for o in spec.outputs]
+            if len(names_) != 1 and "model" not in names_:
+                raise DefinitionError(
+                    f"trainer '{spec.id}' has {len(names_)} outputs and none is named 'model'",
+                    where=spec.where,
+                    hint='name the trained model: -> tuple[Annotated[Model, "model"], ...]',
+                )
+    model = pipeline.config.model
+    trainers = [spec for spec in specs if spec.options.kind == "trainer"]
+    if model is not None and not model.builds and trainers:
+        raise DefinitionError(
+            f"pipeline '{pipeline.name}' uses version {model.version!r} of model "
+            f"{model.name!r} but has a @trainer step ('{trainers[0].id}'), which builds a new one",
+            where=pipeline.where,
+            hint=f'to train, leave the version out: @pipeline(model=Model("{model.name}"))',
+        )
+    if model is not None:
+        return model.to_dict()
+    if any(spec.options.kind == "trainer" for spec in specs):
+        return {"name": pipeline.name, "version": None, "version_name": None, "description": ""}
+    return None
 
 
 def _run_name(pipeline: PipelineDefinition, config: RunConfig, given: str | None) -> str | None:
@@ -351,6 +380,7 @@ def _compile_step(
         resources=dict(step.config.resources),
         cache_key=_ref(step.config.cache_key),
         cache_expiration=expiration_seconds(step.config.cache_expiration),
+        kind=step.config.kind or "",
     )
     return StepSpec(
         id=inv.id,

@@ -54,6 +54,13 @@ class StepOptions:
     cache_key: str | None = None
     # Seconds after which a cached result is not reused any more (``@step(cache_expiration=)``).
     cache_expiration: float | None = None
+    # "trainer" / "evaluator" (``@trainer``, ``@evaluator``): what the model control plane does
+    # with the step's outcome; "" for a plain step.
+    kind: str = ""
+    # The id of the model version an inference pipeline uses (``Model(version=...)``), set
+    # when the run starts: part of the cache key, so results made with another version are
+    # not reused.
+    model_version: str | None = None
 
 
 def expiration_seconds(value: float | timedelta | None) -> float | None:
@@ -116,6 +123,9 @@ class Plan:
     file: str = ""
     code_fingerprint: str = ""  # hash over every step's code_hash
     config: dict[str, Any] = field(default_factory=dict)  # the run config as given (for the record)
+    # The pipeline's model (``Model.to_dict()``); for an inference pipeline, ``resolved`` is
+    # added when the run starts: the id and number of the version it uses.
+    model: dict[str, Any] | None = None
     format: int = PLAN_FORMAT
 
     def step(self, step_id: str) -> StepSpec:

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bevel.errors import BevelError
+from bevel.models.binding import no_model
+from bevel.models.device import pick_device
 
 
 @dataclass
@@ -44,6 +46,26 @@ class StepContext:
     run_metadata: dict[str, Any] = field(default_factory=dict)
     artifact_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
     hook: str | None = None  # "on_success" / "on_failure" while that hook runs
+    # ``current.model`` (a bevel.models.binding.ModelBinding) when the pipeline has a model.
+    model_binding: Any = None
+    resources: dict[str, Any] = field(default_factory=dict)
+    device_used: str | None = None  # set when the step asked for current.device
+
+    @property
+    def model(self) -> Any:
+        """The model version this run builds or uses (``@pipeline(model=Model(...))``)."""
+        if self.model_binding is None:
+            raise no_model(self.pipeline)
+        return self.model_binding
+
+    @property
+    def device(self) -> str:
+        """The device to train on: ``cuda:0`` when torch sees a GPU, ``mps`` on Apple
+        silicon, else ``cpu``; recorded on the step (and on a trainer's model version)."""
+        if self.device_used is None:
+            self.device_used = pick_device(self.resources)
+            self.metadata["device"] = self.device_used
+        return self.device_used
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         """Record a numeric metric (``step`` for a series, e.g. the epoch)."""

@@ -41,6 +41,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.models import register as models
 from bevel.run.caching import reuse, step_ingredients
 from bevel.run.context import _CURRENT, StepContext
 from bevel.run.hooks import hook_due, run_hook
@@ -119,6 +120,8 @@ def run_step(
     if spec.options.enable_cache:
         reused = reuse(stack, base, input_edges, spec)
         if reused is not None:
+            models.after_step(plan, spec.id, run=run, stack=stack, step_run=reused[0],
+                              inputs=inputs.artifacts, outputs=reused[1])  # fmt: skip
             return StepOutcome(*reused)
     hints = _hints(function, definition)
     # Every attempt and the hook write to one log; on a local store it is a file that other
@@ -140,6 +143,9 @@ def run_step(
         logs_uri = log.publish(keep=hook_due(spec, tried.status))
         final = replace(base, attempts=attempt)
         outcome = _record(spec, run, stack, inputs, final, tried, logs_uri)
+        models.after_step(plan, spec.id, run=run, stack=stack, step_run=outcome.step_run,
+                          inputs=inputs.artifacts, outputs=outcome.outputs,
+                          device=tried.ctx.device_used)  # fmt: skip
         if isinstance(tried.error, KeyboardInterrupt):
             raise tried.error
         config = getattr(definition, "config", None)
@@ -256,6 +262,8 @@ def _attempt(
     sink: Sink,
 ) -> _Tried:
     ctx = _context(spec, run, record, attempt)
+    ctx.model_binding = models.binding(plan, run, spec.id, stack)
+    ctx.resources = spec.options.resources
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
     private_dir = os.path.join(tempfile.gettempdir(), f"bevel-inputs-{record.id}-{attempt}")

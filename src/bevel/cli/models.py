@@ -1,0 +1,186 @@
+"""``bevel models``: list models and versions, show one, promote, read the audit log."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.console import Console
+
+from bevel.cli import output
+from bevel.cli.common import LIMIT, open_client, stack_option
+from bevel.client import format as fmt
+from bevel.metadata.records import ModelStage, ModelStageEvent
+from bevel.models.views import ModelVersion
+
+_STAGES = [s.value for s in ModelStage]
+
+
+@click.group()
+def models() -> None:
+    """List models and versions, promote them, read the audit log.
+
+    VERSION is a version number, a version name, `latest`, `staging` or `production`.
+
+    \b
+    Examples:
+      bevel models list
+      bevel models versions churn --stage archived
+      bevel models show churn --version production
+      bevel models promote churn 3 --stage production --reason "beats v2 on AUC"
+    """
+
+
+@models.command("list")
+@stack_option
+def list_models(stack: str | None) -> None:
+    """List the models, with their latest version and who holds each stage.
+
+    \b
+    Example:
+      bevel models list --stack team
+    """
+    with open_client(stack) as client:
+        found = client.models.all()
+        console = output.stdout()
+        if not found:
+            console.print(
+                "no models yet: a pipeline with @pipeline(model=Model(NAME)) and a @trainer "
+                "step registers one when it runs"
+            )
+            return
+        tbl = output.table(console, "MODEL", "VERSIONS", "LATEST", "STAGING", "PRODUCTION")
+        for m in found:
+            output.add_row(
+                tbl, m.name, m.versions, m.latest or "-",
+                m.stages.get("staging", "-"), m.stages.get("production", "-"),
+            )  # fmt: skip
+        output.emit(console, tbl)
+
+
+@models.command("versions")
+@click.argument("name")
+@click.option("--stage", "-s", type=click.Choice(_STAGES), help="Only versions in this stage.")
+@click.option("--limit", "-n", type=LIMIT, default=20, show_default=True)
+@stack_option
+def list_versions(name: str, stage: str | None, limit: int, stack: str | None) -> None:
+    """List the versions of model NAME, newest first, with their metrics.
+
+    \b
+    Example:
+      bevel models versions churn --stage archived --limit 5
+    """
+    with open_client(stack) as client:
+        found = client.models.versions(name, stage=stage, limit=limit)
+        console = output.stdout()
+        if not found:
+            console.print(f"model {name!r} has no versions" + (f" in {stage}" if stage else ""))
+            return
+        tbl = output.table(console, "VERSION", "NAME", "STAGE", "CREATED", "RUN", "METRICS")
+        for v in found:
+            output.add_row(
+                tbl, v.number, v.name or "-", v.stage.value if v.stage else "-",
+                fmt.timestamp(v.created), fmt.short_id(v.run_id) if v.run_id else "-",
+                _metrics(v),
+            )  # fmt: skip
+        output.emit(console, tbl)
+
+
+@models.command("show")
+@click.argument("name")
+@click.option("--version", "-v", "ref", default="latest", show_default=True, metavar="VERSION")
+@click.option("--history", "-H", "history", type=int, default=10, show_default=True,
+              help="How many entries of the audit log to show (0: all).")  # fmt: skip
+@stack_option
+def show(name: str, ref: str, history: int, stack: str | None) -> None:
+    """Show one version of model NAME: stage, metrics, metadata, linked artifacts, the run
+    that built it, and the model's audit log (who moved which version, when and why).
+
+    \b
+    Example:
+      bevel models show churn --version production --history 0
+    """
+    with open_client(stack) as client:
+        version = client.models.version(name, ref)
+        events = client.models.events(name, limit=history)
+        run_name = None
+        if version.run_id:
+            try:
+                run_name = client.store.get_run(version.run_id).name
+            except Exception:  # the run was deleted: the version and its artifacts stay
+                run_name = f"{version.run_id} (deleted)"
+        console = output.stdout()
+        output.fields(
+            console,
+            [
+                ("model", name),
+                ("version", str(version.number) + (f" ({version.name})" if version.name else "")),
+                ("stage", version.stage.value if version.stage else "-"),
+                ("created", fmt.timestamp(version.created)),
+                ("run", run_name or "-"),
+                ("metrics", _metrics(version)),
+                ("description", version.record.description or "-"),
+            ],
+        )
+        if version.metadata:
+            output.heading(console, "metadata")
+            output.fields(
+                console, [(k, json.dumps(v, default=str)) for k, v in version.metadata.items()]
+            )
+        output.heading(console, "artifacts")
+        if version.artifacts:
+            tbl = output.table(console, "NAME", "ROLE", "ARTIFACT")
+            for link in version.artifacts.values():
+                output.add_row(tbl, link.name, link.role, fmt.short_id(link.artifact_id, 12))
+            output.emit(console, tbl)
+        else:
+            console.print("none yet (a @trainer step links its model when it completes)")
+        output.heading(console, "history")
+        _history(console, events)
+
+
+@models.command("promote")
+@click.argument("name")
+@click.argument("version")
+@click.option("--stage", "-s", type=click.Choice(_STAGES), default="production",
+              show_default=True)  # fmt: skip
+@click.option("--reason", "-r", default="", help="Why (kept in the audit log).")
+@stack_option
+def promote(name: str, version: str, stage: str, reason: str, stack: str | None) -> None:
+    """Move VERSION of model NAME to a stage; the version holding it before is archived.
+
+    \b
+    Example:
+      bevel models promote churn 3 --stage production --reason "beats v2 on AUC"
+    """
+    with open_client(stack) as client:
+        events = client.models.promote(name, version, stage=stage, reason=reason)
+        console = output.stdout()
+        if not events:
+            number = client.models.version(name, version).number
+            console.print(f"model {name!r} version {number} is in {stage} already")
+            return
+        for event in events:
+            console.print(_move(event))
+
+
+def _history(console: Console, events: list[ModelStageEvent]) -> None:
+    if not events:
+        console.print("no stage changes yet")
+        return
+    tbl = output.table(console, "WHEN", "VERSION", "MOVE", "WHO", "WHY")
+    for e in events:
+        move = f"{e.from_stage.value if e.from_stage else '-'} -> "
+        move += e.to_stage.value if e.to_stage else "-"
+        output.add_row(tbl, fmt.timestamp(e.created), e.version, move, e.actor, e.reason or "-")
+    output.emit(console, tbl)
+
+
+def _move(event: ModelStageEvent) -> str:
+    to = event.to_stage.value if event.to_stage else "no stage"
+    was = f" (was {event.from_stage.value})" if event.from_stage else ""
+    return f"model {event.model!r} version {event.version} -> {to}{was}"
+
+
+def _metrics(version: ModelVersion) -> str:
+    return ", ".join(f"{k}={fmt.metric(v)}" for k, v in sorted(version.metrics.items())) or "-"
