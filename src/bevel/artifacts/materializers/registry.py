@@ -54,6 +54,7 @@ PATH_MATERIALIZER = f"{_PKG}.path_copy:PathMaterializer"
 #: Explicit opt-in only (``@step(pickle=True)``); never chosen by :func:`resolve_materializer`.
 PICKLE_MATERIALIZER = f"{_PKG}.pickled:PickleMaterializer"
 SKLEARN_MATERIALIZER = "bevel.integrations.sklearn:SklearnMaterializer"
+_TORCH = "bevel.integrations.torch"
 _DATA = "bevel.data.materializers"
 
 # Keys are "module:qualname" as the class reports it (``cls.__module__``): pandas 3 says
@@ -76,6 +77,11 @@ _DEFAULT_TABLE: dict[str, str] = {
     "pathlib:Path": PATH_MATERIALIZER,
     "pathlib._local:Path": PATH_MATERIALIZER,  # Python 3.13+
     "sklearn.base:BaseEstimator": SKLEARN_MATERIALIZER,
+    # torch: safetensors + JSON, never a pickle (bevel.integrations.torch)
+    "torch.nn.modules.module:Module": f"{_TORCH}:TorchModuleMaterializer",
+    "torch:Tensor": f"{_TORCH}:TensorMaterializer",
+    "torch.utils.data.dataset:TensorDataset": f"{_TORCH}:TensorDatasetMaterializer",
+    "torch.utils.data.dataloader:DataLoader": f"{_TORCH}:DataLoaderMaterializer",
     # bevel.data's artifacts (statistics, schemas, anomaly and drift reports)
     "bevel.data.statistics:Profile": f"{_DATA}:ProfileMaterializer",
     "bevel.data.schema:Schema": f"{_DATA}:SchemaMaterializer",
@@ -97,6 +103,12 @@ _EXTRAS = {
     "pydantic": "pydantic",
     "sklearn": "sklearn",
     "joblib": "sklearn",
+    "skops": "sklearn",
+    "torch": "torch",
+    "safetensors": "torch",
+    "optuna": "optuna",
+    "fastapi": "serve",
+    "uvicorn": "serve",
     "scipy": "data",
     "pandera": "data",
 }
