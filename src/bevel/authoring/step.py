@@ -28,6 +28,7 @@ from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
+from bevel.authoring.sweep import sweep_options
 from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
 from bevel.errors import DefinitionError
 
@@ -62,6 +63,8 @@ class StepConfig:
     # "trainer" or "evaluator" (``@trainer``, ``@evaluator``): a step with a meaning for the
     # model control plane; None for a plain ``@step``.
     kind: str | None = None
+    # A hyper-parameter sweep of this step (``.sweep(...)``): the checked options as JSON.
+    sweep: dict[str, Any] | None = None
 
 
 def _check_config(config: StepConfig, where: str) -> None:
@@ -203,6 +206,44 @@ class StepDefinition(Generic[P, R]):
             for name in CALL_OPTIONS
             if name in declared and declared[name].kind is not inspect.Parameter.VAR_KEYWORD
         )
+
+    def sweep(
+        self,
+        space: dict[str, Any],
+        *,
+        n_trials: int = 20,
+        metric: str,
+        direction: str = "maximize",
+        parallel: int = 1,
+        sampler: str = "tpe",
+        seed: int | None = 0,
+    ) -> StepDefinition[P, R]:
+        """This step as a hyper-parameter sweep on Optuna; call the result like the step.
+
+        ``space`` maps step parameters to ranges (``(1, 8)`` integers, ``(0.0, 1.0)`` floats,
+        ``{"low": 1e-4, "high": 1.0, "log": True}``, or a list of choices). Each of the
+        ``n_trials`` trials is a step run of its own (``<id>.trial-<n>``, cached like any step),
+        ``parallel`` at a time on the active orchestrator; the trial with the best ``metric``
+        (logged with ``log_metric`` by the step, or an output of that name) gives the outputs
+        that steps downstream receive. ``sampler``: ``tpe`` (default), ``random``, ``qmc`` or
+        ``grid``; with a ``seed`` a re-run suggests the same trials, so it is fully cached::
+
+            model = train.sweep({"C": {"low": 1e-3, "high": 10.0, "log": True}},
+                                n_trials=20, metric="accuracy", parallel=4)(train_df)
+        """
+        options = sweep_options(
+            space, n_trials=n_trials, metric=metric, direction=direction, parallel=parallel,
+            sampler=sampler, seed=seed, where=self.where,
+        )  # fmt: skip
+        names = [n for n, p in self.signature.parameters.items()]
+        for pname in options["space"]:
+            if pname not in names:
+                raise DefinitionError(
+                    f"sweep space {pname!r} is not a parameter of step '{self.name}'",
+                    where=self.where,
+                    hint=f"its parameters are: {', '.join(names) or '(none)'}",
+                )
+        return StepDefinition(self.func, replace(self.config, sweep=options), self._localns)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Outside a pipeline: the function (bevel's ``id=``/``after=`` dropped, so a line from

@@ -289,6 +289,24 @@ def compile_plan(
     return Compiled(plan, {inv.id: inv.step for inv in trace.invocations})
 
 
+def _checked_sweep(
+    sweep: dict[str, Any] | None, params: dict[str, Any], inv: StepInvocation
+) -> dict[str, Any] | None:
+    """A sweep's parameters are the sweep's to choose: one given in the call is refused."""
+    if sweep is None:
+        return None
+    given = [name for name in sweep["space"] if name in inv.kwargs]
+    if given:
+        raise DefinitionError(
+            f"step '{inv.id}' is swept over {', '.join(map(repr, given))} but the call also "
+            "passes a value for it",
+            where=inv.where,
+            hint="leave swept parameters out of the call: the sweep chooses them",
+        )
+    del params
+    return sweep
+
+
 def _model_of(pipeline: PipelineDefinition, specs: list[StepSpec]) -> dict[str, Any] | None:
     """The pipeline's model; a pipeline with a ``@trainer`` but no model builds one named after
     the pipeline. A trainer that cannot say which output is the model is refused here."""
@@ -381,6 +399,7 @@ def _compile_step(
         cache_key=_ref(step.config.cache_key),
         cache_expiration=expiration_seconds(step.config.cache_expiration),
         kind=step.config.kind or "",
+        sweep=_checked_sweep(step.config.sweep, params, inv),
     )
     return StepSpec(
         id=inv.id,

@@ -61,6 +61,9 @@ class StepOptions:
     # when the run starts: part of the cache key, so results made with another version are
     # not reused.
     model_version: str | None = None
+    # A hyper-parameter sweep (``step.sweep(...)``): space, n_trials, metric, direction,
+    # parallel, sampler, seed. The step runs as trials (bevel.integrations.optuna).
+    sweep: dict[str, Any] | None = None
 
 
 def expiration_seconds(value: float | timedelta | None) -> float | None:

@@ -50,6 +50,8 @@ from bevel.run.logs import Sink, StepLog, capture_to, log_path
 from bevel.run.outputs import check_outputs, choose_materializer, output_values
 from bevel.stack.stack import Stack
 
+SWEEP = "bevel.integrations.optuna:run_sweep"  # optional: bevel[optuna]
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -98,6 +100,14 @@ def run_step(
     spec = plan.step(step_id)
     # In process, the engine hands over the StepDefinition; a remote worker imports it by name.
     definition = definition if definition is not None else import_ref(spec.source)
+    if spec.options.sweep:  # trials, each a run_step of its own (bevel.integrations.optuna)
+        outcome: StepOutcome = import_ref(SWEEP)(
+            plan, spec, run=run, stack=stack, inputs=inputs, definition=definition,
+            step_run_id=step_run_id or new_id(),
+        )  # fmt: skip
+        models.after_step(plan, spec.id, run=run, stack=stack, step_run=outcome.step_run,
+                          inputs=inputs.artifacts, outputs=outcome.outputs)  # fmt: skip
+        return outcome
     function = getattr(definition, "func", definition)
     base = StepRunRecord(
         id=step_run_id or new_id(),

@@ -1,0 +1,173 @@
+"""Hyper-parameter sweeps on Optuna: trials as step runs with their own cache entries, the best
+trial's outputs downstream, a re-run fully cached, trials in parallel on a parallel orchestrator."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from bevel import Client, Model, log_metric, pipeline, step, trainer
+from bevel.api import run_pipeline
+from bevel.errors import DefinitionError, RunFailed
+from bevel.metadata.records import StepStatus
+from bevel.stack.stack import Stack, default_stack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
+from pool_orchestrators import ThreadPoolOrchestrator  # noqa: E402 - the test-only pools
+
+pytestmark = pytest.mark.usefixtures("bevel_home")
+
+SPACE = {"C": {"low": 1e-3, "high": 10.0, "log": True}}
+ACTIVE: deque[int] = deque()
+PEAK: deque[int] = deque()
+LOCK = threading.Lock()
+
+
+@step
+def load() -> tuple[Annotated[np.ndarray, "X"], Annotated[np.ndarray, "y"]]:
+    data = load_iris()
+    order = np.random.default_rng(0).permutation(len(data.target))
+    return data.data[order], data.target[order]
+
+
+@trainer
+def fit(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> LogisticRegression:
+    model = LogisticRegression(C=C, max_iter=500).fit(X[:100], y[:100])
+    log_metric("accuracy", float(model.score(X[100:], y[100:])))
+    return model
+
+
+@step
+def evaluate(model: LogisticRegression, X: np.ndarray, y: np.ndarray) -> Annotated[float, "acc"]:
+    return float(model.score(X[100:], y[100:]))
+
+
+@pipeline(model=Model("iris"))
+def tuned(n_trials: int = 8, parallel: int = 2) -> None:
+    X, y = load()
+    model = fit.sweep(SPACE, n_trials=n_trials, metric="accuracy", parallel=parallel)(X, y)
+    evaluate(model, X, y)
+
+
+def test_trials_are_step_runs_and_the_best_continues() -> None:
+    run = tuned()
+    trials = [s for sid, s in run.steps.items() if sid.startswith("fit.trial-")]
+    assert sorted(sid for sid in run.steps if sid.startswith("fit.")) == [
+        f"fit.trial-{i}" for i in range(8)
+    ]
+    assert all(s.status is StepStatus.COMPLETED for s in trials)
+    assert len({s.params["C"] for s in trials}) == 8  # eight different points
+    assert len({s.cache_key for s in trials}) == 8  # each its own cache entry
+    sweep = run.steps["fit"].metadata["sweep"]
+    best = max(trials, key=lambda s: s.metrics["accuracy"])
+    assert sweep["best_value"] == best.metrics["accuracy"]
+    assert run.steps["fit"].metrics["accuracy"] == best.metrics["accuracy"]
+    chosen = f"fit.trial-{sweep['best_trial']}"
+    assert run.steps["fit"].output.id == run.steps[chosen].output.id
+    assert run.steps["evaluate"].inputs["model"].id == run.steps[chosen].output.id
+    assert [t["number"] for t in sweep["trials"]] == list(range(8))
+    # the model version is the best trial's model
+    version = Client().models.version("iris", "latest")
+    assert version.artifacts["model"].artifact_id == run.steps[chosen].output.id
+
+
+def test_a_rerun_is_fully_cached() -> None:
+    first = tuned()
+    again = tuned()
+    trials = [s for sid, s in again.steps.items() if sid.startswith("fit.trial-")]
+    assert len(trials) == 8 and all(s.status is StepStatus.CACHED for s in trials)
+    assert again.steps["evaluate"].status is StepStatus.CACHED
+    assert again.steps["fit"].output.id == first.steps["fit"].output.id
+    assert {s.params["C"] for s in trials} == {
+        s.params["C"] for sid, s in first.steps.items() if sid.startswith("fit.trial-")
+    }
+
+
+@trainer
+def slow_fit(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> LogisticRegression:
+    with LOCK:
+        ACTIVE.append(1)
+        PEAK.append(len(ACTIVE))
+    time.sleep(0.2)
+    with LOCK:
+        ACTIVE.pop()
+    model = LogisticRegression(C=C, max_iter=500).fit(X[:100], y[:100])
+    log_metric("accuracy", float(model.score(X[100:], y[100:])))
+    return model
+
+
+@pipeline(model=Model("iris"))
+def tuned_slowly() -> None:
+    X, y = load()
+    slow_fit.sweep(SPACE, n_trials=4, metric="accuracy", parallel=2)(X, y)
+
+
+def test_trials_run_in_parallel_on_a_parallel_orchestrator(bevel_home: Path) -> None:
+    base = default_stack()
+    stack = Stack("threads", ThreadPoolOrchestrator(4), base.artifact_store, base.metadata_store)
+    PEAK.clear()
+    run_pipeline(tuned_slowly, stack=stack)
+    assert max(PEAK) == 2  # two trials at a time: the waves of parallel=2
+    PEAK.clear()
+    run_pipeline(tuned_slowly)  # on local: one at a time (and all cached now)
+    assert not PEAK
+    stack.close()
+
+
+@trainer
+def picky(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> LogisticRegression:
+    if C > 0.5:
+        raise ValueError("too large")
+    model = LogisticRegression(C=C, max_iter=500).fit(X[:100], y[:100])
+    log_metric("accuracy", float(model.score(X[100:], y[100:])))
+    return model
+
+
+def test_failed_trials_are_told_and_the_sweep_goes_on() -> None:
+    @pipeline(model=Model("iris"))
+    def sometimes() -> None:
+        X, y = load()
+        picky.sweep(SPACE, n_trials=6, metric="accuracy", sampler="random")(X, y)
+
+    run = sometimes()
+    sweep = run.steps["picky"].metadata["sweep"]
+    assert {t["state"] for t in sweep["trials"]} == {"complete", "failed"}
+    failed = [t for t in sweep["trials"] if t["state"] == "failed"]
+    assert all(t["params"]["C"] > 0.5 for t in failed)
+    assert run.steps[f"picky.trial-{failed[0]['number']}"].status is StepStatus.FAILED
+    assert run.steps["picky"].status is StepStatus.COMPLETED
+    assert sweep["best_params"]["C"] <= 0.5
+
+
+def test_every_trial_failing_fails_the_step_with_a_hint() -> None:
+    @pipeline(model=Model("iris"))
+    def never() -> None:
+        X, y = load()
+        picky.sweep({"C": (1.0, 10.0)}, n_trials=3, metric="accuracy")(X, y)
+
+    with pytest.raises(RunFailed, match="every one of the 3 trials"):
+        never()
+
+
+def test_bad_sweeps_are_refused_where_they_are_written() -> None:
+    with pytest.raises(DefinitionError, match="low .* must be below high"):
+        fit.sweep({"C": (1.0, 0.1)}, n_trials=2, metric="accuracy")
+    with pytest.raises(DefinitionError, match="n_trials must be a positive integer"):
+        fit.sweep(SPACE, n_trials=0, metric="accuracy")
+
+    @pipeline
+    def unknown_param() -> None:
+        X, y = load()
+        fit.sweep({"gamma": (0.1, 1.0)}, n_trials=2, metric="accuracy")(X, y)
+
+    with pytest.raises(DefinitionError, match="'gamma' is not a parameter of step 'fit'"):
+        unknown_param()
