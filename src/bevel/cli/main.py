@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),
     "models": (
         "bevel.cli.models:models",
-        "List models and versions, promote them, read the audit log.",
+        "Models and versions: promote, serve, deploy, audit log.",
     ),
     "gc": ("bevel.cli.gc:gc", "Remove artifact files that no record refers to any more."),
     "doctor": (

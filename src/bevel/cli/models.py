@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import click
@@ -18,7 +19,7 @@ _STAGES = [s.value for s in ModelStage]
 
 @click.group()
 def models() -> None:
-    """List models and versions, promote them, read the audit log.
+    """Models and versions: promote, serve, deploy, audit log.
 
     VERSION is a version number, a version name, `latest`, `staging` or `production`.
 
@@ -184,3 +185,107 @@ def _move(event: ModelStageEvent) -> str:
 
 def _metrics(version: ModelVersion) -> str:
     return ", ".join(f"{k}={fmt.metric(v)}" for k, v in sorted(version.metrics.items())) or "-"
+
+
+@models.command("serve")
+@click.argument("name")
+@click.option("--stage", "-s", type=click.Choice(["staging", "production"]), default=None,
+              help="Serve the version in this stage (default: production).")  # fmt: skip
+@click.option("--version", "-v", "ref", default=None, metavar="VERSION",
+              help="Serve this version (number or name) instead.")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", "-p", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@stack_option
+def serve(
+    name: str, stage: str | None, ref: str | None, host: str, port: int, stack: str | None
+) -> None:
+    """Serve a version of model NAME over HTTP: POST /predict, GET /health, GET /metadata.
+
+    \b
+    Example:
+      bevel models serve churn --stage production --port 8000
+      curl -s localhost:8000/predict -d '{"instances": [[0.1, 2.3, 4.5]]}'
+    """
+    if stage and ref:
+        raise click.UsageError("give --stage or --version, not both")
+    # optional: bevel[serve]; imported here so that the other commands do not pay for it
+    serving = importlib.import_module("bevel.integrations.serving")
+    with open_client(stack) as client:
+        version = client.models.version(name, ref or stage or "production")
+        output.stderr().print(
+            f"serving {version} on http://{host}:{port} (POST /predict, GET /health, "
+            "GET /metadata); Ctrl-C stops"
+        )
+        serving.serve(version, host=host, port=port)
+
+
+@models.command("deploy")
+@click.argument("name")
+@click.option("--version", "-v", "ref", default="production", show_default=True,
+              metavar="VERSION")  # fmt: skip
+@click.option("--port", "-p", type=click.IntRange(1, 65535), default=None,
+              help="Port (default: the deployer's, else a free one).")  # fmt: skip
+@stack_option
+def deploy(name: str, ref: str, port: int | None, stack: str | None) -> None:
+    """Deploy a version of model NAME with the stack's model deployer (default: local).
+
+    \b
+    Example:
+      bevel models deploy churn --version production --port 8001
+    """
+    with open_client(stack) as client:
+        url = client.models.deploy(name, ref, port=port)
+        number = client.models.version(name, ref).number
+        output.stdout().print(f"model {name!r} version {number} serves at {url}")
+
+
+@models.command("deployments")
+@stack_option
+def deployments(stack: str | None) -> None:
+    """List the deployments of the stack's model deployer and whether they answer.
+
+    \b
+    Example:
+      bevel models deployments
+    """
+    with open_client(stack) as client:
+        found = client.models.deployer().deployments(client.store)
+        console = output.stdout()
+        if not found:
+            console.print("nothing deployed (bevel models deploy NAME)")
+            return
+        tbl = output.table(console, "MODEL", "VERSION", "STATE", "URL", "PID", "STARTED")
+        for d in found:
+            output.add_row(tbl, d.model, d.version, d.state, d.url, d.pid, d.started[:19])
+        output.emit(console, tbl)
+
+
+@models.command("logs")
+@click.argument("name")
+@click.option("--tail", "-n", type=LIMIT, default=100, show_default=True)
+@stack_option
+def logs(name: str, tail: int, stack: str | None) -> None:
+    """Print the end of the log of model NAME's deployment.
+
+    \b
+    Example:
+      bevel models logs churn --tail 20
+    """
+    with open_client(stack) as client:
+        text = client.models.deployer().logs(name, store=client.store, tail=tail)
+        click.echo(text)
+
+
+@models.command("stop")
+@click.argument("name")
+@stack_option
+def stop(name: str, stack: str | None) -> None:
+    """Stop the deployment of model NAME.
+
+    \b
+    Example:
+      bevel models stop churn
+    """
+    with open_client(stack) as client:
+        done = client.models.deployer().stop(name, store=client.store)
+        output.stdout().print(f"model {name!r} version {done.version} at {done.url}: stopped")

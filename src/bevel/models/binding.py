@@ -105,6 +105,16 @@ class ModelBinding:
             min_delta=min_delta, actor=self.actor,
         )  # fmt: skip
 
+    def deploy(
+        self, *, stage: str | None = None, version: int | str | None = None,
+        port: int | None = None, restart: bool = True,
+    ) -> str:  # fmt: skip
+        """Serve this version (or the holder of ``stage``, or ``version``) with the stack's
+        model deployer (default: ``local``); returns the URL. ``restart=False`` keeps a server
+        already running that version."""
+        ref = stage or version or self.version.number
+        return Models(self._stack).deploy(self.name, ref, port=port, restart=restart)
+
     def __repr__(self) -> str:
         how = "builds a new version" if self.builds else f"uses version {self._ref()!r}"
         return f"<current.model {self.name!r}: this run {how}>"

@@ -19,11 +19,13 @@ import getpass
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from bevel.errors import ConfigError, ModelError, NotFound
 from bevel.metadata.records import ModelRecord, ModelStage, ModelStageEvent
 from bevel.models.views import ModelVersion
+from bevel.settings import load_settings
+from bevel.stack.flavors import get_flavor
 from bevel.stack.stack import Stack
 
 Direction = Literal["maximize", "minimize"]
@@ -171,3 +173,31 @@ class Models:
             reason=decision.reason, at=datetime.now(UTC),
         )  # fmt: skip
         return Decision(True, decision.reason, tuple(events))
+
+    # --- deployments -------------------------------------------------------------------------
+
+    def deployer(self) -> Any:
+        """The stack's ``model_deployer``, else a ``local`` one logging to
+        ``.bevel/deployments``."""
+        found = self.stack.component("model_deployer")
+        if found is not None:
+            return found
+        folder = load_settings().home / "deployments"
+        return get_flavor("model_deployer", "local").load_implementation()(folder=str(folder))
+
+    def deploy(
+        self, model: str, ref: int | str = "production", *, port: int | None = None,
+        restart: bool = True,
+    ) -> str:  # fmt: skip
+        """Serve a version (number, name, stage) with the stack's model deployer; returns the
+        URL. ``restart=False`` keeps a server already running that version."""
+        number = self.version(model, ref).number
+        deployer = self.deployer()
+        if not restart:
+            for running in getattr(deployer, "deployments", lambda *_: [])(
+                self.stack.metadata_store, model
+            ):
+                if running.version == number and running.state == "running":
+                    return str(running.url)
+        url = deployer.deploy(model, str(number), store=self.stack.metadata_store, port=port)
+        return str(url)

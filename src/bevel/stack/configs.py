@@ -204,3 +204,19 @@ class RestConfig:
         _check_scheme("url", self.url, ("http://", "https://"), "http://127.0.0.1:8237")
         if self.timeout <= 0:
             raise ValueError("field 'timeout' must be positive")
+
+
+# --- model deployers --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalDeployerConfig:
+    """Model servers as background processes on this machine (``bevel models serve``)."""
+
+    folder: str = option(
+        ".bevel/deployments", help="where the servers' logs go; relative to the project root",
+        path=True,
+    )  # fmt: skip
+    host: str = option("127.0.0.1", help="address the servers bind (keep 127.0.0.1 unless needed)")
+    port: int | None = option(None, help="port of the first server (default: a free one)")
+    start_timeout: float = option(60.0, help="seconds to wait for a new server's /health")

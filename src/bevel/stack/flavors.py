@@ -142,6 +142,10 @@ BUILTIN_FLAVORS: dict[tuple[str, str], Flavor] = {
         Flavor("metadata_store", "rest", "bevel.metadata.rest.store:RestMetadataStore",
                f"{_CONFIGS}:RestConfig", "a bevel server (bevel server start), over HTTP",
                remote=True),
+        Flavor("model_deployer", "local", "bevel.integrations.deployer:LocalModelDeployer",
+               f"{_CONFIGS}:LocalDeployerConfig",
+               "model servers (FastAPI) as background processes on this machine",
+               requires=("fastapi", "uvicorn"), install="pip install 'bevel[serve]'"),
     )
 }  # fmt: skip
 
