@@ -23,6 +23,8 @@ does the same work without bevel, run in the same invocation (so machine noise h
              vs the same on the local stack (needs the dev extras and PostgreSQL binaries)
   rest       the 10-step chain on a REST metadata store (bevel server, auth on) vs SQLite
              directly; listing 50 runs through it; the server's RSS with 10,000 runs
+  sweep      20 trivial trials of a step sweep (Optuna), local and local_parallel   see ml.py
+  predict    /predict latency p50/p99 of a served scikit-learn model              see ml.py
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ml  # noqa: E402 - the ML workloads, beside this file
 
 PY = sys.executable
 BEVEL = str(Path(PY).with_name("bevel"))
@@ -535,8 +540,17 @@ def _record_runs(db_url: str, count: int) -> None:
         store.finish_run(run.id, RunStatus.COMPLETED, ended=run.created + timedelta(seconds=1))
     store.close()
 
+    def sweep(self) -> None:
+        ml.sweep(self)
 
-WORKLOADS = ("imports", "chain", "array", "frame", "listing", "cold", "scale", "team", "rest")
+    def predict(self) -> None:
+        ml.predict(self)
+
+
+WORKLOADS = (
+    "imports", "chain", "array", "frame", "listing", "cold", "scale", "team", "rest", "sweep",
+    "predict",
+)  # fmt: skip
 
 
 def main() -> None:
