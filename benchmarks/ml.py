@@ -1,11 +1,11 @@
 """The ML workloads of ``benchmarks/run.py``: a sweep of 20 trivial trials and /predict latency.
 
-  sweep    20 trivial trials (``step.sweep``, Optuna TPE, seeded), caching off, whole process,
-           on ``local`` and, when that flavor exists, ``local_parallel`` (4 at a time)
-           vs Optuna alone: the same 20 trials in memory (target: <= 1.5 s on local)
-  predict  p50 / p99 latency of POST /predict on a served scikit-learn model (1,000 requests
-           over one keep-alive connection on 127.0.0.1, server in its own process)
-           vs the model's own predict() call in that process (target: p50 <= 5 ms)
+sweep    20 trivial trials (``step.sweep``, Optuna TPE, seeded), caching off, whole process,
+         on ``local`` and, when that flavor exists, ``local_parallel`` (4 at a time)
+         vs Optuna alone: the same 20 trials in memory (target: <= 1.5 s on local)
+predict  p50 / p99 latency of POST /predict on a served scikit-learn model (1,000 requests
+         over one keep-alive connection on 127.0.0.1, server in its own process)
+         vs the model's own predict() call in that process (target: p50 <= 5 ms)
 """
 
 from __future__ import annotations
@@ -86,11 +86,11 @@ print(json.dumps([times[500], times[990]]))
 
 
 def _has_flavor(bench: Any, flavor: str) -> bool:
-    probe = (
-        "from bevel.stack.flavors import get_flavor\n"
-        f"get_flavor('orchestrator', {flavor!r})"
+    probe = f"from bevel.stack.flavors import get_flavor\nget_flavor('orchestrator', {flavor!r})"
+    return (
+        subprocess.run([sys.executable, "-c", probe], env=bench.env, capture_output=True).returncode
+        == 0
     )
-    return subprocess.run([sys.executable, "-c", probe], env=bench.env, capture_output=True).returncode == 0
 
 
 def sweep(bench: Any) -> None:

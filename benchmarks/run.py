@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ml  # noqa: E402 - the ML workloads, beside this file
+import ml
 
 PY = sys.executable
 BEVEL = str(Path(PY).with_name("bevel"))

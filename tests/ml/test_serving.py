@@ -23,7 +23,6 @@ from sklearn.linear_model import LogisticRegression
 
 from bevel import Client, Model, pipeline, step, trainer
 
-
 Invoke = Callable[..., Result]
 
 

@@ -3,7 +3,9 @@ when loaded are refused before anything of them is built."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
+import sklearn
 import skops.io as sio
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
@@ -92,9 +95,9 @@ def test_a_legacy_pickle_is_refused_and_runs_nothing(tmp_path: Path) -> None:
 def test_a_tampered_skops_file_naming_other_types_runs_nothing(tmp_path: Path) -> None:
     X, y = _data()
     sio.dump(Evil(max_iter=300).fit(X, y), tmp_path / FILENAME)  # what an attacker could write
+    python = "{}.{}".format(*sys.version_info[:2])
     (tmp_path / "versions.json").write_text(
-        '{"python": "%d.%d", "sklearn": "%s"}'
-        % (*__import__("sys").version_info[:2], __import__("sklearn").__version__)
+        json.dumps({"python": python, "sklearn": sklearn.__version__})
     )
     with pytest.raises(ArtifactError, match="types bevel does not trust") as err:
         SklearnMaterializer().load(str(tmp_path), None)

@@ -22,7 +22,7 @@ from bevel.metadata.records import StepStatus
 from bevel.stack.stack import Stack, default_stack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "core"))
-from pool_orchestrators import ThreadPoolOrchestrator  # noqa: E402 - the test-only pools
+from pool_orchestrators import ThreadPoolOrchestrator
 
 pytestmark = pytest.mark.usefixtures("bevel_home")
 
@@ -159,7 +159,7 @@ def test_every_trial_failing_fails_the_step_with_a_hint() -> None:
 
 
 def test_bad_sweeps_are_refused_where_they_are_written() -> None:
-    with pytest.raises(DefinitionError, match="low .* must be below high"):
+    with pytest.raises(DefinitionError, match=r"low .* must be below high"):
         fit.sweep({"C": (1.0, 0.1)}, n_trials=2, metric="accuracy")
     with pytest.raises(DefinitionError, match="n_trials must be a positive integer"):
         fit.sweep(SPACE, n_trials=0, metric="accuracy")

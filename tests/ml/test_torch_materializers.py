@@ -117,7 +117,7 @@ def test_a_tampered_module_file_runs_no_code(tmp_path: Path) -> None:
     spec = json.loads((tmp_path / MODULE).read_text())
     spec["class"] = "os:system"
     (tmp_path / MODULE).write_text(json.dumps(spec))
-    with pytest.raises(ArtifactError, match="is not a torch.nn.Module class"):
+    with pytest.raises(ArtifactError, match=r"is not a torch\.nn\.Module class"):
         m.load(str(tmp_path), None)
 
 

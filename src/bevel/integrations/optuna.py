@@ -231,9 +231,7 @@ def run_sweep(
             step_run=record,
             reused_outputs=tuple((name, art.id) for name, art in chosen.outputs.items()),
             inputs=tuple((name, art.id) for name, art in inputs.artifacts.items()),
-            metrics=(
-                MetricRecord(run.id, record.id, options["metric"], best_value, None, ended),
-            ),
+            metrics=(MetricRecord(run.id, record.id, options["metric"], best_value, None, ended),),
             metadata=(MetadataEntry("step_run", record.id, "sweep", summary, ended),),
         )
     )

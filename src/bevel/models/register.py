@@ -42,8 +42,7 @@ def resolve(plan: Plan, stack: Stack) -> Plan:
     record = stack.metadata_store.get_model_version(model["name"], model["version"])
     resolved = {"id": record.id, "number": record.number}
     steps = tuple(
-        replace(spec, options=replace(spec.options, model_version=record.id))
-        for spec in plan.steps
+        replace(spec, options=replace(spec.options, model_version=record.id)) for spec in plan.steps
     )
     return replace(plan, model={**model, "resolved": resolved}, steps=steps)
 
