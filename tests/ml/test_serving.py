@@ -213,3 +213,26 @@ def test_the_local_deployer_starts_reports_and_stops_a_server(
     again = invoke("models", "stop", "iris_arrays")
     assert again.exit_code == 1 and "is not deployed" in again.output
     assert "bevel models deploy iris_arrays" in again.output
+
+
+def test_the_stacks_model_deployer_is_the_one_used(invoke: Invoke, bevel_home: Path) -> None:
+    training_arrays()
+    port = _free_port()
+    registered = invoke(
+        "component", "register", "model_deployer", "dep", "--flavor", "local", "--port", str(port)
+    )
+    assert registered.exit_code == 0, registered.output
+    stack = invoke(
+        "stack", "register", "serving", "-a", "local-artifacts", "--model-deployer", "dep"
+    )
+    assert stack.exit_code == 0, stack.output
+    try:
+        result = invoke("models", "deploy", "iris_arrays", "--version", "1", "--stack", "serving")
+        assert result.exit_code == 0, result.output
+        assert f"serves at http://127.0.0.1:{port}" in result.output
+        assert _request(port, "GET", "/health")[0] == 200
+        logs = sorted((bevel_home / "deployments").glob("iris_arrays-v1-*.log"))
+        assert logs, "the component's folder holds the server's log"
+    finally:
+        stopped = invoke("models", "stop", "iris_arrays", "--stack", "serving")
+    assert stopped.exit_code == 0, stopped.output

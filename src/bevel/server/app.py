@@ -44,7 +44,7 @@ from bevel.server.auth.guard import ROLE_KEY, authorize
 from bevel.server.auth.store import AuthStore
 from bevel.server.config import ServerConfig
 from bevel.server.reaper import Reaper
-from bevel.server.routes import access, artifacts, definitions, meta, runs, viz
+from bevel.server.routes import access, artifacts, definitions, meta, models, runs, viz
 from bevel.server.security import SecurityMiddleware
 from bevel.server.state import ServerState
 from bevel.settings import load_settings
@@ -57,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     artifacts.router,
     viz.router,
     definitions.router,
+    models.router,
     access.router,
 )
 
