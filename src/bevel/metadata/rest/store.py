@@ -36,11 +36,6 @@ from bevel.metadata.records import (
     LineageEdge,
     MetadataEntry,
     MetricRecord,
-    ModelArtifactLink,
-    ModelRecord,
-    ModelStage,
-    ModelStageEvent,
-    ModelVersionRecord,
     PipelineRecord,
     RunRecord,
     RunStatus,
@@ -51,6 +46,7 @@ from bevel.metadata.records import (
 )
 from bevel.metadata.rest.codec import decode, decode_list, encode
 from bevel.metadata.rest.credentials import find_api_key
+from bevel.metadata.rest.models import ModelMethods
 from bevel.metadata.rest.transport import Transport
 
 T = TypeVar("T")
@@ -67,7 +63,7 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-class RestMetadataStore:
+class RestMetadataStore(ModelMethods):
     """The REST implementation of :class:`~bevel.metadata.base.MetadataStore` and
     :class:`~bevel.metadata.base.DefinitionStore`.
 
@@ -299,83 +295,6 @@ class RestMetadataStore:
 
     def list_pipelines(self) -> list[PipelineRecord]:
         return decode_list(PipelineRecord, self._pages("/pipelines", "listing pipelines", {}, 0, 0))
-
-    # --- models ---------------------------------------------------------------------------------
-
-    def create_model_version(self, version: ModelVersionRecord) -> ModelVersionRecord:
-        data = self._call(
-            "POST", "/model-versions", f"registering a version of model {version.model!r}",
-            body=encode(version),
-        )  # fmt: skip
-        return decode(ModelVersionRecord, data)  # type: ignore[no-any-return]
-
-    def update_model_version(
-        self,
-        version_id: str,
-        *,
-        metadata: dict[str, Any] | None = None,
-        metrics: dict[str, float] | None = None,
-        artifacts: Sequence[ModelArtifactLink] = (),
-    ) -> ModelVersionRecord:
-        body = {
-            "metadata": metadata or {},
-            "metrics": metrics or {},
-            "artifacts": encode(list(artifacts)),
-        }
-        data = self._call(
-            "POST", f"/model-versions/{_seg(version_id)}",
-            f"updating model version {version_id}", body=body,
-        )  # fmt: skip
-        return decode(ModelVersionRecord, data)  # type: ignore[no-any-return]
-
-    def get_model_version(self, model: str, ref: str | int) -> ModelVersionRecord:
-        data = self._call(
-            "GET", f"/models/{_seg(model)}/versions/{_seg(str(ref))}",
-            f"looking up version {ref!r} of model {model!r}",
-        )  # fmt: skip
-        return decode(ModelVersionRecord, data)  # type: ignore[no-any-return]
-
-    def list_model_versions(
-        self, model: str, *, stage: ModelStage | None = None, limit: int = 50, offset: int = 0
-    ) -> list[ModelVersionRecord]:
-        params = {"stage": None if stage is None else ModelStage(stage).value}
-        items = self._pages(
-            f"/models/{_seg(model)}/versions", f"listing the versions of model {model!r}",
-            params, limit, max(offset, 0),
-        )  # fmt: skip
-        return decode_list(ModelVersionRecord, items)
-
-    def list_models(self) -> list[ModelRecord]:
-        return decode_list(ModelRecord, self._pages("/models", "listing models", {}, 0, 0))
-
-    def set_model_stage(
-        self,
-        model: str,
-        version: int,
-        stage: ModelStage | None,
-        *,
-        actor: str,
-        reason: str = "",
-        at: datetime,
-    ) -> list[ModelStageEvent]:
-        body = {
-            "stage": None if stage is None else ModelStage(stage).value,
-            "actor": actor,
-            "reason": reason,
-            "at": encode(at),
-        }
-        data = self._call(
-            "POST", f"/models/{_seg(model)}/versions/{int(version)}/stage",
-            f"moving version {version} of model {model!r}", body=body,
-        )  # fmt: skip
-        return decode_list(ModelStageEvent, data)
-
-    def model_events(self, model: str, *, limit: int = 0) -> list[ModelStageEvent]:
-        data = self._call(
-            "GET", f"/models/{_seg(model)}/events", f"reading the audit log of model {model!r}",
-            params={"limit": limit},
-        )  # fmt: skip
-        return decode_list(ModelStageEvent, data)
 
     # --- stack definitions (DefinitionStore) --------------------------------------------------
 
