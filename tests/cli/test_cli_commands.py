@@ -55,19 +55,10 @@ def test_runs_list_param_and_metric_columns(invoke: Invoke, seeded: Seeded) -> N
 
 
 def _count_statements(run: Callable[[], object]) -> int:
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from bevel.metadata.sql.db import trace_statements
 
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
+    with trace_statements() as statements:
         run()
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
     return len(statements)
 
 

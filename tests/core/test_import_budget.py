@@ -78,9 +78,9 @@ def test_the_run_path_imports_no_store_implementation(code: str) -> None:
     assert not heavy, f"`{code}` imported {heavy}; a store's library loads when it is built"
 
 
-def test_building_the_default_stack_imports_sqlalchemy_but_not_alembic(tmp_path: Path) -> None:
-    """The home store is chosen by its URL when the stack is built: that is when (and only
-    where) the SQL store's library is imported; an up-to-date database needs no Alembic."""
+def test_building_the_default_stack_imports_neither_sqlalchemy_nor_alembic(tmp_path: Path) -> None:
+    """The home store is chosen by its URL when the stack is built; on the default SQLite store
+    that is the standard library's sqlite3, even when the database is created."""
     code = (
         "from bevel.stack.build import build_stack\n"
         "s = build_stack()\n"
@@ -88,9 +88,71 @@ def test_building_the_default_stack_imports_sqlalchemy_but_not_alembic(tmp_path:
         "s.metadata_store.list_runs()\n"
         "s.close()"
     )
-    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel")}
+    env = _fresh_home(tmp_path)
+    for _ in range(2):  # creating the database, then using it
+        loaded = imported_after(code, env=env)
+        assert not {"sqlalchemy", "alembic", "fsspec", "pandas", "numpy", "click", "rich"} & loaded
+
+
+def _fresh_home(tmp_path: Path) -> dict[str, str]:
+    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel"), "DO_NOT_TRACK": "1"}
     env.pop("BEVEL_STORE_URL", None)
-    imported_after(code, env=env)  # creates the database (this one may run Alembic)
-    loaded = imported_after(code, env=env)
-    assert "sqlalchemy" in loaded
-    assert not {"alembic", "fsspec", "pandas", "numpy", "click", "rich"} & loaded
+    return env
+
+
+_PIPELINE = """
+from bevel import pipeline, step
+
+@step
+def start() -> int:
+    return 1
+
+@step
+def inc(x: int) -> int:
+    return x + 1
+
+@pipeline
+def chain():
+    inc(start())
+"""
+
+# Runs a CLI command in this process, then reports what it imported (click and rich included:
+# the CLI needs them; the point is the store's libraries).
+_CLI = (
+    "import sys, json\n"
+    "from bevel.cli.main import main\n"
+    "sys.argv = ['bevel', *json.loads(sys.argv[1])]\n"
+    "try:\n"
+    "    main()\n"
+    "except SystemExit as exit:\n"
+    "    assert not exit.code, exit.code\n"
+)
+
+
+def _cli_imports(args: list[str], env: dict[str, str], cwd: Path) -> set[str]:
+    probe = f"{_CLI}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(args)],
+        capture_output=True, text=True, env=env, cwd=cwd,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return {name.split(".")[0] for name in json.loads(out.stdout.splitlines()[-1])}
+
+
+def test_bevel_run_and_the_read_commands_import_neither_sqlalchemy_nor_alembic(
+    tmp_path: Path,
+) -> None:
+    """A normal `bevel run` on the default stack (the first one of a new project included) and
+    `bevel runs list/show`, `bevel logs`: SQLAlchemy and Alembic cost more than a small run."""
+    (tmp_path / "flow.py").write_text(_PIPELINE)
+    env = _fresh_home(tmp_path)
+    commands = [
+        ["run", "flow.py:chain", "--name", "first"],
+        ["run", "flow.py:chain", "--name", "second"],
+        ["runs", "list"],
+        ["runs", "show", "first"],
+        ["logs", "first", "inc"],
+    ]
+    for args in commands:
+        loaded = _cli_imports(args, env, tmp_path)
+        assert not {"sqlalchemy", "alembic"} & loaded, args

@@ -6,13 +6,13 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bevel.errors import ConfigError, MetadataError
 from bevel.metadata.base import ArtifactFilter, RunFilter
 from bevel.metadata.records import StepCompletion
+from bevel.metadata.sql.db import trace_statements
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.testing.metadata_contract import done, make_artifact, make_run, make_step
 
@@ -99,19 +99,9 @@ def test_threads_share_one_store(tmp_path: Path, where: str) -> None:
 def test_statements_per_step_and_per_listing_are_few(store: SqlMetadataStore) -> None:
     """Deterministic guard against regressions such as reconnecting per call or N+1 listing:
     count the SQL statements, not the seconds."""
-    from sqlalchemy import event
-
     store.list_runs()  # connect and check the schema once
     runs = [store.create_run(make_run(at=i)) for i in range(50)]
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.startswith("BEGIN"):  # SQLite's explicit transaction start
-            statements.append(statement)
-
-    engine = store._engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with trace_statements() as statements:
         step = make_step(runs[0], "s")
         store.start_step_run(step)
         store.finish_step_run(
@@ -121,7 +111,5 @@ def test_statements_per_step_and_per_listing_are_few(store: SqlMetadataStore) ->
         statements.clear()
         assert len(store.list_runs(RunFilter(limit=50))) == 50
         listing = len(statements)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert per_step <= 6, statements  # start: run check + insert; finish: 4 (no run check)
     assert listing == 1, statements

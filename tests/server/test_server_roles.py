@@ -12,9 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import APIRouter
 from server_http import send
-from sqlalchemy import update
 
-from bevel.metadata.sql.schema import api_keys
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.app import RouteInfo, create_app, route_table
 from bevel.server.auth.keys import ADMIN, EDITOR, PUBLIC, ROLES, VIEWER, allows
@@ -42,10 +40,10 @@ def keys(bevel_srv: BevelServer) -> dict[str, str]:
     store = SqlMetadataStore(bevel_srv.db_url)
     store.writing(
         "expiring a key",
-        lambda conn: conn.execute(
-            update(api_keys)
-            .where(api_keys.c.id == expired.split("_")[1])
-            .values(expires=datetime.now(UTC) - timedelta(seconds=1))
+        lambda conn: conn.run(
+            "UPDATE api_keys SET expires = :expires WHERE id = :id",
+            expires=datetime.now(UTC) - timedelta(seconds=1),
+            id=expired.split("_")[1],
         ),
     )
     store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -150,7 +151,8 @@ def test_existing_database_is_upgraded_to_hold_definitions(tmp_path: Path) -> No
     store = SqlMetadataStore(url)
     try:
         assert store.list_stacks() == []
-        with store._engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == HEAD
+        db = sqlite3.connect(tmp_path / "old.db")
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+        db.close()
     finally:
         store.close()

@@ -14,13 +14,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
-
 from bevel.errors import ConfigError
-from bevel.metadata.sql.schema import api_keys
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.auth import keys
-from bevel.server.auth.store import AuthStore
+from bevel.server.auth.store import AuthStore, insert_key
 
 ENV_ADMIN_KEY = "BEVEL_ADMIN_KEY"
 log = logging.getLogger("bevel.server")
@@ -56,11 +53,9 @@ def admin_from_env(store: SqlMetadataStore, key: str) -> bool:
     user = auth.create_user("admin", role=keys.ADMIN, kind="user", now=now)
     store.writing(
         "storing the admin key",
-        lambda conn: conn.execute(
-            insert(api_keys).values(
-                id=kid, user_id=user.id, label=f"${ENV_ADMIN_KEY}", hash=keys.key_hash(key),
-                created=now, expires=None, revoked=None, last_used=None,
-            )
+        lambda conn: insert_key(
+            conn, key_id=kid, user_id=user.id, label=f"${ENV_ADMIN_KEY}", key=key, now=now,
+            expires=None,
         ),
     )  # fmt: skip
     log.info("created user 'admin' with the key from $%s", ENV_ADMIN_KEY)

@@ -3,7 +3,8 @@
 The store (:mod:`bevel.metadata.sql.store`) opens the transaction. These rows are few and read
 rarely (building a non-default stack, the ``bevel stack`` commands), so clarity beats cleverness
 here; the one rule that must hold atomically, "a component that a stack uses cannot be deleted",
-is checked inside the deleting transaction.
+is checked inside the deleting transaction. Queries are portable SQL text
+(:mod:`bevel.metadata.sql.dialect`).
 """
 
 from __future__ import annotations
@@ -12,109 +13,89 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
-
 from bevel._text import with_article
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.records import ComponentRecord, SecretRecord, StackRecord
-from bevel.metadata.sql.schema import components, secrets, stack_members, stacks
+from bevel.metadata.sql.db import Conn
+from bevel.metadata.sql.tables import COMPONENT, SECRET, to_json
+
+_COMPONENTS = f"SELECT {COMPONENT.columns()} FROM components"
+_SECRETS = f"SELECT {SECRET.columns()} FROM secrets"
 
 
 def _not_found(kind: str, name: str, command: str) -> NotFound:
     return NotFound(f"no {kind} named {name!r}", hint=f"`{command}` shows the known ones")
 
 
-def _component(row: RowMapping) -> ComponentRecord:
-    return ComponentRecord(
-        name=row["name"],
-        type=row["type"],
-        flavor=row["flavor"],
-        config=row["config"],
-        created=row["created"],
-        updated=row["updated"],
-    )
-
-
 # --- components -------------------------------------------------------------------------------
 
 
-def get_component(conn: Connection, name: str) -> ComponentRecord:
-    row = conn.execute(select(components).where(components.c.name == name)).mappings().first()
+def get_component(conn: Conn, name: str) -> ComponentRecord:
+    row = conn.first(f"{_COMPONENTS} WHERE name = :name", name=name)
     if row is None:
         raise _not_found("stack component", name, "bevel component list")
-    return _component(row)
+    return COMPONENT.record(row, conn.dialect)
 
 
-def list_components(conn: Connection, type: str | None) -> list[ComponentRecord]:
-    query = select(components).order_by(components.c.type, components.c.name)
-    if type is not None:
-        query = query.where(components.c.type == type)
-    return [_component(row) for row in conn.execute(query).mappings()]
+def list_components(conn: Conn, type: str | None) -> list[ComponentRecord]:
+    where = " WHERE type = :type" if type is not None else ""
+    rows = conn.all(f"{_COMPONENTS}{where} ORDER BY type, name", type=type)
+    return COMPONENT.records(rows, conn.dialect)
 
 
-def stacks_using(conn: Connection, component: str) -> list[str]:
-    query = (
-        select(stack_members.c.stack)
-        .where(stack_members.c.component == component)
-        .distinct()
-        .order_by(stack_members.c.stack)
+def stacks_using(conn: Conn, component: str) -> list[str]:
+    return conn.scalars(
+        "SELECT DISTINCT stack FROM stack_members WHERE component = :component ORDER BY stack",
+        component=component,
     )
-    return list(conn.execute(query).scalars())
 
 
-def create_component(conn: Connection, record: ComponentRecord, *, replace: bool) -> None:
-    existing = conn.execute(
-        select(components.c.type).where(components.c.name == record.name)
-    ).first()
+def create_component(conn: Conn, record: ComponentRecord, *, replace: bool) -> None:
+    existing = conn.first("SELECT type FROM components WHERE name = :name", name=record.name)
     if existing is None:
-        conn.execute(
-            insert(components).values(
-                name=record.name,
-                type=record.type,
-                flavor=record.flavor,
-                config=record.config,
-                created=record.created,
-                updated=record.updated,
-            )
-        )
+        conn.run(COMPONENT.insert(), COMPONENT.params(record))
         return
     if not replace:
         raise ConfigError(
             f"a stack component named {record.name!r} already exists",
             hint=f"pick another name, or change it: bevel component update {record.name} ...",
         )
-    if existing.type != record.type and (users := stacks_using(conn, record.name)):
+    if existing[0] != record.type and (users := stacks_using(conn, record.name)):
         raise ConfigError(
             f"cannot make component {record.name!r} {with_article(record.type)} instead of "
-            f"{with_article(existing.type)}: stacks use it ({', '.join(users)})",
+            f"{with_article(existing[0])}: stacks use it ({', '.join(users)})",
             hint="remove it from those stacks first, or pick another name",
         )
-    conn.execute(
-        update(components)
-        .where(components.c.name == record.name)
-        .values(
-            type=record.type, flavor=record.flavor, config=record.config, updated=record.updated
-        )
+    conn.run(
+        "UPDATE components SET type = :type, flavor = :flavor, config = :config,"
+        " updated = :updated WHERE name = :name",
+        name=record.name,
+        type=record.type,
+        flavor=record.flavor,
+        config=to_json(record.config),
+        updated=record.updated,
     )
 
 
 def update_component(
-    conn: Connection, name: str, config: dict[str, Any], updated: datetime
+    conn: Conn, name: str, config: dict[str, Any], updated: datetime
 ) -> ComponentRecord:
-    done = conn.execute(
-        update(components).where(components.c.name == name).values(config=config, updated=updated)
+    done = conn.run(
+        "UPDATE components SET config = :config, updated = :updated WHERE name = :name",
+        config=to_json(config),
+        updated=updated,
+        name=name,
     )
-    if done.rowcount == 0:
+    if done == 0:
         raise _not_found("stack component", name, "bevel component list")
     return get_component(conn, name)
 
 
-def delete_component(conn: Connection, name: str) -> None:
+def delete_component(conn: Conn, name: str) -> None:
     get_component(conn, name)  # NotFound first
     # Lock the row: a stack being registered with this component (create_stack's FOR SHARE)
     # either committed first, and is found below, or waits and then finds it gone.
-    conn.execute(select(components.c.name).where(components.c.name == name).with_for_update())
+    conn.first("SELECT name FROM components WHERE name = :name {for_update}", name=name)
     users = stacks_using(conn, name)
     if users:
         raise ConfigError(
@@ -122,49 +103,50 @@ def delete_component(conn: Connection, name: str) -> None:
             hint=f"delete those stacks first (bevel stack delete {users[0]}) or re-register "
             "them with another component",
         )
-    conn.execute(delete(components).where(components.c.name == name))
+    conn.run("DELETE FROM components WHERE name = :name", name=name)
 
 
 # --- stacks -----------------------------------------------------------------------------------
 
 
-def _members(conn: Connection, names: list[str] | None) -> dict[str, dict[str, str]]:
-    query = select(stack_members).order_by(stack_members.c.stack, stack_members.c.type)
-    if names is not None:
-        query = query.where(stack_members.c.stack.in_(names))
+def _members(conn: Conn, names: list[str] | None) -> dict[str, dict[str, str]]:
+    where = " WHERE stack IN (:names)" if names is not None else ""
+    rows = conn.all(
+        f"SELECT stack, type, component FROM stack_members{where} ORDER BY stack, type",
+        names=names,
+    )
     found: dict[str, dict[str, str]] = {}
-    for row in conn.execute(query).mappings():
-        found.setdefault(row["stack"], {})[row["type"]] = row["component"]
+    for stack, type_, component in rows:
+        found.setdefault(stack, {})[type_] = component
     return found
 
 
-def get_stack(conn: Connection, name: str) -> StackRecord:
-    row = conn.execute(select(stacks).where(stacks.c.name == name)).mappings().first()
+def get_stack(conn: Conn, name: str) -> StackRecord:
+    row = conn.first("SELECT name, created FROM stacks WHERE name = :name", name=name)
     if row is None:
         raise _not_found("stack", name, "bevel stack list")
     members = _members(conn, [name]).get(name, {})
-    return StackRecord(name=row["name"], components=members, created=row["created"])
+    return StackRecord(name=row[0], components=members, created=conn.dialect.time(row[1]))  # type: ignore[arg-type]
 
 
-def list_stacks(conn: Connection) -> list[StackRecord]:
+def list_stacks(conn: Conn) -> list[StackRecord]:
     members = _members(conn, None)
-    rows = conn.execute(select(stacks).order_by(stacks.c.name)).mappings()
+    time = conn.dialect.time
     return [
-        StackRecord(name=r["name"], components=members.get(r["name"], {}), created=r["created"])
-        for r in rows
+        StackRecord(name=name, components=members.get(name, {}), created=time(created))  # type: ignore[arg-type]
+        for name, created in conn.all("SELECT name, created FROM stacks ORDER BY name")
     ]
 
 
 def create_stack(
-    conn: Connection, record: StackRecord, *, replace: bool, require: Sequence[str] = ()
+    conn: Conn, record: StackRecord, *, replace: bool, require: Sequence[str] = ()
 ) -> None:
     if require:
         found = set(
-            conn.execute(
-                select(components.c.name)
-                .where(components.c.name.in_(list(require)))
-                .with_for_update(read=True)
-            ).scalars()
+            conn.scalars(
+                "SELECT name FROM components WHERE name IN (:names) {for_share}",
+                names=list(require),
+            )
         )
         missing = [name for name in require if name not in found]
         if missing:
@@ -172,73 +154,67 @@ def create_stack(
                 f"stack {record.name!r}: no component named {missing[0]!r} (it was deleted?)",
                 hint="see the components with: bevel component list",
             )
-    taken = conn.execute(select(stacks.c.name).where(stacks.c.name == record.name)).first()
+    taken = conn.first("SELECT name FROM stacks WHERE name = :name", name=record.name)
     if taken is not None:
         if not replace:
             raise ConfigError(
                 f"a stack named {record.name!r} already exists",
                 hint=f"pick another name, or delete it first: bevel stack delete {record.name}",
             )
-        conn.execute(delete(stack_members).where(stack_members.c.stack == record.name))
+        conn.run("DELETE FROM stack_members WHERE stack = :name", name=record.name)
     else:
-        conn.execute(insert(stacks).values(name=record.name, created=record.created))
-    if record.components:
-        conn.execute(
-            insert(stack_members),
-            [
-                {"stack": record.name, "type": type_, "component": component}
-                for type_, component in record.components.items()
-            ],
+        conn.run(
+            "INSERT INTO stacks (name, created) VALUES (:name, :created)",
+            name=record.name,
+            created=record.created,
         )
+    conn.many(
+        "INSERT INTO stack_members (stack, type, component) VALUES (:stack, :type, :component)",
+        [
+            {"stack": record.name, "type": type_, "component": component}
+            for type_, component in record.components.items()
+        ],
+    )
 
 
-def delete_stack(conn: Connection, name: str) -> None:
+def delete_stack(conn: Conn, name: str) -> None:
     get_stack(conn, name)
-    conn.execute(delete(stack_members).where(stack_members.c.stack == name))
-    conn.execute(delete(stacks).where(stacks.c.name == name))
+    conn.run("DELETE FROM stack_members WHERE stack = :name", name=name)
+    conn.run("DELETE FROM stacks WHERE name = :name", name=name)
 
 
 # --- secrets ----------------------------------------------------------------------------------
 
 
-def _secret(row: RowMapping) -> SecretRecord:
-    return SecretRecord(
-        name=row["name"], blob=row["value"], created=row["created"], updated=row["updated"]
-    )
-
-
-def put_secret(conn: Connection, record: SecretRecord, *, replace: bool) -> None:
-    taken = conn.execute(select(secrets.c.name).where(secrets.c.name == record.name)).first()
+def put_secret(conn: Conn, record: SecretRecord, *, replace: bool) -> None:
+    taken = conn.first("SELECT name FROM secrets WHERE name = :name", name=record.name)
     if taken is None:
-        conn.execute(
-            insert(secrets).values(
-                name=record.name, value=record.blob, created=record.created, updated=record.updated
-            )
-        )
+        conn.run(SECRET.insert(), SECRET.params(record))
         return
     if not replace:
         raise ConfigError(
             f"a secret named {record.name!r} already exists",
             hint=f"replace it: bevel secret create {record.name} --force ...",
         )
-    conn.execute(
-        update(secrets)
-        .where(secrets.c.name == record.name)
-        .values(value=record.blob, updated=record.updated)
+    conn.run(
+        "UPDATE secrets SET value = :value, updated = :updated WHERE name = :name",
+        value=record.blob,
+        updated=record.updated,
+        name=record.name,
     )
 
 
-def get_secret(conn: Connection, name: str) -> SecretRecord:
-    row = conn.execute(select(secrets).where(secrets.c.name == name)).mappings().first()
+def get_secret(conn: Conn, name: str) -> SecretRecord:
+    row = conn.first(f"{_SECRETS} WHERE name = :name", name=name)
     if row is None:
         raise _not_found("secret", name, "bevel secret list")
-    return _secret(row)
+    return SECRET.record(row, conn.dialect)
 
 
-def list_secrets(conn: Connection) -> list[SecretRecord]:
-    return [_secret(r) for r in conn.execute(select(secrets).order_by(secrets.c.name)).mappings()]
+def list_secrets(conn: Conn) -> list[SecretRecord]:
+    return SECRET.records(conn.all(f"{_SECRETS} ORDER BY name"), conn.dialect)
 
 
-def delete_secret(conn: Connection, name: str) -> None:
-    if conn.execute(delete(secrets).where(secrets.c.name == name)).rowcount == 0:
+def delete_secret(conn: Conn, name: str) -> None:
+    if conn.run("DELETE FROM secrets WHERE name = :name", name=name) == 0:
         raise _not_found("secret", name, "bevel secret list")

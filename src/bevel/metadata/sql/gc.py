@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-
 from bevel.metadata.base import References
-from bevel.metadata.sql.schema import artifacts, runs
+from bevel.metadata.sql.db import Conn
+from bevel.metadata.sql.dialect import prefix_pattern
 
 _CHUNK = 500  # bound parameters per query, under every database's limit
 
 
-def references(conn: Connection, prefix: str, uris: Sequence[str] | None) -> References:
+def references(conn: Conn, prefix: str, uris: Sequence[str] | None) -> References:
     """Artifact uris under ``prefix`` (among ``uris`` when given) and every run id."""
-    under = artifacts.c.uri.startswith(prefix, autoescape=True)
     found: set[str] = set()
     if uris is None:
-        found.update(conn.execute(select(artifacts.c.uri).where(under).distinct()).scalars())
+        # LIKE narrows it down (SQLite's ignores ASCII case): startswith decides.
+        found.update(
+            uri
+            for uri in conn.scalars(
+                "SELECT DISTINCT uri FROM artifacts WHERE uri LIKE :prefix ESCAPE '/'",
+                prefix=prefix_pattern(prefix),
+            )
+            if uri.startswith(prefix)
+        )
     else:
         wanted = sorted(set(uris))
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            query = select(artifacts.c.uri).where(artifacts.c.uri.in_(chunk)).distinct()
-            found.update(conn.execute(query).scalars())
-    run_ids = frozenset(conn.execute(select(runs.c.id)).scalars())
+            found.update(
+                conn.scalars("SELECT DISTINCT uri FROM artifacts WHERE uri IN (:uris)", uris=chunk)
+            )
+    run_ids = frozenset(conn.scalars("SELECT id FROM runs"))
     return References(uris=frozenset(found), run_ids=run_ids)

@@ -3,7 +3,7 @@
 Opening a store for use may write: the first connection switches SQLite to WAL and creates or
 upgrades the schema. A check must not, so this module opens the database its own way: SQLite
 read-only through :mod:`sqlite3` (immutable when its folder is read-only and no WAL holds
-changes, as :mod:`bevel.metadata.sql.engine` does), server databases through an engine whose
+changes, as :mod:`bevel.metadata.sql.sqlite` does), server databases through an engine whose
 connections only read. It reports what it finds as :class:`Finding` rows, worst first never
 hidden: a damaged file, a schema this bevel does not know, a user who may only read.
 
@@ -21,7 +21,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from bevel.metadata.sql.engine import damaged_hint, is_damage, sqlite_path
+from bevel.metadata.sql.failures import damaged_hint, is_damage, sqlite_path
 from bevel.metadata.sql.revision import HEAD, KNOWN_REVISIONS
 
 if TYPE_CHECKING:
@@ -182,8 +182,9 @@ def _check_server(url: str) -> list[Finding]:
     from sqlalchemy import exc
 
     from bevel.errors import BevelError
-    from bevel.metadata.sql.engine import build_engine, mask_url, wrap_errors
+    from bevel.metadata.sql.engine import build_engine, mask_url
     from bevel.metadata.sql.migrate import read_revision
+    from bevel.metadata.sql.server import server_errors
 
     shown = mask_url(url)
     try:
@@ -192,7 +193,7 @@ def _check_server(url: str) -> list[Finding]:
         return [Finding("problem", err.message, err.hint)]
     found: list[Finding] = []
     try:
-        with wrap_errors(shown, "checking"), engine.connect() as conn:
+        with server_errors(shown, "checking"), engine.connect() as conn:
             found.append(Finding("ok", f"connected to {shown}"))
             tables = set(engine.dialect.get_table_names(conn))
             found.append(_schema_finding(read_revision(conn), tables))
@@ -204,7 +205,7 @@ def _check_server(url: str) -> list[Finding]:
             conn.rollback()
     except BevelError as err:
         found.append(Finding("problem", err.message, err.hint))
-    except exc.SQLAlchemyError as err:  # pragma: no cover - wrap_errors turns these into ours
+    except exc.SQLAlchemyError as err:  # pragma: no cover - server_errors turns these into ours
         found.append(Finding("problem", f"{shown}: {err}"))
     finally:
         engine.dispose()

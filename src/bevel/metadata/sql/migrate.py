@@ -1,33 +1,33 @@
-"""Making sure the database has the schema this bevel expects, cheaply.
+"""Creating and upgrading a schema with Alembic: server databases, and older SQLite files.
 
-Every process checks once, on first use: one ``SELECT`` on ``alembic_version``.
+Imported only when needed (SQLAlchemy and Alembic cost ~0.3 s): a server database's store
+imports it on first use, a SQLite store only to upgrade a file at an older revision (a new
+SQLite file is created from the committed DDL, see :mod:`bevel.metadata.sql.sqlite`).
 
-- current head: nothing else happens, and Alembic (~400 ms to import) is never imported;
+- current head: one ``SELECT`` and nothing else (Alembic itself is not imported);
 - table missing or empty (new database), or an older known revision: Alembic upgrades it to
   head, under a lock so that several processes starting at once on a fresh database do not
   collide (a file lock next to a SQLite file, an advisory lock on PostgreSQL and MySQL); whoever
   gets the lock second finds the work done;
-- a revision this bevel does not know (a newer bevel wrote it): :class:`SchemaTooNew`.
+- a revision this bevel does not know: :class:`SchemaTooNew` (:mod:`.schema_check`).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy.engine import Connection, Engine
 
-from bevel.errors import MetadataError, SchemaTooNew
-from bevel.metadata.sql.engine import is_memory_sqlite
-from bevel.metadata.sql.revision import HEAD, KNOWN_REVISIONS
+from bevel.errors import MetadataError
+from bevel.metadata.sql.engine import WRITE_OPTION, build_engine, is_memory_sqlite
+from bevel.metadata.sql.revision import HEAD
+from bevel.metadata.sql.schema_check import LOCK_WAIT_S, file_lock, is_current
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_LOCK_KEY = 0x6265_7665_6C  # "bevel"
 _MYSQL_LOCK_NAME = "bevel_schema_migration"
-_LOCK_WAIT_S = 300
 
 
 def read_revision(conn: Connection) -> tuple[str, ...] | None:
@@ -38,30 +38,15 @@ def read_revision(conn: Connection) -> tuple[str, ...] | None:
     return tuple(str(r) for r in rows)
 
 
-def _is_current(found: tuple[str, ...] | None, url: str) -> bool:
-    """True when at head; False when it needs an upgrade; raises when it is too new."""
-    if found == (HEAD,):
-        return True
-    unknown = [rev for rev in found or () if rev not in KNOWN_REVISIONS]
-    if unknown:
-        raise SchemaTooNew(
-            f"metadata database {url} has schema revision {', '.join(map(repr, unknown))}, which"
-            f" this bevel does not know (it knows {', '.join(map(repr, KNOWN_REVISIONS))};"
-            f" head {HEAD!r}): a newer bevel wrote it",
-            hint="upgrade bevel (pip install -U bevel) in this environment",
-        )
-    return False
-
-
 def ensure_schema(engine: Engine, write_engine: Engine, url: str) -> None:
     """Check the schema revision and upgrade to head if needed (see the module docstring)."""
     with engine.connect() as conn:
-        if _is_current(read_revision(conn), url):
+        if is_current(read_revision(conn), url):
             return
     with schema_lock(engine), write_engine.connect() as conn:
         found = read_revision(conn)
         conn.commit()
-        if _is_current(found, url):
+        if is_current(found, url):
             return  # another process upgraded it while we waited for the lock
         try:
             upgrade(conn)
@@ -69,7 +54,7 @@ def ensure_schema(engine: Engine, write_engine: Engine, url: str) -> None:
             conn.rollback()
             # A server database without advisory locks, or tables created by hand: if somebody
             # else got it to head meanwhile, all is well.
-            if _is_current(read_revision(conn), url):
+            if is_current(read_revision(conn), url):
                 conn.commit()
                 return
             raise MetadataError(
@@ -78,10 +63,59 @@ def ensure_schema(engine: Engine, write_engine: Engine, url: str) -> None:
             ) from err
 
 
+def upgrade_url(url: str) -> None:
+    """Upgrade the database at ``url`` to head with Alembic (the caller holds the lock)."""
+    engine = build_engine(url, connect_timeout=10.0)
+    try:
+        with engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
+            if not is_current(read_revision(conn), url):
+                upgrade(conn)
+    finally:
+        engine.dispose()
+
+
+def sqlite_ddl() -> str:
+    """What ``sqlite_schema.sql`` must hold: the schema ``alembic upgrade head`` creates in a new
+    SQLite database, statement by statement, as SQLite recorded it.
+
+    Regenerate the file after adding a migration::
+
+        python -c "from bevel.metadata.sql.migrate import sqlite_ddl; print(sqlite_ddl(), end='')" \\
+            > src/bevel/metadata/sql/sqlite_schema.sql
+    """
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bevel-ddl-") as tmp:
+        path = Path(tmp) / "metadata.db"
+        engine = build_engine(f"sqlite:///{path}", connect_timeout=10.0)
+        try:
+            with engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
+                upgrade(conn)
+        finally:
+            engine.dispose()
+        db = sqlite3.connect(path)
+        try:
+            rows = db.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid"
+            ).fetchall()
+        finally:
+            db.close()
+    return DDL_HEADER + "".join(f"\n{sql};\n" for (sql,) in rows)
+
+
+DDL_HEADER = """\
+-- The head schema of the SQLite metadata store, exactly as `alembic upgrade head` creates it (a
+-- test proves it). A new SQLite database is created from this file and stamped with the head
+-- revision, without importing SQLAlchemy or Alembic. After adding a migration, regenerate it:
+-- python -c "from bevel.metadata.sql.migrate import sqlite_ddl; print(sqlite_ddl(), end='')"
+"""
+
+
 def upgrade(conn: Connection, revision: str = HEAD) -> None:
     """Run the Alembic migrations up to ``revision`` on ``conn`` (committing them)."""
     # Function-local imports: Alembic costs ~400 ms to import and is only needed on a new
-    # database or right after upgrading bevel, never on a normal run.
+    # server database or right after upgrading bevel, never on a normal run.
     from alembic import command
     from alembic.config import Config
 
@@ -109,7 +143,7 @@ def schema_lock(engine: Engine) -> AbstractContextManager[None]:
     if name in ("mysql", "mariadb"):
         return _sql_lock(
             engine,
-            f"SELECT GET_LOCK('{_MYSQL_LOCK_NAME}', {_LOCK_WAIT_S})",
+            f"SELECT GET_LOCK('{_MYSQL_LOCK_NAME}', {LOCK_WAIT_S})",
             f"SELECT RELEASE_LOCK('{_MYSQL_LOCK_NAME}')",
         )
     return nullcontext()
@@ -124,44 +158,3 @@ def _sql_lock(engine: Engine, acquire: str, release: str) -> Iterator[None]:
             yield
         finally:
             conn.exec_driver_sql(release)
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` (created if needed), blocking until it is free."""
-    with open(path, "a+b") as fh:
-        _lock(fh)
-        try:
-            yield
-        finally:
-            _unlock(fh)
-
-
-if sys.platform == "win32":
-    import msvcrt
-    import time
-
-    def _lock(fh: IO[bytes]) -> None:
-        deadline = time.monotonic() + _LOCK_WAIT_S
-        while True:
-            try:
-                fh.seek(0)
-                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def _unlock(fh: IO[bytes]) -> None:
-        fh.seek(0)
-        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock(fh: IO[bytes]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-
-    def _unlock(fh: IO[bytes]) -> None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

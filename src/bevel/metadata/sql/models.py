@@ -4,7 +4,7 @@ Each function runs on a connection the store gives it, inside one transaction. T
 one holder of a stage" is the unique constraint ``(model, exclusive_stage)``; promotions also
 lock the model's row first (``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` serialises writers
 anyway), so two promotions of one model queue instead of racing, and each moves the holder it
-actually finds to ``archived``.
+actually finds to ``archived``. Queries are portable SQL text (:mod:`bevel.metadata.sql.dialect`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
 
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.records import (
@@ -25,9 +22,13 @@ from bevel.metadata.records import (
     ModelStageEvent,
     ModelVersionRecord,
 )
-from bevel.metadata.sql.schema import model_artifacts, model_events, model_versions, models
+from bevel.metadata.sql.db import Conn, Row
+from bevel.metadata.sql.tables import from_json, to_json
 
 STAGES = tuple(s.value for s in ModelStage)
+
+_VERSION_COLUMNS = "id, model, number, created, name, run_id, stage, description, metadata, metrics"
+_VERSIONS = f"SELECT {_VERSION_COLUMNS} FROM model_versions"
 
 
 def _model_not_found(name: str) -> NotFound:
@@ -38,73 +39,74 @@ def _model_not_found(name: str) -> NotFound:
     )
 
 
-def _version(row: RowMapping, links: Sequence[ModelArtifactLink] = ()) -> ModelVersionRecord:
+def _version(conn: Conn, row: Row, links: Sequence[ModelArtifactLink] = ()) -> ModelVersionRecord:
+    id_, model, number, created, name, run_id, stage, description, metadata, metrics = row
     return ModelVersionRecord(
-        id=row["id"],
-        model=row["model"],
-        number=row["number"],
-        created=row["created"],
-        name=row["name"],
-        run_id=row["run_id"],
-        stage=ModelStage(row["stage"]) if row["stage"] else None,
-        description=row["description"],
-        metadata=row["metadata"],
-        metrics=row["metrics"],
+        id=id_,
+        model=model,
+        number=int(number),
+        created=conn.dialect.time(created),  # type: ignore[arg-type]
+        name=name,
+        run_id=run_id,
+        stage=ModelStage(stage) if stage else None,
+        description=description,
+        metadata=from_json(metadata),
+        metrics=from_json(metrics),
         artifacts=tuple(links),
     )
 
 
-def _links(conn: Connection, version_ids: Sequence[str]) -> dict[str, list[ModelArtifactLink]]:
+def _links(conn: Conn, version_ids: Sequence[str]) -> dict[str, list[ModelArtifactLink]]:
     found: dict[str, list[ModelArtifactLink]] = {vid: [] for vid in version_ids}
     if not version_ids:
         return found
-    query = (
-        select(model_artifacts)
-        .where(model_artifacts.c.version_id.in_(list(version_ids)))
-        .order_by(model_artifacts.c.version_id, model_artifacts.c.name)
+    rows = conn.all(
+        "SELECT version_id, name, artifact_id, role FROM model_artifacts"
+        " WHERE version_id IN (:ids) ORDER BY version_id, name",
+        ids=list(version_ids),
     )
-    for r in conn.execute(query).mappings():
-        found[r["version_id"]].append(ModelArtifactLink(r["name"], r["artifact_id"], r["role"]))
+    for version_id, name, artifact_id, role in rows:
+        found[version_id].append(ModelArtifactLink(name, artifact_id, role))
     return found
 
 
-def _with_links(conn: Connection, rows: Sequence[RowMapping]) -> list[ModelVersionRecord]:
-    links = _links(conn, [r["id"] for r in rows])
-    return [_version(r, links[r["id"]]) for r in rows]
+def _with_links(conn: Conn, rows: Sequence[Row]) -> list[ModelVersionRecord]:
+    links = _links(conn, [r[0] for r in rows])
+    return [_version(conn, r, links[r[0]]) for r in rows]
+
+
+def _model_exists(conn: Conn, model: str) -> bool:
+    return conn.first("SELECT name FROM models WHERE name = :name", name=model) is not None
 
 
 # --- writes ---------------------------------------------------------------------------------
 
 
-def create_version(conn: Connection, record: ModelVersionRecord) -> ModelVersionRecord:
+def create_version(conn: Conn, record: ModelVersionRecord) -> ModelVersionRecord:
     """Insert a version (and its model when new), numbered ``max + 1``; with a ``run_id``, the
     version that run already has is returned instead (one version per run and model)."""
-    exists = conn.execute(select(models.c.name).where(models.c.name == record.model)).first()
-    if exists is None:
-        conn.execute(
-            insert(models).values(name=record.model, description="", created=record.created)
+    if not _model_exists(conn, record.model):
+        conn.run(
+            "INSERT INTO models (name, description, created) VALUES (:name, '', :created)",
+            name=record.model,
+            created=record.created,
         )
     if record.run_id is not None:
-        row = (
-            conn.execute(
-                select(model_versions).where(
-                    model_versions.c.model == record.model,
-                    model_versions.c.run_id == record.run_id,
-                )
-            )
-            .mappings()
-            .first()
+        row = conn.first(
+            "SELECT id FROM model_versions WHERE model = :model AND run_id = :run_id",
+            model=record.model,
+            run_id=record.run_id,
         )
         if row is not None:
             if record.artifacts:
-                add_artifacts(conn, row["id"], record.artifacts)
-            return get_version_by_id(conn, row["id"])
+                add_artifacts(conn, row[0], record.artifacts)
+            return get_version_by_id(conn, row[0])
     if record.name is not None:
-        taken = conn.execute(
-            select(model_versions.c.number).where(
-                model_versions.c.model == record.model, model_versions.c.name == record.name
-            )
-        ).first()
+        taken = conn.first(
+            "SELECT number FROM model_versions WHERE model = :model AND name = :name",
+            model=record.model,
+            name=record.name,
+        )
         if taken is not None:
             raise ConfigError(
                 f"model {record.model!r} already has a version named {record.name!r} "
@@ -112,42 +114,42 @@ def create_version(conn: Connection, record: ModelVersionRecord) -> ModelVersion
                 hint="version names are unique per model: pick another one, or leave it out "
                 "and refer to the version by its number",
             )
-    last = conn.execute(
-        select(func.max(model_versions.c.number)).where(model_versions.c.model == record.model)
-    ).scalar()
-    number = (last or 0) + 1
+    last = conn.first(
+        "SELECT max(number) FROM model_versions WHERE model = :model", model=record.model
+    )
     stage = record.stage.value if record.stage else None
-    conn.execute(
-        insert(model_versions).values(
-            id=record.id,
-            model=record.model,
-            number=number,
-            name=record.name,
-            run_id=record.run_id,
-            stage=stage,
-            exclusive_stage=stage if record.stage in EXCLUSIVE_STAGES else None,
-            description=record.description,
-            metadata=record.metadata,
-            metrics=record.metrics,
-            created=record.created,
-        )
+    conn.run(
+        f"INSERT INTO model_versions ({_VERSION_COLUMNS}, exclusive_stage) VALUES (:id, :model,"
+        " :number, :created, :name, :run_id, :stage, :description, :metadata, :metrics,"
+        " :exclusive_stage)",
+        id=record.id,
+        model=record.model,
+        number=((last[0] if last else None) or 0) + 1,
+        created=record.created,
+        name=record.name,
+        run_id=record.run_id,
+        stage=stage,
+        description=record.description,
+        metadata=to_json(record.metadata),
+        metrics=to_json(record.metrics),
+        exclusive_stage=stage if record.stage in EXCLUSIVE_STAGES else None,
     )
     add_artifacts(conn, record.id, record.artifacts)
     return get_version_by_id(conn, record.id)
 
 
-def add_artifacts(conn: Connection, version_id: str, links: Sequence[ModelArtifactLink]) -> None:
+def add_artifacts(conn: Conn, version_id: str, links: Sequence[ModelArtifactLink]) -> None:
     """Link artifacts to a version; a link of the same name is replaced."""
     if not links:
         return
-    conn.execute(
-        delete(model_artifacts).where(
-            model_artifacts.c.version_id == version_id,
-            model_artifacts.c.name.in_([link.name for link in links]),
-        )
+    conn.run(
+        "DELETE FROM model_artifacts WHERE version_id = :version_id AND name IN (:names)",
+        version_id=version_id,
+        names=[link.name for link in links],
     )
-    conn.execute(
-        insert(model_artifacts),
+    conn.many(
+        "INSERT INTO model_artifacts (version_id, name, artifact_id, role)"
+        " VALUES (:version_id, :name, :artifact_id, :role)",
         [
             {"version_id": version_id, "name": x.name, "artifact_id": x.artifact_id, "role": x.role}
             for x in links
@@ -156,7 +158,7 @@ def add_artifacts(conn: Connection, version_id: str, links: Sequence[ModelArtifa
 
 
 def update_version(
-    conn: Connection,
+    conn: Conn,
     version_id: str,
     *,
     metadata: dict[str, Any],
@@ -164,29 +166,24 @@ def update_version(
     artifacts: Sequence[ModelArtifactLink],
 ) -> ModelVersionRecord:
     """Merge metadata and metrics into a version (a key given again replaces its value)."""
-    row = (
-        conn.execute(
-            select(model_versions.c.metadata, model_versions.c.metrics)
-            .where(model_versions.c.id == version_id)
-            .with_for_update()
-        )
-        .mappings()
-        .first()
+    row = conn.first(
+        "SELECT metadata, metrics FROM model_versions WHERE id = :id {for_update}", id=version_id
     )
     if row is None:
         raise NotFound(f"no model version with id {version_id!r}")
     if metadata or metrics:
-        conn.execute(
-            update(model_versions)
-            .where(model_versions.c.id == version_id)
-            .values(metadata={**row["metadata"], **metadata}, metrics={**row["metrics"], **metrics})
+        conn.run(
+            "UPDATE model_versions SET metadata = :metadata, metrics = :metrics WHERE id = :id",
+            metadata=to_json({**from_json(row[0]), **metadata}),
+            metrics=to_json({**from_json(row[1]), **metrics}),
+            id=version_id,
         )
     add_artifacts(conn, version_id, artifacts)
     return get_version_by_id(conn, version_id)
 
 
 def set_stage(
-    conn: Connection,
+    conn: Conn,
     model: str,
     number: int,
     stage: ModelStage | None,
@@ -198,26 +195,24 @@ def set_stage(
     """Move version ``number`` to ``stage`` (None: no stage); the previous holder of an
     exclusive stage goes to ``archived``. Returns the audit entries written (none when the
     version already is in that stage)."""
-    locked = conn.execute(
-        select(models.c.name).where(models.c.name == model).with_for_update()
-    ).first()
-    if locked is None:
+    if conn.first("SELECT name FROM models WHERE name = :name {for_update}", name=model) is None:
         raise _model_not_found(model)
     target = get_version(conn, model, str(number))
     if target.stage == stage:
         return []
     events: list[ModelStageEvent] = []
     if stage in EXCLUSIVE_STAGES:
-        holder = conn.execute(
-            select(model_versions.c.id, model_versions.c.number).where(
-                model_versions.c.model == model, model_versions.c.exclusive_stage == stage.value
-            )
-        ).first()
+        holder = conn.first(
+            "SELECT id, number FROM model_versions WHERE model = :model"
+            " AND exclusive_stage = :stage",
+            model=model,
+            stage=stage.value,
+        )
         if holder is not None:
             _move(conn, holder[0], ModelStage.ARCHIVED)
             events.append(
                 ModelStageEvent(
-                    model, holder[1], stage, ModelStage.ARCHIVED, actor,
+                    model, int(holder[1]), stage, ModelStage.ARCHIVED, actor,
                     f"replaced in {stage.value} by version {number}"
                     + (f": {reason}" if reason else ""),
                     at,
@@ -225,8 +220,9 @@ def set_stage(
             )  # fmt: skip
     _move(conn, target.id, stage)
     events.append(ModelStageEvent(model, number, target.stage, stage, actor, reason, at))
-    conn.execute(
-        insert(model_events),
+    conn.many(
+        "INSERT INTO model_events (model, version, from_stage, to_stage, actor, reason, created)"
+        " VALUES (:model, :version, :from_stage, :to_stage, :actor, :reason, :created)",
         [
             {
                 "model": e.model,
@@ -243,52 +239,45 @@ def set_stage(
     return events
 
 
-def _move(conn: Connection, version_id: str, stage: ModelStage | None) -> None:
-    conn.execute(
-        update(model_versions)
-        .where(model_versions.c.id == version_id)
-        .values(
-            stage=stage.value if stage else None,
-            exclusive_stage=stage.value if stage in EXCLUSIVE_STAGES else None,
-        )
+def _move(conn: Conn, version_id: str, stage: ModelStage | None) -> None:
+    conn.run(
+        "UPDATE model_versions SET stage = :stage, exclusive_stage = :exclusive WHERE id = :id",
+        stage=stage.value if stage else None,
+        exclusive=stage.value if stage in EXCLUSIVE_STAGES else None,
+        id=version_id,
     )
 
 
 # --- reads ----------------------------------------------------------------------------------
 
 
-def get_version_by_id(conn: Connection, version_id: str) -> ModelVersionRecord:
-    row = (
-        conn.execute(select(model_versions).where(model_versions.c.id == version_id))
-        .mappings()
-        .first()
-    )
+def get_version_by_id(conn: Conn, version_id: str) -> ModelVersionRecord:
+    row = conn.first(f"{_VERSIONS} WHERE id = :id", id=version_id)
     if row is None:
         raise NotFound(f"no model version with id {version_id!r}")
     return _with_links(conn, [row])[0]
 
 
-def get_version(conn: Connection, model: str, ref: str) -> ModelVersionRecord:
+def get_version(conn: Conn, model: str, ref: str) -> ModelVersionRecord:
     """``ref``: a version number, ``latest``, a stage (``staging``, ``production``) or a
     version name."""
-    query = select(model_versions).where(model_versions.c.model == model)
+    where = f"{_VERSIONS} WHERE model = :model"
     if ref.isdigit():
-        query = query.where(model_versions.c.number == int(ref))
+        row = conn.first(f"{where} AND number = :number", model=model, number=int(ref))
     elif ref == "latest":
-        query = query.order_by(model_versions.c.number.desc()).limit(1)
+        row = conn.first(f"{where} ORDER BY number DESC LIMIT 1", model=model)
     elif ref in (ModelStage.STAGING, ModelStage.PRODUCTION):
-        query = query.where(model_versions.c.exclusive_stage == ref)
+        row = conn.first(f"{where} AND exclusive_stage = :stage", model=model, stage=str(ref))
     elif ref == ModelStage.ARCHIVED:
         raise ConfigError(
             "'archived' names many versions, not one",
             hint=f"pick one by number: `bevel models versions {model} --stage archived` lists them",
         )
     else:
-        query = query.where(model_versions.c.name == ref)
-    row = conn.execute(query).mappings().first()
+        row = conn.first(f"{where} AND name = :name", model=model, name=ref)
     if row is not None:
         return _with_links(conn, [row])[0]
-    if conn.execute(select(models.c.name).where(models.c.name == model)).first() is None:
+    if not _model_exists(conn, model):
         raise _model_not_found(model)
     if ref in (ModelStage.STAGING, ModelStage.PRODUCTION):
         raise NotFound(
@@ -303,69 +292,75 @@ def get_version(conn: Connection, model: str, ref: str) -> ModelVersionRecord:
 
 
 def list_versions(
-    conn: Connection, model: str, *, stage: ModelStage | None, limit: int, offset: int
+    conn: Conn, model: str, *, stage: ModelStage | None, limit: int, offset: int
 ) -> list[ModelVersionRecord]:
     """Newest first."""
-    if conn.execute(select(models.c.name).where(models.c.name == model)).first() is None:
+    if not _model_exists(conn, model):
         raise _model_not_found(model)
-    query = select(model_versions).where(model_versions.c.model == model)
+    sql = f"{_VERSIONS} WHERE model = :model"
+    params: dict[str, Any] = {"model": model}
     if stage is not None:
-        query = query.where(model_versions.c.stage == stage.value)
-    query = query.order_by(model_versions.c.number.desc())
-    if limit > 0:
-        query = query.limit(limit)
+        sql += " AND stage = :stage"
+        params["stage"] = stage.value
+    sql += " ORDER BY number DESC"
+    if limit > 0 or offset > 0:
+        sql += " LIMIT :limit"
+        params["limit"] = limit if limit > 0 else 2**63 - 1
     if offset > 0:
-        query = query.offset(offset)
-    return _with_links(conn, conn.execute(query).mappings().all())
+        sql += " OFFSET :offset"
+        params["offset"] = offset
+    return _with_links(conn, conn.all(sql, params))
 
 
-def list_models(conn: Connection) -> list[ModelRecord]:
+def list_models(conn: Conn) -> list[ModelRecord]:
     """Every model with its version count, latest number and stage holders (three queries)."""
     stats = {
-        r["model"]: (r["n"], r["latest"])
-        for r in conn.execute(
-            select(
-                model_versions.c.model,
-                func.count(model_versions.c.id).label("n"),
-                func.max(model_versions.c.number).label("latest"),
-            ).group_by(model_versions.c.model)
-        ).mappings()
+        model: (int(n), latest)
+        for model, n, latest in conn.all(
+            "SELECT model, count(id), max(number) FROM model_versions GROUP BY model"
+        )
     }
     holders: dict[str, dict[str, int]] = {}
-    for r in conn.execute(
-        select(model_versions.c.model, model_versions.c.exclusive_stage, model_versions.c.number)
-        .where(model_versions.c.exclusive_stage.is_not(None))
-    ).mappings():  # fmt: skip
-        holders.setdefault(r["model"], {})[r["exclusive_stage"]] = r["number"]
+    for model, stage, number in conn.all(
+        "SELECT model, exclusive_stage, number FROM model_versions"
+        " WHERE exclusive_stage IS NOT NULL"
+    ):
+        holders.setdefault(model, {})[stage] = int(number)
     return [
         ModelRecord(
-            name=r["name"],
-            created=r["created"],
-            description=r["description"],
-            versions=stats.get(r["name"], (0, None))[0],
-            latest=stats.get(r["name"], (0, None))[1],
-            stages=holders.get(r["name"], {}),
+            name=name,
+            created=conn.dialect.time(created),  # type: ignore[arg-type]
+            description=description,
+            versions=stats.get(name, (0, None))[0],
+            latest=stats.get(name, (0, None))[1],
+            stages=holders.get(name, {}),
         )
-        for r in conn.execute(select(models).order_by(models.c.name)).mappings()
+        for name, created, description in conn.all(
+            "SELECT name, created, description FROM models ORDER BY name"
+        )
     ]
 
 
-def list_events(conn: Connection, model: str, limit: int) -> list[ModelStageEvent]:
+def list_events(conn: Conn, model: str, limit: int) -> list[ModelStageEvent]:
     """Oldest first (the audit log reads like a story); ``limit`` keeps the newest."""
-    query = select(model_events).where(model_events.c.model == model)
-    query = query.order_by(model_events.c.id.desc())
+    sql = (
+        "SELECT model, version, from_stage, to_stage, actor, reason, created FROM model_events"
+        " WHERE model = :model ORDER BY id DESC"
+    )
+    params: dict[str, Any] = {"model": model}
     if limit > 0:
-        query = query.limit(limit)
-    rows = conn.execute(query).mappings().all()
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    rows = conn.all(sql, params)
     return [
         ModelStageEvent(
-            model=r["model"],
-            version=r["version"],
-            from_stage=ModelStage(r["from_stage"]) if r["from_stage"] else None,
-            to_stage=ModelStage(r["to_stage"]) if r["to_stage"] else None,
-            actor=r["actor"],
-            reason=r["reason"],
-            created=r["created"],
+            model=model_,
+            version=int(version),
+            from_stage=ModelStage(from_stage) if from_stage else None,
+            to_stage=ModelStage(to_stage) if to_stage else None,
+            actor=actor,
+            reason=reason,
+            created=conn.dialect.time(created),  # type: ignore[arg-type]
         )
-        for r in reversed(rows)
+        for model_, version, from_stage, to_stage, actor, reason, created in reversed(rows)
     ]

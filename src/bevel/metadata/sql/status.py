@@ -21,9 +21,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.engine import Connection
-
 from bevel.errors import StatusConflict
 from bevel.metadata.records import (
     RunStatus,
@@ -31,18 +28,12 @@ from bevel.metadata.records import (
     StepStatus,
     run_status_sources,
 )
+from bevel.metadata.sql.db import Conn
 from bevel.metadata.sql.reads import run_not_found
-from bevel.metadata.sql.schema import runs, step_runs
 
-_RUN_STATE = select(runs.c.status, runs.c.error).where(runs.c.id == bindparam("id"))
-_RUN_STATE_SHARED = _RUN_STATE.with_for_update(read=True)
-_RUN_STATE_EXCLUSIVE = _RUN_STATE.with_for_update(key_share=True)
-_STEP_STATE = select(step_runs.c.status, step_runs.c.error).where(step_runs.c.id == bindparam("id"))
-_BEAT = (
-    update(runs)
-    .where(runs.c.id == bindparam("_id"), runs.c.status == RunStatus.RUNNING.value)
-    .values(heartbeat=bindparam("_at"))
-)
+_RUN_STATE = "SELECT status, error FROM runs WHERE id = :id"
+_RUNNING = RunStatus.RUNNING.value
+_STEP_RUNNING = StepStatus.RUNNING.value
 
 _HINT = (
     "a final status never changes; `bevel runs show RUN` shows what ended the run"
@@ -69,84 +60,95 @@ def run_conflict(run_id: str, current: str, error: str | None, wanted: str) -> S
     )
 
 
-def require_running_run(conn: Connection, run_id: str, wanted: str) -> None:
+def require_running_run(conn: Conn, run_id: str, wanted: str) -> None:
     """Raise unless the run exists and is RUNNING, holding a shared lock on its row until the
     transaction ends (so the run cannot end while this transaction adds to it)."""
-    row = conn.execute(_RUN_STATE_SHARED, {"id": run_id}).first()
+    row = conn.first(_RUN_STATE + " {for_share}", id=run_id)
     if row is None:
         raise run_not_found(run_id)
-    if row.status != RunStatus.RUNNING.value:
-        raise run_conflict(run_id, row.status, row.error, wanted)
+    if row[0] != _RUNNING:
+        raise run_conflict(run_id, row[0], row[1], wanted)
 
 
-def step_conflict(conn: Connection, sr: StepRunRecord) -> StatusConflict | None:
+def step_conflict(conn: Conn, sr: StepRunRecord) -> StatusConflict | None:
     """Why the conditional update of ``sr`` matched no row: None when there is no such step run
     yet (insert it), else the conflict with the status the store holds."""
-    row = conn.execute(_STEP_STATE, {"id": sr.id}).first()
+    row = conn.first("SELECT status, error FROM step_runs WHERE id = :id", id=sr.id)
     if row is None:
         return None
+    current, error = row
     return StatusConflict(
-        f"step run {sr.id} of step {sr.step_id!r} {_is(row.status)}"
-        f"{_state(row.error)}; it cannot become {StepStatus(sr.status).value}",
+        f"step run {sr.id} of step {sr.step_id!r} {_is(current)}"
+        f"{_state(error)}; it cannot become {StepStatus(sr.status).value}",
         entity="step_run",
         id=sr.id,
-        current=row.status,
-        error=row.error,
+        current=current,
+        error=error,
         hint=_HINT,
     )
 
 
 def finish_run(
-    conn: Connection, run_id: str, status: RunStatus, ended: datetime, error: str | None
+    conn: Conn, run_id: str, status: RunStatus, ended: datetime, error: str | None
 ) -> None:
     """End a RUNNING run; its step runs still running end with it (cancelled, or failed)."""
-    row = conn.execute(_RUN_STATE_EXCLUSIVE, {"id": run_id}).first()
+    row = conn.first(_RUN_STATE + " {for_no_key_update}", id=run_id)
     if row is None:
         raise run_not_found(run_id)
-    if RunStatus(row.status) not in run_status_sources(status):
-        raise run_conflict(run_id, row.status, row.error, f"become {status.value}")
+    current, current_error = row
+    if RunStatus(current) not in run_status_sources(status):
+        raise run_conflict(run_id, current, current_error, f"become {status.value}")
     if status is RunStatus.COMPLETED:
-        still = conn.execute(
-            select(step_runs.c.step_id).where(
-                step_runs.c.run_id == run_id, step_runs.c.status == StepStatus.RUNNING.value
+        names = sorted(
+            conn.scalars(
+                "SELECT step_id FROM step_runs WHERE run_id = :run_id AND status = :running",
+                run_id=run_id,
+                running=_STEP_RUNNING,
             )
-        ).scalars()
-        names = sorted(still)
+        )
         if names:
             raise StatusConflict(
                 f"run {run_id} cannot complete while step runs are running: {', '.join(names)}",
                 entity="run",
                 id=run_id,
-                current=row.status,
+                current=current,
                 hint="end the step runs first (a run that stops early is failed or cancelled)",
             )
-    conn.execute(
-        update(runs)
-        .where(runs.c.id == run_id, runs.c.status == row.status)
-        .values(status=status.value, ended=ended, error=error)
+    conn.run(
+        "UPDATE runs SET status = :status, ended = :ended, error = :error"
+        " WHERE id = :id AND status = :current",
+        status=status.value,
+        ended=ended,
+        error=error,
+        id=run_id,
+        current=current,
     )
     if status is not RunStatus.COMPLETED:
         step_status = StepStatus.CANCELLED if status is RunStatus.CANCELLED else StepStatus.FAILED
-        why = f"not finished: the run was {status.value} while this step ran{_reason(error)}"
+        why = f"not finished: the run was {status.value} while this step ran{_state(error)}"
         _end_running_steps(conn, [run_id], step_status, ended, why)
 
 
-def _reason(error: str | None) -> str:
-    return f" ({error})" if error else ""
-
-
-def heartbeat(conn: Connection, run_id: str, at: datetime) -> None:
+def heartbeat(conn: Conn, run_id: str, at: datetime) -> None:
     """Record a sign of life, only while the run is RUNNING."""
-    if conn.execute(_BEAT, {"_id": run_id, "_at": at}).rowcount:
+    if conn.run(
+        "UPDATE runs SET heartbeat = :at WHERE id = :id AND status = :running",
+        at=at,
+        id=run_id,
+        running=_RUNNING,
+    ):
         return
-    row = conn.execute(_RUN_STATE, {"id": run_id}).first()
+    row = conn.first(_RUN_STATE, id=run_id)
     if row is None:
         raise run_not_found(run_id)
-    raise run_conflict(run_id, row.status, row.error, "send heartbeats")
+    raise run_conflict(run_id, row[0], row[1], "send heartbeats")
+
+
+_STALE = "status = :running AND COALESCE(heartbeat, created) < :older_than"
 
 
 def mark_stale_runs(
-    conn: Connection,
+    conn: Conn,
     older_than: datetime,
     *,
     run_ids: Sequence[str] | None = None,
@@ -158,15 +160,16 @@ def mark_stale_runs(
     The silence is checked on rows locked for update and again in the UPDATE itself, so a
     heartbeat that commits while this runs keeps its run alive: a live run is never marked.
     """
-    last_seen = func.coalesce(runs.c.heartbeat, runs.c.created)
-    stale = [runs.c.status == RunStatus.RUNNING.value, last_seen < older_than]
+    stale = _STALE
+    params: dict[str, object] = {"running": _RUNNING, "older_than": older_than}
     if run_ids is not None:
         if not run_ids:
             return []
-        stale.append(runs.c.id.in_(list(run_ids)))
-    query = select(runs.c.id).where(*stale).order_by(runs.c.created)
-    query = query.with_for_update(key_share=True)
-    ids = list(conn.execute(query).scalars())
+        stale += " AND id IN (:run_ids)"
+        params["run_ids"] = list(run_ids)
+    ids = conn.scalars(
+        f"SELECT id FROM runs WHERE {stale} ORDER BY created {{for_no_key_update}}", params
+    )
     if not ids:
         return []
     now = datetime.now(UTC)
@@ -174,22 +177,24 @@ def mark_stale_runs(
         f"marked failed: no heartbeat since before {older_than:%Y-%m-%d %H:%M:%S %Z}"
         " (the process driving the run probably died)"
     )
-    conn.execute(
-        update(runs)
-        .where(runs.c.id.in_(ids), *stale)
-        .values(status=RunStatus.FAILED.value, ended=now, error=error)
+    conn.run(
+        f"UPDATE runs SET status = :failed, ended = :now, error = :error"
+        f" WHERE id IN (:ids) AND {stale}",
+        {**params, "failed": RunStatus.FAILED.value, "now": now, "error": error, "ids": ids},
     )
     _end_running_steps(conn, ids, StepStatus.FAILED, now, error)
     return ids
 
 
 def _end_running_steps(
-    conn: Connection, run_ids: Sequence[str], status: StepStatus, ended: datetime, error: str
+    conn: Conn, run_ids: Sequence[str], status: StepStatus, ended: datetime, error: str
 ) -> None:
-    conn.execute(
-        update(step_runs)
-        .where(
-            step_runs.c.run_id.in_(list(run_ids)), step_runs.c.status == StepStatus.RUNNING.value
-        )
-        .values(status=status.value, ended=ended, error=error)
+    conn.run(
+        "UPDATE step_runs SET status = :status, ended = :ended, error = :error"
+        " WHERE run_id IN (:run_ids) AND status = :running",
+        status=status.value,
+        ended=ended,
+        error=error,
+        run_ids=list(run_ids),
+        running=_STEP_RUNNING,
     )

@@ -1,9 +1,12 @@
 """``SqlMetadataStore``: the metadata store on SQLite (default), PostgreSQL or MySQL/MariaDB.
 
-One Engine per store, created without connecting; the first call connects and checks the schema
-revision once (:mod:`bevel.metadata.sql.migrate`: a single ``SELECT`` when up to date, an Alembic
-upgrade only for a new or older database). Every method is one short transaction. Writes that
-can race on a server database (artifact versions, a new pipeline row) are retried whole.
+One set of queries (:mod:`.reads`, :mod:`.writes`, :mod:`.status`, :mod:`.definitions`, portable
+SQL text) runs on a small connection interface (:mod:`.db`) with two implementations: the
+standard library's ``sqlite3`` for SQLite files (:mod:`.sqlite`: neither SQLAlchemy nor Alembic
+is imported on a normal run) and SQLAlchemy connections for server databases (:mod:`.server`,
+for their pool and reconnects). The first call checks the schema revision once (one ``SELECT``
+when up to date). Every method is one short transaction. Writes that can race on a server
+database (artifact versions, a new pipeline row) are retried whole.
 
 Example::
 
@@ -14,21 +17,16 @@ Example::
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import exc
-from sqlalchemy.engine import Connection
-
 from bevel import names
-from bevel.errors import ConfigError, MetadataError
+from bevel.errors import BevelError, ConfigError, MetadataError
 from bevel.metadata.base import ArtifactFilter, CacheHit, References, RunFilter, StepDetails
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -54,115 +52,104 @@ from bevel.metadata.sql import gc as sql_gc
 from bevel.metadata.sql import models as sql_models
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql import status as status_writes
-from bevel.metadata.sql.engine import (
-    WRITE_OPTION,
-    is_memory_sqlite,
-    mask_url,
-    shared_engine,
-    wrap_errors,
-)
-from bevel.metadata.sql.migrate import ensure_schema
+from bevel.metadata.sql.db import Conn, Database
 
 T = TypeVar("T")
 
 _ATTEMPTS = 6
-# Errors worth retrying a whole transaction for, on server databases: unique-key races are
-# IntegrityError; PostgreSQL serialization failure / deadlock; MySQL deadlock / lock wait timeout.
-_RETRY_CODES = {"40001", "40P01", 1213, 1205}
 _ALL_RUNS = RunFilter()
 _ALL_ARTIFACTS = ArtifactFilter()
+
+
+def open_database(url: str, *, connect_timeout: float = 10.0) -> Database:
+    """The database behind a store URL: ``sqlite3`` for SQLite, SQLAlchemy for the others
+    (imported only then)."""
+    if url.partition("://")[0].split("+", 1)[0].lower() == "sqlite":
+        from bevel.metadata.sql.sqlite import shared_database
+
+        return shared_database(url)
+    from bevel.metadata.sql.server import ServerDatabase  # imports SQLAlchemy
+
+    return ServerDatabase(url, connect_timeout=connect_timeout)
 
 
 class SqlMetadataStore:
     """The SQL implementation of :class:`bevel.metadata.base.MetadataStore`.
 
-    ``url`` is a SQLAlchemy URL: ``sqlite:///path/metadata.db`` (``sqlite://`` for an in-memory
-    database: for tests; private to this store and this process), ``postgresql+psycopg://user:pw@host/db`` or
-    ``mysql+pymysql://user:pw@host/db``. ``connect_timeout`` bounds how long connecting to a
-    server database may take; SQLite instead waits up to 30 s for another process's write lock.
-    ``name`` is the stack component's name, so that errors say which component failed.
-    Safe to share between threads, and between processes (each opens its own connections;
-    forked children drop the parent's).
+    ``url``: ``sqlite:///path/metadata.db`` (``sqlite://`` for an in-memory database: for
+    tests; private to this store and this process), ``postgresql://user:pw@host/db`` or
+    ``mysql://user:pw@host/db`` (any SQLAlchemy URL of those databases). ``connect_timeout``
+    bounds how long connecting to a server database may take; SQLite instead waits up to 30 s
+    for another process's write lock. ``name`` is the stack component's name, so that errors
+    say which component failed. Safe to share between threads, and between processes (each
+    opens its own connections; forked children drop the parent's).
 
     It is also the :class:`~bevel.metadata.base.DefinitionStore` (components, stacks, secrets)
     when it is the home metadata store.
     """
 
     def __init__(self, url: str, *, connect_timeout: float = 10.0, name: str | None = None) -> None:
-        self.url = mask_url(url)
         self.name = name
-        self._engine = shared_engine(url, connect_timeout=connect_timeout)
-        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
-        self._server = self._engine.dialect.name != "sqlite"
+        self._db = open_database(url, connect_timeout=connect_timeout)
+        self.url = self._db.url
         self._checked = False
         self._check_lock = threading.Lock()
-        # In-memory SQLite is one connection shared by every thread (the engine's heartbeat
-        # thread included): one transaction at a time, or SQLite refuses the second BEGIN.
-        self._exclusive: AbstractContextManager[Any] = (
-            threading.RLock() if is_memory_sqlite(self._engine) else nullcontext()
-        )
-        _stores.add(self)
 
     def __repr__(self) -> str:
         return f"SqlMetadataStore({self.url!r})"
 
     # --- plumbing ---------------------------------------------------------------------------
 
+    @property
+    def dialect(self) -> str:
+        """``sqlite``, ``postgresql`` or ``mysql`` (MariaDB included)."""
+        return self._db.dialect.name
+
     def _ensure_ready(self) -> None:
         if self._checked:
             return
-        with self._check_lock, self._exclusive:
+        with self._check_lock:
             if not self._checked:
-                with wrap_errors(self.url, "connecting", self.name):
-                    ensure_schema(self._engine, self._write_engine, self.url)
+                with self._db.errors("connecting", self.name):
+                    self._db.ensure_schema()
                 self._checked = True
 
     @contextmanager
-    def _read(self, action: str) -> Iterator[Connection]:
+    def _read(self, action: str) -> Iterator[Conn]:
         self._ensure_ready()
-        with (
-            self._exclusive,
-            wrap_errors(self.url, action, self.name),
-            self._engine.connect() as conn,
-        ):
+        with self._db.errors(action, self.name), self._db.transaction(write=False) as conn:
             yield conn
 
-    def _write(self, action: str, fn: Callable[[Connection], T]) -> T:
+    def _write(self, action: str, fn: Callable[[Conn], T]) -> T:
         """Run ``fn`` in one write transaction, retrying it whole on a race (server databases)."""
         self._ensure_ready()
         for attempt in range(_ATTEMPTS):
             try:
-                with self._exclusive, self._write_engine.begin() as conn:
+                with self._db.transaction(write=True) as conn:
                     return fn(conn)
-            except exc.DBAPIError as err:
-                if attempt + 1 < _ATTEMPTS and self._retryable(err):
+            except BevelError:
+                raise
+            except Exception as err:
+                if attempt + 1 < _ATTEMPTS and self._db.retryable(err):
                     time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
                     continue
-                with wrap_errors(self.url, action, self.name):
+                with self._db.errors(action, self.name):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _retryable(self, err: exc.DBAPIError) -> bool:
-        if not self._server:  # SQLite writers are serialised by BEGIN IMMEDIATE: no races
-            return False
-        if isinstance(err, exc.IntegrityError):
-            return True
-        orig = err.orig
-        code = getattr(orig, "sqlstate", None) or (orig.args[0] if orig and orig.args else None)
-        return code in _RETRY_CODES
-
-    def reading(self, action: str) -> AbstractContextManager[Connection]:
+    def reading(self, action: str) -> AbstractContextManager[Conn]:
         """A connection for reading, for code that keeps its own tables in this database (the
-        bevel server's users and API keys); ``action`` names it in errors."""
+        bevel server's users and API keys); ``action`` names it in errors. Queries are portable
+        SQL text, as the store's own (:mod:`bevel.metadata.sql.db`)."""
         return self._read(action)
 
-    def writing(self, action: str, fn: Callable[[Connection], T]) -> T:
+    def writing(self, action: str, fn: Callable[[Conn], T]) -> T:
         """Run ``fn`` in one write transaction, as the store's own writes are run."""
         return self._write(action, fn)
 
     def close(self) -> None:
         """Close pooled connections (the store reconnects if used again)."""
-        self._engine.dispose()
+        self._db.close()
 
     # --- runs -------------------------------------------------------------------------------
 
@@ -455,19 +442,6 @@ class SqlMetadataStore:
     def delete_secret(self, name: str) -> None:
         self._write(f"deleting secret {name!r}", lambda conn: defs.delete_secret(conn, name))
 
-
-# A forked child must not use the parent's pooled connections (SQLAlchemy's pooling docs):
-# drop them, without closing, in every live store.
-_stores: weakref.WeakSet[SqlMetadataStore] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for store in list(_stores):
-        store._engine.dispose(close=False)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 __all__ = ["MetadataError", "SqlMetadataStore"]
 

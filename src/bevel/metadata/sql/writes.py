@@ -2,7 +2,8 @@
 
 The store (:mod:`bevel.metadata.sql.store`) opens the transaction (``BEGIN IMMEDIATE`` on
 SQLite, so writers queue instead of failing) and retries it on a unique-key race on server
-databases. Statements that run on every step are built once, at import.
+databases. Queries are portable SQL text (:mod:`bevel.metadata.sql.dialect`), built once at
+import.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import TypeVar
-
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.engine import Connection
 
 from bevel.errors import CacheHitLost, ConfigError, MetadataError
 from bevel.metadata.records import (
@@ -26,41 +24,36 @@ from bevel.metadata.records import (
     step_status_sources,
 )
 from bevel.metadata.sql import status
-from bevel.metadata.sql.convert import artifact_params, metric_params, run_params, step_run_params
+from bevel.metadata.sql.db import Conn
 from bevel.metadata.sql.reads import run_not_found
-from bevel.metadata.sql.schema import (
-    artifacts,
-    lineage,
-    metadata_entries,
-    metrics,
-    model_artifacts,
-    pipelines,
-    runs,
-    step_runs,
-)
+from bevel.metadata.sql.tables import ARTIFACT, RUN, STEP_RUN, quoted, to_json
 
 ENTITIES = ("run", "step_run", "artifact")
 T = TypeVar("T")
 
-_INSERT_STEP = insert(step_runs)
+_INSERT_RUN = RUN.insert()
+_INSERT_STEP = STEP_RUN.insert()
 # Ending a step run: conditional on the status it may end from (one today: RUNNING).
-_UPDATE_STEP = update(step_runs).where(
-    step_runs.c.id == bindparam("_id"), step_runs.c.status == bindparam("_from")
+_UPDATE_STEP = (
+    "UPDATE step_runs SET "
+    + ", ".join(f"{quoted(c)} = :{c}" for c in STEP_RUN.cols if c != "id")
+    + " WHERE id = :id AND status = :from_status"
 )
-_INSERT_ARTIFACT = insert(artifacts)
-_INSERT_LINEAGE = insert(lineage)
-_INSERT_METRIC = insert(metrics)
-_INSERT_METADATA = insert(metadata_entries)
-_MAX_VERSIONS = (
-    select(artifacts.c.name, func.max(artifacts.c.version))
-    .where(artifacts.c.name.in_(bindparam("names", expanding=True)))
-    .group_by(artifacts.c.name)
+_INSERT_ARTIFACT = ARTIFACT.insert()
+_INSERT_LINEAGE = (
+    "INSERT INTO lineage (step_run_id, direction, name, artifact_id)"
+    " VALUES (:step_run_id, :direction, :name, :artifact_id)"
 )
+_INSERT_METRIC = (
+    'INSERT INTO metrics (run_id, step_run_id, "key", value, step, created)'
+    " VALUES (:run_id, :step_run_id, :key, :value, :step, :created)"
+)
+_METADATA_COLUMNS = ("entity", "entity_id", "key", "value", "created")
 
 
-def create_run(conn: Connection, run: RunRecord) -> None:
+def create_run(conn: Conn, run: RunRecord) -> None:
     """Insert ``run``, and its pipeline if this is the pipeline's first run."""
-    taken = conn.execute(select(runs.c.id).where(runs.c.name == run.name)).first()
+    taken = conn.first("SELECT id FROM runs WHERE name = :name", name=run.name)
     if taken is not None:
         raise ConfigError(
             f"a run named {run.name!r} already exists (id {taken[0]})",
@@ -69,25 +62,30 @@ def create_run(conn: Connection, run: RunRecord) -> None:
             f"too), or delete the old run: bevel runs delete {run.name}",
         )
     source = str(run.plan.get("source") or "")
-    known = conn.execute(select(pipelines.c.source).where(pipelines.c.name == run.pipeline)).first()
+    known = conn.first("SELECT source FROM pipelines WHERE name = :name", name=run.pipeline)
     if known is None:
-        conn.execute(
-            insert(pipelines), {"name": run.pipeline, "created": run.created, "source": source}
+        conn.run(
+            "INSERT INTO pipelines (name, created, source) VALUES (:name, :created, :source)",
+            name=run.pipeline,
+            created=run.created,
+            source=source,
         )
     elif source and known[0] != source:
-        conn.execute(
-            update(pipelines).where(pipelines.c.name == run.pipeline).values(source=source)
+        conn.run(
+            "UPDATE pipelines SET source = :source WHERE name = :name",
+            source=source,
+            name=run.pipeline,
         )
-    conn.execute(insert(runs), run_params(run))
+    conn.run(_INSERT_RUN, RUN.params(run))
 
 
-def start_step_run(conn: Connection, sr: StepRunRecord) -> None:
+def start_step_run(conn: Conn, sr: StepRunRecord) -> None:
     """Insert a step run, only into a RUNNING run."""
     status.require_running_run(conn, sr.run_id, f"start step {sr.step_id!r}")
-    conn.execute(_INSERT_STEP, step_run_params(sr))
+    conn.run(_INSERT_STEP, STEP_RUN.params(sr))
 
 
-def finish_step_run(conn: Connection, completion: StepCompletion) -> list[ArtifactRecord]:
+def finish_step_run(conn: Conn, completion: StepCompletion) -> list[ArtifactRecord]:
     """Write a step's whole outcome; returns its new artifacts with their versions assigned.
 
     Only into a RUNNING run, and only as a change the transition table allows (a step run that
@@ -104,23 +102,20 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
     """
     sr = completion.step_run
     target = StepStatus(sr.status)
+    params = STEP_RUN.params(sr)
     sources = step_status_sources(target)
     updated = 0
-    if sources:  # a step run that may exist (RUNNING): end it, only if it still runs
-        params = step_run_params(sr)
-        params["_id"] = params.pop("id")
-        for source in sources:
-            params["_from"] = source.value
-            updated = conn.execute(_UPDATE_STEP, params).rowcount
-            if updated:
-                break
-        if not updated:
-            conflict = status.step_conflict(conn, sr)
-            if conflict is not None:
-                raise conflict
+    for source in sources:  # a step run that may exist (RUNNING): end it, only if it still runs
+        updated = conn.run(_UPDATE_STEP, {**params, "from_status": source.value})
+        if updated:
+            break
+    if sources and not updated:
+        conflict = status.step_conflict(conn, sr)
+        if conflict is not None:
+            raise conflict
     if not updated:  # never started (CACHED, SKIPPED, ...): insert it, only into a RUNNING run
         status.require_running_run(conn, sr.run_id, f"record step {sr.step_id!r} as {target.value}")
-        conn.execute(_INSERT_STEP, step_run_params(sr))
+        conn.run(_INSERT_STEP, params)
     if sr.cached_from:
         _lock_reused(
             conn, sr.cached_from, [artifact_id for _, artifact_id in completion.reused_outputs]
@@ -139,10 +134,21 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
         {"step_run_id": sr.id, "direction": "out", "name": name, "artifact_id": artifact_id}
         for name, artifact_id in completion.reused_outputs
     ]
-    if edges:
-        conn.execute(_INSERT_LINEAGE, edges)
-    if completion.metrics:
-        conn.execute(_INSERT_METRIC, [metric_params(m) for m in completion.metrics])
+    conn.many(_INSERT_LINEAGE, edges)
+    conn.many(
+        _INSERT_METRIC,
+        [
+            {
+                "run_id": m.run_id,
+                "step_run_id": m.step_run_id,
+                "key": m.key,
+                "value": float(m.value),
+                "step": m.step,
+                "created": m.created,
+            }
+            for m in completion.metrics
+        ],
+    )
     if sr.cached_from:
         _copy_metrics(conn, sr)
     if completion.metadata:
@@ -150,19 +156,17 @@ def finish_step_run(conn: Connection, completion: StepCompletion) -> list[Artifa
     return saved
 
 
-def _lock_reused(conn: Connection, step_run_id: str, artifact_ids: list[str]) -> None:
+def _lock_reused(conn: Conn, step_run_id: str, artifact_ids: list[str]) -> None:
     """Check that a cache hit's step run and outputs still exist, and share-lock them until this
     transaction ends, so a concurrent ``delete_run`` waits and then keeps them (they are used
     elsewhere now). CacheHitLost when one was deleted since the hit was found."""
-    kept = conn.execute(
-        select(step_runs.c.id).where(step_runs.c.id == step_run_id).with_for_update(read=True)
-    ).first()
+    kept = conn.first("SELECT id FROM step_runs WHERE id = :id {for_share}", id=step_run_id)
     found = set(
-        conn.execute(
-            select(artifacts.c.id)
-            .where(artifacts.c.id.in_(artifact_ids))
-            .with_for_update(read=True, key_share=True)
-        ).scalars()
+        conn.scalars(
+            "SELECT id FROM artifacts WHERE id IN (:ids) {for_key_share}", ids=artifact_ids
+        )
+        if artifact_ids
+        else []
     )
     if kept is None or found != set(artifact_ids):
         raise CacheHitLost(
@@ -171,26 +175,41 @@ def _lock_reused(conn: Connection, step_run_id: str, artifact_ids: list[str]) ->
         )
 
 
-def _copy_metrics(conn: Connection, sr: StepRunRecord) -> None:
+def _copy_metrics(conn: Conn, sr: StepRunRecord) -> None:
     """A cached step run reports the metrics of the run it reused: same outputs, same scores,
     so runs stay comparable whether or not their steps came from the cache."""
-    source = conn.execute(select(metrics).where(metrics.c.step_run_id == sr.cached_from))
-    rows = [{**row._asdict(), "run_id": sr.run_id, "step_run_id": sr.id} for row in source]
-    for row in rows:
-        row.pop("id", None)  # a surrogate key, if the table has one
-    if rows:
-        conn.execute(_INSERT_METRIC, rows)
+    rows = conn.all(
+        'SELECT "key", value, step, created FROM metrics WHERE step_run_id = :source ORDER BY id',
+        source=sr.cached_from,
+    )
+    conn.many(
+        _INSERT_METRIC,
+        [
+            {
+                "run_id": sr.run_id,
+                "step_run_id": sr.id,
+                "key": key,
+                "value": value,
+                "step": step,
+                "created": conn.dialect.time(created),
+            }
+            for key, value, step, created in rows
+        ],
+    )
 
 
 def _insert_artifacts(
-    conn: Connection, sr: StepRunRecord, outputs: Sequence[ArtifactRecord]
+    conn: Conn, sr: StepRunRecord, outputs: Sequence[ArtifactRecord]
 ) -> list[ArtifactRecord]:
     if not outputs:
         return []
     names = sorted({a.name for a in outputs})
-    latest: dict[str, int] = {
-        name: version for name, version in conn.execute(_MAX_VERSIONS, {"names": names})
-    }
+    latest: dict[str, int] = dict(
+        conn.all(  # type: ignore[arg-type]
+            "SELECT name, max(version) FROM artifacts WHERE name IN (:names) GROUP BY name",
+            names=names,
+        )
+    )
     saved = []
     for a in outputs:
         latest[a.name] = latest.get(a.name, 0) + 1
@@ -202,11 +221,11 @@ def _insert_artifacts(
                 run_id=a.run_id or sr.run_id,
             )
         )
-    conn.execute(_INSERT_ARTIFACT, [artifact_params(a) for a in saved])
+    conn.many(_INSERT_ARTIFACT, [ARTIFACT.params(a) for a in saved])
     return saved
 
 
-def log_metadata(conn: Connection, entries: Iterable[MetadataEntry]) -> None:
+def log_metadata(conn: Conn, entries: Iterable[MetadataEntry]) -> None:
     """Upsert entries: logging a key again replaces its value (the last entry for a key wins)."""
     latest: dict[tuple[str, str, str], MetadataEntry] = {}
     for e in entries:
@@ -216,27 +235,15 @@ def log_metadata(conn: Connection, entries: Iterable[MetadataEntry]) -> None:
                 hint=f"metadata goes on one of: {', '.join(ENTITIES)}",
             )
         latest[(e.entity, e.entity_id, e.key)] = e
-    if not latest:
-        return
-    by_owner: dict[tuple[str, str], list[str]] = {}
-    for entity, entity_id, key in latest:
-        by_owner.setdefault((entity, entity_id), []).append(key)
-    for (entity, entity_id), keys in by_owner.items():
-        conn.execute(
-            delete(metadata_entries).where(
-                metadata_entries.c.entity == entity,
-                metadata_entries.c.entity_id == entity_id,
-                metadata_entries.c.key.in_(keys),
-            )
-        )
-    conn.execute(
-        _INSERT_METADATA,
+    sql = conn.dialect.upsert("metadata_entries", _METADATA_COLUMNS, _METADATA_COLUMNS[:3])
+    conn.many(
+        sql,
         [
             {
                 "entity": e.entity,
                 "entity_id": e.entity_id,
                 "key": e.key,
-                "value": e.value,
+                "value": to_json(e.value),
                 "created": e.created,
             }
             for e in latest.values()
@@ -244,7 +251,19 @@ def log_metadata(conn: Connection, entries: Iterable[MetadataEntry]) -> None:
     )
 
 
-def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
+_OWN_STEPS = "SELECT id FROM step_runs WHERE run_id = :run_id"
+_TOUCHED = f"SELECT artifact_id FROM lineage WHERE step_run_id IN ({_OWN_STEPS})"
+# An artifact that another run's lineage points at (consumed, or reused by a cache hit).
+_USED_ELSEWHERE = (
+    "EXISTS (SELECT 1 FROM lineage l JOIN step_runs s ON s.id = l.step_run_id"
+    " WHERE l.artifact_id = artifacts.id AND s.run_id <> :run_id)"
+)
+# An artifact linked to a model version (its model, its data, its evaluation): a model version
+# keeps it when its run is deleted.
+_LINKED = "EXISTS (SELECT 1 FROM model_artifacts m WHERE m.artifact_id = artifacts.id)"
+
+
+def delete_run(conn: Conn, run_id: str, *, force: bool) -> list[str]:
     """Delete a run and what belongs to it; return the uris whose files may now be removed.
 
     Artifacts the run produced are deleted with it, except those that other runs' lineage
@@ -254,7 +273,7 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
     A uri is returned only when no remaining artifact row records it (content-addressed
     artifacts can share files).
     """
-    row = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).first()
+    row = conn.first("SELECT status FROM runs WHERE id = :run_id", run_id=run_id)
     if row is None:
         raise run_not_found(run_id)
     if row[0] == RunStatus.RUNNING and not force:
@@ -263,75 +282,55 @@ def delete_run(conn: Connection, run_id: str, *, force: bool) -> list[str]:
             hint="wait for it to end, or pass force=True (bevel runs delete --force) if its"
             " process is dead",
         )
-    own_steps = select(step_runs.c.id).where(step_runs.c.run_id == run_id)
-    touched = select(lineage.c.artifact_id).where(lineage.c.step_run_id.in_(own_steps))
+    p = {"run_id": run_id}
     # Lock what this deletion may remove before deciding what other runs still use: a cache hit
     # recording a reuse of these rows right now holds a share lock on them (see
     # _lock_reused), so this waits for it and then sees its lineage (PostgreSQL, MySQL; SQLite
     # serializes write transactions anyway).
-    conn.execute(
-        select(artifacts.c.id)
-        .where(
-            or_(
-                artifacts.c.run_id == run_id,
-                and_(artifacts.c.run_id.is_(None), artifacts.c.id.in_(touched)),
-            )
-        )
-        .with_for_update()
-    ).all()
-    used_elsewhere = (
-        select(lineage.c.artifact_id)
-        .join(step_runs, step_runs.c.id == lineage.c.step_run_id)
-        .where(step_runs.c.run_id != run_id)
+    conn.all(
+        "SELECT id FROM artifacts WHERE run_id = :run_id"
+        f" OR (run_id IS NULL AND id IN ({_TOUCHED})) {{for_update}}",
+        p,
     )
-    # A model version keeps the artifacts linked to it (its model, its data, its evaluation).
-    linked = select(model_artifacts.c.artifact_id)
-    conn.execute(
-        update(artifacts)
-        .where(
-            artifacts.c.run_id == run_id,
-            or_(artifacts.c.id.in_(used_elsewhere), artifacts.c.id.in_(linked)),
-        )
-        .values(run_id=None, producer_step_run_id=None)
+    conn.run(
+        "UPDATE artifacts SET run_id = NULL, producer_step_run_id = NULL"
+        f" WHERE run_id = :run_id AND ({_USED_ELSEWHERE} OR {_LINKED})",
+        p,
     )
     # Besides its own artifacts, a run can hold the last reference to a detached artifact
     # (one whose producing run was deleted earlier): those go now too.
-    doomed = conn.execute(
-        select(artifacts.c.id, artifacts.c.uri).where(
-            or_(
-                artifacts.c.run_id == run_id,
-                and_(
-                    artifacts.c.run_id.is_(None),
-                    artifacts.c.id.in_(touched),
-                    artifacts.c.id.not_in(used_elsewhere),
-                    artifacts.c.id.not_in(linked),
-                ),
-            )
-        )
-    ).all()
+    doomed = conn.all(
+        "SELECT id, uri FROM artifacts WHERE run_id = :run_id OR (run_id IS NULL"
+        f" AND id IN ({_TOUCHED}) AND NOT {_USED_ELSEWHERE} AND NOT {_LINKED})",
+        p,
+    )
     doomed_ids = [r[0] for r in doomed]
 
-    me = metadata_entries.c
-    conn.execute(delete(metadata_entries).where(me.entity == "run", me.entity_id == run_id))
-    conn.execute(
-        delete(metadata_entries).where(me.entity == "step_run", me.entity_id.in_(own_steps))
+    conn.run("DELETE FROM metadata_entries WHERE entity = 'run' AND entity_id = :run_id", p)
+    conn.run(
+        f"DELETE FROM metadata_entries WHERE entity = 'step_run' AND entity_id IN ({_OWN_STEPS})",
+        p,
     )
     for chunk in _chunks(doomed_ids):
-        conn.execute(
-            delete(metadata_entries).where(me.entity == "artifact", me.entity_id.in_(chunk))
+        conn.run(
+            "DELETE FROM metadata_entries WHERE entity = 'artifact' AND entity_id IN (:ids)",
+            ids=list(chunk),
         )
-    conn.execute(delete(lineage).where(lineage.c.step_run_id.in_(own_steps)))
-    conn.execute(delete(metrics).where(metrics.c.run_id == run_id))
+    conn.run(f"DELETE FROM lineage WHERE step_run_id IN ({_OWN_STEPS})", p)
+    conn.run("DELETE FROM metrics WHERE run_id = :run_id", p)
     for chunk in _chunks(doomed_ids):
-        conn.execute(delete(artifacts).where(artifacts.c.id.in_(chunk)))
-    conn.execute(delete(step_runs).where(step_runs.c.run_id == run_id))
-    conn.execute(delete(runs).where(runs.c.id == run_id))
+        conn.run("DELETE FROM artifacts WHERE id IN (:ids)", ids=list(chunk))
+    conn.run("DELETE FROM step_runs WHERE run_id = :run_id", p)
+    conn.run("DELETE FROM runs WHERE id = :run_id", p)
 
     uris = sorted({r[1] for r in doomed})
+    # Content-addressed files can be shared: keep a uri another record still names. (By uri,
+    # not by content hash, which is indexed: a record's uri is what its files are; uri has no
+    # index, as MySQL cannot index unbounded text, so deleting reads the artifacts table.)
     still_used: set[str] = set()
     for chunk in _chunks(uris):
         still_used.update(
-            conn.execute(select(artifacts.c.uri).where(artifacts.c.uri.in_(chunk))).scalars()
+            conn.scalars("SELECT uri FROM artifacts WHERE uri IN (:uris)", uris=list(chunk))
         )
     return [u for u in uris if u not in still_used]
 

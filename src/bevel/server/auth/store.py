@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
-
 from bevel.errors import ConfigError, NotFound
-from bevel.metadata.sql.schema import api_keys, users
+from bevel.metadata.sql.db import Conn, Row
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.auth import keys
 
@@ -58,17 +55,38 @@ class Principal:
     key_id: str | None = None
 
 
-def _user(row: RowMapping) -> UserRecord:
-    return UserRecord(
-        id=row["id"], name=row["name"], kind=row["kind"], role=row["role"],
-        created=row["created"], disabled=row["disabled"],
-    )  # fmt: skip
+_USERS = "SELECT id, name, kind, role, created, disabled FROM users"
+_KEYS = (
+    "SELECT k.id, u.name, k.label, k.created, k.expires, k.revoked, k.last_used"
+    " FROM api_keys k JOIN users u ON u.id = k.user_id"
+)
+_INSERT_KEY = (
+    "INSERT INTO api_keys (id, user_id, label, hash, created, expires, revoked, last_used)"
+    " VALUES (:id, :user_id, :label, :hash, :created, :expires, NULL, NULL)"
+)
 
 
-def _key(row: RowMapping) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row["id"], user=row["name"], label=row["label"], created=row["created"],
-        expires=row["expires"], revoked=row["revoked"], last_used=row["last_used"],
+def _user(conn: Conn, row: Row) -> UserRecord:
+    id_, name, kind, role, created, disabled = row
+    time = conn.dialect.time
+    return UserRecord(id_, name, kind, role, time(created), time(disabled))  # type: ignore[arg-type]
+
+
+def _key(conn: Conn, row: Row) -> ApiKeyRecord:
+    id_, user, label, created, expires, revoked, last_used = row
+    time = conn.dialect.time
+    made = time(created)
+    assert made is not None  # NOT NULL
+    return ApiKeyRecord(id_, user, label, made, time(expires), time(revoked), time(last_used))
+
+
+def insert_key(
+    conn: Conn, *, key_id: str, user_id: str, label: str, key: str, now: datetime,
+    expires: datetime | None,
+) -> None:  # fmt: skip
+    conn.run(
+        _INSERT_KEY, id=key_id, user_id=user_id, label=label, hash=keys.key_hash(key),
+        created=now, expires=expires,
     )  # fmt: skip
 
 
@@ -99,22 +117,26 @@ class AuthStore:
             raise ConfigError(f"unknown account kind {kind!r}", hint="kinds: user, service")
         user = UserRecord(uuid.uuid4().hex, name, kind, role, now)
 
-        def write(conn: Connection) -> None:
-            if conn.execute(select(users.c.id).where(users.c.name == name)).first():
+        def write(conn: Conn) -> None:
+            if conn.first("SELECT id FROM users WHERE name = :name", name=name):
                 raise ConfigError(
                     f"a user named {name!r} exists already",
                     hint="choose another name, or change its role (bevel server users set-role)",
                 )
-            conn.execute(insert(users).values(**vars(user)))
+            conn.run(
+                "INSERT INTO users (id, name, kind, role, created, disabled)"
+                " VALUES (:id, :name, :kind, :role, :created, :disabled)",
+                vars(user),
+            )
 
         self._store.writing(f"creating user {name!r}", write)
         return user
 
-    def _get_user(self, conn: Connection, name: str) -> UserRecord:
-        row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
+    def _get_user(self, conn: Conn, name: str) -> UserRecord:
+        row = conn.first(f"{_USERS} WHERE name = :name", name=name)
         if row is None:
             raise NotFound(f"no user named {name!r}", hint="`bevel server users list` shows them")
-        return _user(row)
+        return _user(conn, row)
 
     def get_user(self, name: str) -> UserRecord:
         with self._store.reading(f"looking up user {name!r}") as conn:
@@ -122,8 +144,7 @@ class AuthStore:
 
     def list_users(self) -> list[UserRecord]:
         with self._store.reading("listing users") as conn:
-            rows = conn.execute(select(users).order_by(users.c.name)).mappings()
-            return [_user(row) for row in rows]
+            return [_user(conn, row) for row in conn.all(f"{_USERS} ORDER BY name")]
 
     def update_user(
         self, name: str, *, role: str | None = None, disabled: datetime | bool | None = False
@@ -138,22 +159,22 @@ class AuthStore:
         if disabled is not False:
             values["disabled"] = disabled
 
-        def write(conn: Connection) -> UserRecord:
+        def write(conn: Conn) -> UserRecord:
             self._get_user(conn, name)
             if values:
-                conn.execute(update(users).where(users.c.name == name).values(**values))
+                sets = ", ".join(f"{column} = :{column}" for column in values)
+                conn.run(f"UPDATE users SET {sets} WHERE name = :name", values, name=name)
             return self._get_user(conn, name)
 
         return self._store.writing(f"updating user {name!r}", write)
 
     def count_admins(self) -> int:
         with self._store.reading("counting admins") as conn:
-            query = (
-                select(func.count())
-                .select_from(users)
-                .where(users.c.role == keys.ADMIN, users.c.disabled.is_(None))
+            (count,) = conn.scalars(
+                "SELECT count(*) FROM users WHERE role = :role AND disabled IS NULL",
+                role=keys.ADMIN,
             )
-            return int(conn.execute(query).scalar_one())
+            return int(count)
 
     # --- keys -------------------------------------------------------------------------------
 
@@ -165,47 +186,40 @@ class AuthStore:
             raise ConfigError("an API key must expire in the future", hint="give a later expiry")
         key_id, key = keys.new_key()
 
-        def write(conn: Connection) -> None:
+        def write(conn: Conn) -> None:
             owner = self._get_user(conn, user)
-            conn.execute(
-                insert(api_keys).values(
-                    id=key_id, user_id=owner.id, label=label[:255], hash=keys.key_hash(key),
-                    created=now, expires=expires, revoked=None, last_used=None,
-                )
+            insert_key(
+                conn, key_id=key_id, user_id=owner.id, label=label[:255], key=key, now=now,
+                expires=expires,
             )  # fmt: skip
 
         self._store.writing(f"creating an API key for {user!r}", write)
         return key, ApiKeyRecord(key_id, user, label[:255], now, expires)
 
-    def _keys_query(self) -> Any:
-        return select(api_keys, users.c.name).join(users, users.c.id == api_keys.c.user_id)
-
     def list_keys(self, user: str | None = None) -> list[ApiKeyRecord]:
-        query = self._keys_query().order_by(api_keys.c.created, api_keys.c.id)
-        if user is not None:
-            query = query.where(users.c.name == user)
+        where = " WHERE u.name = :user" if user is not None else ""
         with self._store.reading("listing API keys") as conn:
-            return [_key(row) for row in conn.execute(query).mappings()]
+            rows = conn.all(f"{_KEYS}{where} ORDER BY k.created, k.id", user=user)
+            return [_key(conn, row) for row in rows]
 
     def get_key(self, key_id: str) -> ApiKeyRecord:
         with self._store.reading(f"looking up API key {key_id!r}") as conn:
-            row = conn.execute(self._keys_query().where(api_keys.c.id == key_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no API key {key_id!r}", hint="`bevel server keys list` shows them")
-        return _key(row)
+            row = conn.first(f"{_KEYS} WHERE k.id = :id", id=key_id)
+            if row is None:
+                raise NotFound(f"no API key {key_id!r}", hint="`bevel server keys list` shows them")
+            return _key(conn, row)
 
     def revoke_key(self, key_id: str, *, now: datetime) -> ApiKeyRecord:
         """Revoke a key (at once: the next request with it is refused). Revoking twice keeps
         the first time."""
 
-        def write(conn: Connection) -> None:
-            found = conn.execute(select(api_keys.c.id).where(api_keys.c.id == key_id)).first()
-            if found is None:
+        def write(conn: Conn) -> None:
+            if conn.first("SELECT id FROM api_keys WHERE id = :id", id=key_id) is None:
                 raise NotFound(f"no API key {key_id!r}", hint="`bevel server keys list` shows them")
-            conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id, api_keys.c.revoked.is_(None))
-                .values(revoked=now)
+            conn.run(
+                "UPDATE api_keys SET revoked = :now WHERE id = :id AND revoked IS NULL",
+                now=now,
+                id=key_id,
             )
 
         self._store.writing(f"revoking API key {key_id!r}", write)
@@ -217,22 +231,24 @@ class AuthStore:
         kid = keys.key_id(key)
         if kid is None:
             return None, "the API key is malformed"
-        query = select(
-            api_keys.c.hash, api_keys.c.expires, api_keys.c.revoked,
-            users.c.name, users.c.role, users.c.kind, users.c.disabled,
-        ).join(users, users.c.id == api_keys.c.user_id).where(api_keys.c.id == kid)  # fmt: skip
         with self._store.reading("checking an API key") as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None or not keys.matches(key, row["hash"]):
+            row = conn.first(
+                "SELECT k.hash, k.expires, k.revoked, u.name, u.role, u.kind, u.disabled"
+                " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.id = :id",
+                id=kid,
+            )
+            expires = None if row is None else conn.dialect.time(row[1])
+        if row is None or not keys.matches(key, row[0]):
             return None, "the API key is not known to this server"
-        if row["revoked"] is not None:
+        _, _, revoked, name, role, kind, disabled = row
+        if revoked is not None:
             return None, "the API key was revoked"
-        if row["expires"] is not None and row["expires"] <= now:
+        if expires is not None and expires <= now:
             return None, "the API key has expired"
-        if row["disabled"] is not None:
-            return None, f"the account {row['name']!r} is disabled"
+        if disabled is not None:
+            return None, f"the account {name!r} is disabled"
         self._touch(kid, now)
-        return Principal(row["name"], row["role"], row["kind"], kid), ""
+        return Principal(name, role, kind, kid), ""
 
     def _touch(self, key_id: str, now: datetime) -> None:
         with self._lock:
@@ -242,7 +258,7 @@ class AuthStore:
             self._touched[key_id] = now
         self._store.writing(
             "recording an API key's use",
-            lambda conn: conn.execute(
-                update(api_keys).where(api_keys.c.id == key_id).values(last_used=now)
+            lambda conn: conn.run(
+                "UPDATE api_keys SET last_used = :now WHERE id = :id", now=now, id=key_id
             ),
         )
