@@ -8,12 +8,21 @@ the same bytes give the same hash on any machine (the cache key and deduplicatio
 
 Files are read in 4 MiB chunks into one reused buffer: hashing a 100 MiB array costs about as
 much as sha256 itself (~0.05 s on a modern CPU), far less than writing it.
+
+Hashing while writing: a materializer whose output is one file of known bytes (``.npy``: a
+header and the array's buffer) writes it with :func:`write_hashed`, which hashes each chunk as
+it goes to the file; :func:`hash_saved` then returns that hash for the folder, provided the
+folder still holds only that file with the size and modification time it was written with, and
+re-hashes it otherwise. Same recipe, same hash; one pass over the bytes instead of two.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections.abc import Sequence
+from typing import Any
 
 from bevel.artifacts._paths import local_files
 from bevel.errors import ArtifactCorrupted, ArtifactError
@@ -25,6 +34,46 @@ CHUNK = 4 << 20
 def hash_folder(folder: str) -> tuple[str, int]:
     """``("sha256:<hex>", total size in bytes)`` of the files under ``folder``."""
     return _hash_files(folder, local_files(folder))
+
+
+# folder (absolute) -> (file name, size, mtime in ns, "sha256:<hex>") of a write_hashed file
+_written: dict[str, tuple[str, int, int, str]] = {}
+_written_lock = threading.Lock()
+
+
+def write_hashed(folder: str, name: str, parts: Sequence[Any]) -> None:
+    """Write the buffers ``parts`` (bytes, C-contiguous arrays) one after another as the file
+    ``folder/name``, hashing them on the way for :func:`hash_saved`."""
+    views = [memoryview(part).cast("B") for part in parts]
+    size = sum(view.nbytes for view in views)
+    digest = hashlib.sha256(b"%s\0%d\0" % (name.encode("utf-8"), size))
+    path = os.path.join(folder, name)
+    with open(path, "wb") as f:
+        for view in views:
+            for start in range(0, view.nbytes, CHUNK):
+                chunk = view[start : start + CHUNK]
+                digest.update(chunk)
+                f.write(chunk)
+        f.flush()
+        stat = os.fstat(f.fileno())
+    with _written_lock:
+        _written[os.path.abspath(folder)] = (
+            name, stat.st_size, stat.st_mtime_ns, PREFIX + digest.hexdigest()
+        )  # fmt: skip
+
+
+def hash_saved(folder: str) -> tuple[str, int]:
+    """:func:`hash_folder` of a folder a materializer just wrote, reusing the hash
+    :func:`write_hashed` computed when the folder holds just that file, unchanged since."""
+    with _written_lock:
+        entry = _written.pop(os.path.abspath(folder), None)
+    if entry is not None:
+        name, size, mtime_ns, content_hash = entry
+        if local_files(folder) == [name]:
+            stat = os.stat(os.path.join(folder, name))
+            if (stat.st_size, stat.st_mtime_ns) == (size, mtime_ns):
+                return content_hash, size
+    return hash_folder(folder)
 
 
 def _hash_files(folder: str, names: list[str]) -> tuple[str, int]:

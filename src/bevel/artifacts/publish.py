@@ -9,7 +9,7 @@ Layout of a store (paths relative to its root)::
     .tmp/<pid>-<host>-<random>/      folders and files being written
 
 Saving materializes into a temporary folder (inside the store when it is local, so publishing is
-one rename), hashes it, and publishes it at its content-addressed path, marker last. When that
+one rename), hashes it (while writing, for materializers that can: see ``hashing.write_hashed``), and publishes it at its content-addressed path, marker last. When that
 path holds something already it is *checked*, never just trusted: its marker's manifest is
 compared with a fresh listing (sizes and change stamps, no data read; a folder without a marker
 is re-hashed). Identical bytes are then not stored twice (the marker is refreshed, which tells
@@ -38,7 +38,7 @@ from bevel.artifacts._paths import clean_relative
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, discard, tmp_name
 from bevel.artifacts.gc import sweep_tmp_once
-from bevel.artifacts.hashing import RERUN_HINT, hash_folder, hex_of, verify_folder
+from bevel.artifacts.hashing import RERUN_HINT, hash_saved, hex_of, verify_folder
 from bevel.artifacts.marker import marker_path
 from bevel.artifacts.materializers.base import Materializer
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
@@ -94,7 +94,7 @@ def save_artifact(
         assert work is not None
         try:
             _materialize(mat, materializer, obj, work, what)
-            content_hash, size = hash_folder(work)
+            content_hash, size = hash_saved(work)
             path = data_path(content_hash)
             content.publish_local(store, tmp, path, content_hash)
         except BaseException:
@@ -103,7 +103,7 @@ def save_artifact(
     else:
         with tempfile.TemporaryDirectory(prefix="bevel-save-") as work:
             _materialize(mat, materializer, obj, work, what)
-            content_hash, size = hash_folder(work)
+            content_hash, size = hash_saved(work)
             path = data_path(content_hash)
             content.publish_remote(store, work, path, content_hash)
     return SavedArtifact(

@@ -1,20 +1,40 @@
 """numpy arrays (and numpy scalars) as one ``.npy`` file.
 
 ``.npy`` is numpy's own format: written with one header plus the raw buffer (no extra copy for
-contiguous arrays) and readable without bevel. Pickle inside ``.npy`` is refused, so object
+contiguous arrays, hashed while it is written) and readable without bevel. Pickle inside ``.npy`` is refused, so object
 arrays need an explicit opt-in.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any, ClassVar
 
 import numpy as np
 
+from bevel.artifacts.hashing import write_hashed
 from bevel.errors import ArtifactError
 
 FILENAME = "array.npy"
+
+
+def _npy_header(array: np.ndarray) -> bytes | None:
+    """The magic string and header ``np.save`` writes before ``array``'s buffer (format 1.0, or
+    2.0 for a header too long for it), or None where the buffer cannot be written as it is."""
+    if not (array.flags.c_contiguous or array.flags.f_contiguous):
+        return None
+    fields = np.lib.format.header_data_from_array_1_0(array)
+    for write in (np.lib.format.write_array_header_1_0, np.lib.format.write_array_header_2_0):
+        out = io.BytesIO()
+        try:
+            write(out, fields)
+        except ValueError:  # too long for format 1.0
+            continue
+        except UnicodeEncodeError:  # field names only format 3.0 can hold: leave it to np.save
+            return None
+        return out.getvalue()
+    return None
 
 
 class NumpyMaterializer:
@@ -29,7 +49,13 @@ class NumpyMaterializer:
                 hint="convert it to a numeric or fixed-width string dtype, or opt into pickle "
                 "with `@step(pickle=True)`",
             )
-        np.save(os.path.join(directory, FILENAME), array, allow_pickle=False)
+        header = _npy_header(array)
+        if header is None:  # not contiguous, or a header only np.save knows how to write
+            np.save(os.path.join(directory, FILENAME), array, allow_pickle=False)
+            return
+        # The bytes np.save writes (a test compares them), hashed while they are written.
+        data = array if array.flags.c_contiguous else array.T  # both C-contiguous: a view
+        write_hashed(directory, FILENAME, [header, data.reshape(-1).view(np.uint8)])
 
     def load(self, directory: str, type_: type | None) -> Any:
         array = np.load(os.path.join(directory, FILENAME), mmap_mode=None, allow_pickle=False)

@@ -1,0 +1,78 @@
+"""Hashing while writing: one pass over an artifact's bytes, the same file and hash as before."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bevel.artifacts import hashing
+from bevel.artifacts.hashing import hash_folder, hash_saved, write_hashed
+from bevel.artifacts.local import LocalArtifactStore
+from bevel.artifacts.materializers import registry
+from bevel.artifacts.materializers.numpy_array import FILENAME, NumpyMaterializer
+from bevel.artifacts.publish import save_artifact
+
+ARRAYS = {
+    "c order": np.arange(12.0).reshape(3, 4),
+    "fortran order": np.asfortranarray(np.arange(12.0).reshape(3, 4)),
+    "scalar": np.array(5),
+    "empty": np.zeros((3, 0)),
+    "big-endian": np.arange(6, dtype=">i4"),
+    "structured": np.zeros(4, dtype=[("a", "i4"), ("b", "f8")]),
+    "strings": np.array(["a", "bcd"]),
+    "format 2.0 header": np.zeros(2, dtype=[(f"field_{i:05d}", "i1") for i in range(5000)]),
+    "strided": np.arange(20.0)[::2],
+}
+
+
+@pytest.mark.filterwarnings("ignore:Stored array in format 2.0")
+@pytest.mark.parametrize("name", list(ARRAYS))
+def test_the_npy_file_is_what_np_save_writes_and_its_hash_the_folder_hash(
+    tmp_path: Path, name: str
+) -> None:
+    array = ARRAYS[name]
+    NumpyMaterializer().save(array, str(tmp_path))
+    expected = io.BytesIO()
+    np.save(expected, array, allow_pickle=False)
+    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
+    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+    if len(array.dtype.descr) < 100:  # np.load refuses headers over 10 kB (max_header_size)
+        np.testing.assert_array_equal(NumpyMaterializer().load(str(tmp_path), None), array)
+
+
+def test_a_file_changed_after_writing_is_hashed_again(tmp_path: Path) -> None:
+    write_hashed(str(tmp_path), "a.bin", [b"12345"])
+    (tmp_path / "a.bin").chmod(0o644)
+    with open(tmp_path / "a.bin", "r+b") as f:  # same size, other bytes, a later mtime
+        f.write(b"x")
+    os.utime(tmp_path / "a.bin", ns=(0, 0))
+    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+    (tmp_path / "extra").write_text("more")  # another file beside it: the folder is re-hashed
+    write_hashed(str(tmp_path), "a.bin", [b"12345"])
+    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+
+
+def test_saving_an_array_reads_nothing_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's save path takes the hash computed while writing (counted, not timed)."""
+    rehashed: list[str] = []
+    real = hashing.hash_folder
+
+    def counting(folder: str) -> tuple[str, int]:
+        rehashed.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(hashing, "hash_folder", counting)
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    array = np.random.default_rng(0).random((256, 256))
+    saved = save_artifact(store, array, registry.NUMPY_MATERIALIZER)
+    assert rehashed == []
+    folder = store.local_path(saved.path)
+    assert folder is not None
+    assert saved.content_hash == real(folder)[0]
+    assert saved.size == os.path.getsize(os.path.join(folder, FILENAME))
