@@ -4,11 +4,12 @@ they log recorded, and a failing hook visible in the run's output and record."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from bevel import Client, current, log_metadata, log_metric, pipeline, run_pipeline, step
 from bevel.artifacts.fsspec_store import FsspecArtifactStore
@@ -96,10 +97,47 @@ def test_a_failing_hook_is_visible_in_the_output_the_record_and_the_logs(
     assert "sending the report" in logs
     assert f"--- the on_success hook {ref} failed ---" in logs
     assert 'raise ConnectionError("the alert service is down")' in logs
+    assert "BevelWarning" not in logs and "bevel logs" not in logs  # no pointer to itself
     shown = CliRunner().invoke(cli, ["runs", "show", run.name])
     assert shown.exit_code == 0, shown.output
     assert f"step fine: the on_success hook {ref} failed" in shown.stdout
     assert "ConnectionError: the alert service is down" in shown.stdout
+
+
+HOOKED = """
+from bevel import pipeline, step
+
+
+def page(**_):
+    raise ConnectionError("the alert service is down")
+
+
+@step(on_success=page)
+def fine() -> int:
+    return 1
+
+
+@pipeline
+def paged():
+    fine()
+"""
+
+
+def test_bevel_run_shows_a_failing_hook_as_a_warning_line(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "hooked.py").write_text(HOOKED)
+    result = invoke("run", f"{tmp_path / 'hooked.py'}:paged", "--name", "n1")
+    assert result.exit_code == 0, result.output  # a hook never fails the run
+    assert (
+        "warning: the on_success hook hooked:page of step 'fine' in run n1 raised "
+        "ConnectionError: the alert service is down (the traceback is in: bevel logs n1 fine)\n"
+    ) in result.output
+    # Before: Python's format, "<bevel's file>:80: BevelWarning: ..." then "  warnings.warn(".
+    assert "BevelWarning" not in result.output and "warnings.warn(" not in result.output
+    logs = invoke("logs", "n1", "fine").output  # the traceback, without the warning about it
+    assert 'raise ConnectionError("the alert service is down")' in logs
+    assert "warning:" not in logs and "BevelWarning" not in logs
 
 
 def metric_in_hook(**_: Any) -> None:

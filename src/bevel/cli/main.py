@@ -7,6 +7,9 @@ module is imported only when it runs or its own ``--help`` is asked. ``tests/cli
 Errors: a known :class:`~bevel.errors.BevelError` prints a red headline and a ``hint:`` line,
 without a traceback (exit 1, 2 for configuration errors, 130 for a cancelled run); anything else
 is a bug and prints its traceback (exit 1); Ctrl-C exits 130, SIGTERM 143 (128 + the signal).
+A :class:`~bevel.errors.BevelWarning` (a failing hook, a version mismatch) prints as one yellow
+``warning: ...`` line, not in Python's ``file:line: BevelWarning`` format that names bevel's
+own source line.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import difflib
 import importlib
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
 import bevel
-from bevel.errors import BevelError, ConfigError
+from bevel.errors import BevelError, BevelWarning, ConfigError
 
 #: name -> ("module:attribute", one-line help). The help is shown by ``bevel --help`` without
 #: importing the module; a test checks it matches the first line of the command's own help.
@@ -116,6 +120,12 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+            warnings.simplefilter("default", BevelWarning)  # shown, never raised, by the CLI
+            warnings.showwarning = _warning_printer(warnings.showwarning)
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BevelError as err:
@@ -137,6 +147,25 @@ class LazyGroup(click.Group):
             click.echo(traceback.format_exc(), err=True, nl=False)
             click.echo("bevel: unexpected error (the traceback is above)", err=True)
             ctx.exit(EXIT_ERROR)
+
+
+def _warning_printer(python_default: Any) -> Any:
+    """``warnings.showwarning`` for the CLI: bevel's own warnings as ``warning: ...`` lines."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, BevelWarning):
+            click.echo(click.style(f"warning: {message}", fg="yellow"), err=True)
+        else:
+            python_default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def _render_error(err: BevelError) -> None:

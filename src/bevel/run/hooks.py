@@ -77,14 +77,15 @@ def run_hook(
             except Exception as exc:
                 log.write(f"--- the {which} hook {ref} failed ---\n{traceback.format_exc()}")
                 failure = {"hook": which, "function": ref, "error": f"{type(exc).__name__}: {exc}"}
-                warnings.warn(
-                    f"the {which} hook {ref} of step '{spec.id}' in run {run.name} raised "
-                    f"{failure['error']} (the traceback is in: bevel logs {run.name} {spec.id})",
-                    BevelWarning,
-                    stacklevel=1,
-                )
     finally:
         _CURRENT.reset(token)
+    if failure is not None:  # warned outside the capture: the log holds the traceback already
+        warnings.warn(
+            f"the {which} hook {ref} of step '{spec.id}' in run {run.name} raised "
+            f"{failure['error']} (the traceback is in: bevel logs {run.name} {spec.id})",
+            BevelWarning,
+            stacklevel=1,
+        )
     _record(stack, run, outcome, hook_ctx, failure)
 
 
