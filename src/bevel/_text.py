@@ -45,7 +45,8 @@ def did_you_mean(name: str, candidates: list[str] | tuple[str, ...]) -> str:
     """
     import difflib  # stdlib, but 3 ms of imports that only the error path needs
 
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    same_but_case = [c for c in candidates if c.lower() == name.lower()]  # 'c' for 'C'
+    close = same_but_case or difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}? " if close else ""
 
 

@@ -54,6 +54,24 @@ def test_runs_list_param_and_metric_columns(invoke: Invoke, seeded: Seeded) -> N
     }
 
 
+def test_runs_list_says_when_no_listed_run_has_a_column(invoke: Invoke, seeded: Seeded) -> None:
+    # Before: a typo gave a column of "-" and no word about it.
+    result = invoke("runs", "list", "--param", "c,C", "--metric", "acuracy,f1")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split()[-4:] == ["c", "C", "acuracy", "f1"]
+    assert result.stderr.splitlines() == [
+        "note: no listed run has the parameter 'c'; did you mean 'C'? parameters of these runs: C",
+        "note: no listed run has the metric 'acuracy'; did you mean 'accuracy'? metrics of these "
+        "runs: accuracy, f1, loss",
+    ]
+    result = invoke("runs", "list", "--pipeline", "etl", "--metric", "accuracy")
+    assert (
+        result.stderr.strip()
+        == "note: no listed run has the metric 'accuracy'; they have no metrics"
+    )
+    assert invoke("runs", "list", "--param", "C", "--metric", "loss").stderr == ""
+
+
 def _count_statements(run: Callable[[], object]) -> int:
     from bevel.metadata.sql.db import trace_statements
 

@@ -6,11 +6,12 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from bevel._text import did_you_mean
 from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client import metrics
-from bevel.client.lists import lookup
+from bevel.client.lists import RunList, flatten, lookup
 from bevel.client.views import RunView, StepView
 from bevel.metadata.records import HOOK_ERROR, RunStatus, StepStatus
 
@@ -107,6 +108,27 @@ def list_runs(
                 "bevel runs reap records them as failed",
                 err=True,
             )
+        _note_empty_columns(found, param_names, keys, latest)
+
+
+def _note_empty_columns(
+    found: RunList, param_names: list[str], keys: list[str], latest: dict[str, dict[str, float]]
+) -> None:
+    """A column that no listed run has is most likely a typo: say so (on stderr, so the table
+    stays clean for pipes), with the near miss and the names these runs do have. Listing every
+    metric costs one more query, made only when a metric column came out empty."""
+    known_params = sorted({k for run in found for k in (*run.params, *flatten(run.params))})
+    unknown = [("parameter", n, known_params) for n in param_names if n not in known_params]
+    empty_metrics = [k for k in keys if not any(k in values for values in latest.values())]
+    if empty_metrics:
+        known_metrics = sorted({k for values in found.latest_metrics().values() for k in values})
+        unknown += [("metric", k, known_metrics) for k in empty_metrics]
+    err = output.stderr()
+    for what, name, known in unknown:
+        have = f"{what}s of these runs: {', '.join(known)}" if known else f"they have no {what}s"
+        err.print(
+            Text(f"note: no listed run has the {what} {name!r}; {did_you_mean(name, known)}{have}")
+        )
 
 
 def _driver_gone(run: RunView) -> bool:
