@@ -191,6 +191,43 @@ def test_artifacts_show_uses_the_materializers_preview(bevel_home: Path, invoke:
     )
 
 
+class Weights:  # no __repr__ of its own
+    def __init__(self, w: list[float], name: str) -> None:
+        self.w, self.name, self._cache = w, name, {"big": list(range(1000))}
+
+
+class WeightsMaterializer(Materializer):  # save and load only: no preview
+    def save(self, obj: Weights, directory: str) -> None:
+        with open(os.path.join(directory, "w.json"), "w") as fh:
+            json.dump({"w": obj.w, "name": obj.name}, fh)
+
+    def load(self, directory: str, type_: type | None) -> Weights:
+        with open(os.path.join(directory, "w.json")) as fh:
+            return Weights(**json.load(fh))
+
+
+@step(materializers={"output": WeightsMaterializer})
+def weights() -> Weights:
+    return Weights([0.5, 0.25] + [0.0] * 20, "linear")
+
+
+@pipeline
+def fitted() -> None:
+    weights()
+
+
+def test_an_object_without_a_repr_is_shown_by_its_attributes(
+    bevel_home: Path, invoke: Invoke
+) -> None:
+    art = fitted().steps["weights"].output
+    value = _value_section(_ok(invoke("artifacts", "show", art.id[:10])))
+    # Before: "<test_cli_views.Weights object at 0x7f...>", an address, not the value.
+    assert (
+        value
+        == f"{Weights.__module__}.Weights(w=[0.5, 0.25, 0.0, 0.0, 0.0, 0.0, ...], name='linear')"
+    )
+
+
 @step
 def quick(n: int = 2) -> int:
     print(f"computing {n} squared")

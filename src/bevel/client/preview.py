@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import pprint
+import reprlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bevel._text import with_article
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.publish import artifact_path
 from bevel.artifacts.remote_cache import fetch
@@ -97,7 +99,21 @@ def value_text(obj: Any) -> str:
             return json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=True)
         except (TypeError, ValueError):
             return pprint.pformat(obj, width=100, compact=True)
+    if getattr(type(obj), "__repr__", None) is object.__repr__:
+        return _attributes_text(obj)
     return repr(obj)
+
+
+def _attributes_text(obj: Any) -> str:
+    """An object whose class defines no ``__repr__``: its class and public attributes
+    (``pipe.Model(w=0.5, name='linear')``, each value shortened), not a memory address."""
+    kind = type(obj)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    attributes = getattr(obj, "__dict__", None)
+    if not isinstance(attributes, dict):
+        return f"{with_article(name)} (its class defines no __repr__ and it has no attributes)"
+    shown = (f"{k}={reprlib.repr(v)}" for k, v in attributes.items() if not k.startswith("_"))
+    return f"{name}({', '.join(shown)})"
 
 
 def bound(text: str, max_lines: int = MAX_LINES, max_chars: int = MAX_CHARS) -> str:
