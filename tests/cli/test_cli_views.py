@@ -15,6 +15,7 @@ import pytest
 from click.testing import Result
 
 from bevel import Client, current, log_metadata, log_metric, pipeline, step
+from bevel.client import format as fmt
 from bevel.materializers import Materializer
 
 Invoke = Callable[..., Result]
@@ -254,6 +255,23 @@ def test_logs_of_a_cached_step_come_from_the_run_that_produced_it(
     assert "(quick in run first); these are that run's logs" in shown.stderr
     followed = invoke("logs", "-f", "second", "quick")  # the step is over: print and end
     assert _ok(followed) == "computing 2 squared\n"
+
+
+def test_logs_of_a_cached_step_whose_producing_run_was_deleted(
+    bevel_home: Path, invoke: Invoke
+) -> None:
+    first = squares.with_options(run_name="first")()
+    squares.with_options(run_name="second")()
+    producer = fmt.short_id(first.steps["quick"].id)
+    _ok(invoke("runs", "delete", "first", "--yes"))
+    for args in (("logs", "second", "quick"), ("logs", "-f", "second", "quick")):
+        shown = invoke(*args)
+        # Before: "no output was captured for step quick", as if it had printed nothing.
+        assert _ok(shown) == ""
+        assert shown.stderr == (
+            f"step quick was cached from step run {producer} of a run that was deleted since; "
+            "its logs were deleted with it\n"
+        )
 
 
 def test_logs_follow_of_a_finished_step_prints_it_and_ends(

@@ -52,6 +52,13 @@ def logs(run: str, step: str, follow: bool, interval: float, stack: str | None) 
         view = _wait_for_step(client, run, step, interval) if follow else None
         view = view or client.get_run(run).step(step)
         source = view.cached_source()
+        if source is None and view.status is StepStatus.CACHED and view.cached_from:
+            click.echo(
+                f"step {view.step_id} was cached from step run {fmt.short_id(view.cached_from)} "
+                "of a run that was deleted since; its logs were deleted with it",
+                err=True,
+            )
+            return
         if source is not None:
             source_run = client.get_run(source.run_id)
             click.echo(

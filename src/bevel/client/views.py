@@ -218,8 +218,9 @@ class StepView:
         """Captured stdout, stderr and logging of the step (``""`` when nothing was captured).
 
         A cached step ran nothing: its logs are those of the step run that produced its outputs
-        (:meth:`cached_source`). While the step runs this is what it wrote so far (on a local
-        artifact store; object stores receive the log when the step ends)."""
+        (:meth:`cached_source`; ``""`` when that run was deleted since: ``cached_from`` is set
+        and ``cached_source()`` is None). While the step runs this is what it wrote so far (on
+        a local artifact store; object stores receive the log when the step ends)."""
         source = self.cached_source()
         return self._client.read_logs(source or self)
 
