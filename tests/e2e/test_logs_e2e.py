@@ -70,3 +70,51 @@ def test_logs_follow_a_running_step_from_another_process(tmp_path: Path, bevel_c
                 proc.kill()
                 proc.wait()
     assert bevel_cli("logs", "followed", "slow").stdout == "first line\nsecond line\n"
+
+
+@pytest.mark.timeout(120)
+def test_logs_follow_ends_when_the_runs_driver_is_killed(tmp_path: Path, bevel_cli: Runner) -> None:
+    (tmp_path / "pipe.py").write_text(PIPE)
+    marker = tmp_path / "never"  # the step waits for ever
+    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel"), "NO_COLOR": "1"}
+    runner = subprocess.Popen(
+        [BEVEL, "run", "pipe.py:follow", "-p", f"marker={marker}", "--name", "doomed"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while bevel_cli("runs", "show", "doomed", ok=False).returncode != 0:
+        assert runner.poll() is None
+    follower = subprocess.Popen(
+        [BEVEL, "logs", "-f", "doomed", "slow", "--interval", "0.05"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "first line\n"
+        runner.kill()  # SIGKILL: nothing records the end of the run
+        runner.wait()
+        # Before: the follower waited for ever on a step that nobody would end.
+        rest, errors = follower.communicate(timeout=60)
+        assert follower.returncode == 0, errors
+        assert rest == ""
+        assert errors.splitlines()[-1] == (
+            f"step slow is recorded as running, but the process driving run doomed is gone (pid "
+            f"{runner.pid} on this host no longer exists): nothing will end it (bevel runs reap "
+            "records it as failed)"
+        )
+    finally:
+        for proc in (runner, follower):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert "running" in bevel_cli("runs", "list").stdout  # following wrote nothing
+    bevel_cli("runs", "reap")  # what the message says to do
+    followed = bevel_cli("logs", "-f", "doomed", "slow")
+    assert followed.stdout == "first line\n"
+    assert followed.stderr.splitlines()[-1] == "step slow failed"

@@ -116,5 +116,23 @@ def _follow(view: StepView, interval: float) -> None:
         )
     for chunk in view.follow_logs(poll=interval):
         click.echo(chunk, nl=False)
-    final = view.run().steps[view.step_id] if view.status is StepStatus.RUNNING else view
-    click.echo(f"step {final.step_id} {final.status.value}", err=True)
+    if view.status is not StepStatus.RUNNING:
+        click.echo(f"step {view.step_id} {view.status.value}", err=True)
+        return
+    run = view.run()
+    final = run.steps[view.step_id]
+    if final.status is not StepStatus.RUNNING:
+        click.echo(f"step {final.step_id} {final.status.value}", err=True)
+        return
+    # The follow stopped because nothing will end the step: its run's driver is gone.
+    verdict = run.liveness
+    why = (
+        f"the process driving run {run.name} is gone ({verdict.reason})"
+        if verdict is not None
+        else f"run {run.name} ended ({run.status.value}) without ending it"
+    )
+    click.echo(
+        f"step {final.step_id} is recorded as running, but {why}: nothing will end it "
+        "(bevel runs reap records it as failed)",
+        err=True,
+    )

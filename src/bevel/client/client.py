@@ -37,7 +37,7 @@ from bevel.client import cleanup
 from bevel.client import format as fmt
 from bevel.client.cleanup import Collected, Deleted
 from bevel.client.lists import ArtifactList, PipelineList, RunList
-from bevel.client.liveness import Reaped, reap_dead_runs
+from bevel.client.liveness import Reaped, assess, reap_dead_runs
 from bevel.client.metrics import MetricSeries, series_of
 from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
@@ -52,6 +52,8 @@ from bevel.metadata.records import (
 from bevel.models.control import Models
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
+
+_LIVENESS_CHECK_S = 5.0  # how often a log follower checks that the run's driver still lives
 
 
 def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
@@ -280,7 +282,8 @@ class Client:
             return fh.read().decode("utf-8", errors="replace")
 
     def follow_logs(self, step: StepView, poll: float) -> Iterator[str]:
-        """New text of a step's log as it is written, until the step run ends.
+        """New text of a step's log as it is written, until the step run ends, or until its
+        run's driver is known to be dead (it would never end it; reaping is a writer's job).
 
         The status is read before the log, so once it is final the last read gets the rest. On
         object stores the log appears only when the step ends, so that is when it is yielded.
@@ -288,9 +291,14 @@ class Client:
         store = self.artifact_store
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         offset = 0
+        # Now and then the run's driver is checked (read-only, as RunView.liveness): a driver
+        # that was killed never ends its step, so the follow ends once it is known to be dead.
+        liveness_every = max(1, round(_LIVENESS_CHECK_S / poll)) if poll > 0 else 1
+        polls = 0
+        orphaned = False
         while True:
             record = self.store.get_step_run(step.id)
-            done = StepStatus(record.status) is not StepStatus.RUNNING
+            done = orphaned or StepStatus(record.status) is not StepStatus.RUNNING
             path = artifact_path(store, record.logs_uri) if record.logs_uri else None
             if path is not None and store.exists(path):
                 with store.open(path, "rb") as fh:
@@ -302,6 +310,13 @@ class Client:
                     yield text
             if done:
                 return
+            polls += 1
+            if polls % liveness_every == 0:
+                run = self.store.get_run(step.run_id)
+                verdict = assess(run)
+                orphaned = run.status is not RunStatus.RUNNING or bool(verdict and verdict.dead)
+                if orphaned:
+                    continue  # one last read of the log, then stop
             time.sleep(poll)
 
     def explain(self, step: StepView) -> list[str]:

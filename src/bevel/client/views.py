@@ -226,7 +226,8 @@ class StepView:
 
     def follow_logs(self, poll: float = 0.5) -> Iterator[str]:
         """Yield the step's output as it is written, until the step run ends (``bevel logs
-        -f``); checks every ``poll`` seconds. For a step that already ended, its whole log."""
+        -f``) or its run's driver is known to be dead (a killed ``bevel run`` never ends it);
+        checks every ``poll`` seconds. For a step that already ended, its whole log."""
         source = self.cached_source()
         if source is not None:
             yield self._client.read_logs(source)
