@@ -230,6 +230,44 @@ def test_an_object_without_a_repr_is_shown_by_its_attributes(
 
 
 @step
+def reports() -> tuple[Annotated[Path, "folder"], Annotated[Path, "notes"], Annotated[Path, "bin"]]:
+    folder = Path("report")
+    (folder / "plots").mkdir(parents=True, exist_ok=True)
+    for i in range(25):
+        (folder / "plots" / f"p{i:02}.svg").write_text("<svg/>" * i)
+    (folder / "index.html").write_text("<html></html>")
+    Path("notes.txt").write_text("accuracy went up\n" + "é" * 5000)
+    Path("weights.bin").write_bytes(bytes(range(256)) * 4)
+    return folder, Path("notes.txt"), Path("weights.bin")
+
+
+@pipeline
+def reporting() -> None:
+    reports()
+
+
+def test_artifacts_show_lists_a_path_artifact_in_place(bevel_home: Path, invoke: Invoke) -> None:
+    outputs = reporting().steps["reports"].outputs
+
+    def shown(name: str) -> list[str]:
+        return _value_section(_ok(invoke("artifacts", "show", outputs[name].id[:10]))).splitlines()
+
+    # Before: "PosixPath('/tmp/bevel-loaded-.../report')", a private copy made only to print it.
+    folder = shown("folder")
+    assert folder[:4] == [
+        "report/",
+        "  index.html  (13 bytes)",
+        "  plots/p00.svg  (0 bytes)",
+        "  plots/p01.svg  (6 bytes)",
+    ]
+    assert len(folder) == 22 and folder[-1] == "  … more (the metadata below counts them all)"
+    notes = shown("notes")
+    assert notes[:2] == ["notes.txt  (10,017 bytes)", "accuracy went up"]
+    assert notes[2].startswith("éééé") and notes[-1].endswith("…")
+    assert shown("bin") == ["weights.bin  (1,024 bytes, binary)"]
+
+
+@step
 def quick(n: int = 2) -> int:
     print(f"computing {n} squared")
     return n * n

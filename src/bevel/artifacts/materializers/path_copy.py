@@ -8,6 +8,7 @@ input folder changes only its own copy. (Not the original location either, which
 
 from __future__ import annotations
 
+import codecs
 import os
 import shutil
 from pathlib import Path
@@ -54,3 +55,45 @@ class PathMaterializer:
 
     def visualizations(self, obj: Any) -> dict[str, str]:
         return {}
+
+    def preview(self, directory: str, type_: type | None) -> str | None:
+        """What the artifact holds, read in place (loading would copy it all): a folder's first
+        files with their sizes, or a file's name, size and, for text, its first 4 KiB."""
+        entries = os.listdir(directory)
+        if len(entries) != 1:
+            return None  # loading says what is wrong
+        path = Path(directory, entries[0])
+        if path.is_dir():
+            return _folder_preview(path)
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(_PREVIEW_BYTES)
+        try:  # an incremental decoder: a character cut at the end of the head is no error
+            text = codecs.getincrementaldecoder("utf-8")().decode(head, final=size <= len(head))
+        except UnicodeDecodeError:
+            return f"{path.name}  ({size:,} bytes, binary)"
+        more = "\n…" if size > len(head) else ""
+        return f"{path.name}  ({size:,} bytes)\n{text}{more}"
+
+
+_PREVIEW_BYTES = 4096
+_PREVIEW_FILES = 20
+
+
+def _folder_preview(root: Path) -> str:
+    shown: list[str] = []
+    more = False
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            if len(shown) == _PREVIEW_FILES:
+                more = True
+                break
+            file = Path(folder, name)
+            shown.append(f"  {file.relative_to(root)}  ({file.stat().st_size:,} bytes)")
+        if more:
+            break
+    if not shown:
+        return f"{root.name}/  (empty)"
+    tail = ["  … more (the metadata below counts them all)"] if more else []
+    return "\n".join([f"{root.name}/", *shown, *tail])
