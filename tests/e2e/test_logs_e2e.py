@@ -118,3 +118,33 @@ def test_logs_follow_ends_when_the_runs_driver_is_killed(tmp_path: Path, bevel_c
     followed = bevel_cli("logs", "-f", "doomed", "slow")
     assert followed.stdout == "first line\n"
     assert followed.stderr.splitlines()[-1] == "step slow failed"
+
+
+@pytest.mark.timeout(120)
+def test_waiting_for_a_step_ends_when_the_runs_driver_is_killed(
+    tmp_path: Path, bevel_cli: Runner
+) -> None:
+    (tmp_path / "pipe.py").write_text(
+        PIPE + "\n\n@step\ndef after_slow(n: int) -> int:\n    return n\n\n\n"
+        "@pipeline\ndef two(marker: str):\n    after_slow(slow(marker))\n"
+    )
+    env = {**os.environ, "BEVEL_HOME": str(tmp_path / ".bevel"), "NO_COLOR": "1"}
+    runner = subprocess.Popen(
+        [BEVEL, "run", "pipe.py:two", "-p", f"marker={tmp_path / 'never'}", "--name", "stuck"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while "first line" not in bevel_cli("logs", "stuck", "slow", ok=False).stdout:
+        assert runner.poll() is None
+    runner.kill()
+    runner.wait()
+    # Before: "waiting for step after_slow of run stuck to start..." for ever.
+    waited = bevel_cli("logs", "-f", "stuck", "after_slow", "--interval", "0.05", ok=False)
+    assert waited.returncode == 1
+    assert waited.stderr.splitlines()[-1] == (
+        f"step after_slow of run stuck has not started, and the process driving the run is gone "
+        f"(pid {runner.pid} on this host no longer exists): it never will (bevel runs reap "
+        "records the run as failed)"
+    )

@@ -101,6 +101,15 @@ def _wait_for_step(client: Client, run: str, step: str, interval: float) -> Step
         except NotFound:
             if view.status is not RunStatus.RUNNING:
                 return None
+            verdict = view.liveness  # read-only: a dead driver will never start the step
+            if verdict is not None and verdict.dead:
+                click.echo(
+                    f"step {step} of run {view.name} has not started, and the process driving "
+                    f"the run is gone ({verdict.reason}): it never will (bevel runs reap "
+                    "records the run as failed)",
+                    err=True,
+                )
+                raise click.exceptions.Exit(1) from None
         if not waiting:
             click.echo(f"waiting for step {step} of run {view.name} to start...", err=True)
             waiting = True
