@@ -114,6 +114,8 @@ def test_logs_follow_ends_when_the_runs_driver_is_killed(tmp_path: Path, bevel_c
                 proc.kill()
                 proc.wait()
     assert "running" in bevel_cli("runs", "list").stdout  # following wrote nothing
+    so_far = bevel_cli("logs", "doomed", "slow")  # not following: the same word on the end
+    assert so_far.stdout == "first line\n" and "nothing will end it" in so_far.stderr
     bevel_cli("runs", "reap")  # what the message says to do
     followed = bevel_cli("logs", "-f", "doomed", "slow")
     assert followed.stdout == "first line\n"

@@ -71,8 +71,13 @@ def logs(run: str, step: str, follow: bool, interval: float, stack: str | None) 
             _follow(view, interval)
             return
         text = view.logs()
+        orphaned = _orphaned(view) if view.status is StepStatus.RUNNING else None
     if text:
         click.echo(text, nl=not text.endswith("\n"))
+    if orphaned:  # says why nothing more will come
+        click.echo(orphaned, err=True)
+    elif text:
+        return
     elif view.status is StepStatus.RUNNING:
         click.echo(
             f"step {view.step_id} is still running and has printed nothing here yet "
@@ -128,20 +133,26 @@ def _follow(view: StepView, interval: float) -> None:
     if view.status is not StepStatus.RUNNING:
         click.echo(f"step {view.step_id} {view.status.value}", err=True)
         return
-    run = view.run()
-    final = run.steps[view.step_id]
+    final = view.run().steps[view.step_id]
     if final.status is not StepStatus.RUNNING:
         click.echo(f"step {final.step_id} {final.status.value}", err=True)
         return
     # The follow stopped because nothing will end the step: its run's driver is gone.
+    click.echo(_orphaned(final) or f"step {final.step_id} {final.status.value}", err=True)
+
+
+def _orphaned(step: StepView) -> str | None:
+    """For a RUNNING step that nothing will end (reads never reap), why; else None."""
+    run = step.run()
     verdict = run.liveness
+    if verdict is not None and not verdict.dead:
+        return None
     why = (
         f"the process driving run {run.name} is gone ({verdict.reason})"
         if verdict is not None
         else f"run {run.name} ended ({run.status.value}) without ending it"
     )
-    click.echo(
-        f"step {final.step_id} is recorded as running, but {why}: nothing will end it "
-        "(bevel runs reap records it as failed)",
-        err=True,
+    return (
+        f"step {step.step_id} is recorded as running, but {why}: nothing will end it "
+        "(bevel runs reap records it as failed)"
     )
