@@ -200,3 +200,18 @@ def test_an_unreachable_server_is_a_problem(
     assert doctor.returncode == 1
     assert "secret" not in doctor.stdout
     assert "problem" in doctor.stdout and "hint:" in doctor.stdout
+
+
+def test_a_rest_home_store_that_cannot_be_reached(
+    bevel_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another flavor (the REST store) is probed with one read, through its own errors."""
+    monkeypatch.setenv("BEVEL_STORE_URL", "http://127.0.0.1:1")
+    doctor = bevel("doctor")
+    assert doctor.returncode == 1, doctor.stdout
+    out = " ".join(doctor.stdout.split())
+    assert "metadata http://127.0.0.1:1 (flavor rest, from $BEVEL_STORE_URL)" in out
+    assert "problem" in out and "hint: check the URL and that the server runs" in out
+    from bevel.stack.home import shown_url
+
+    assert shown_url("https://bevel:secret@example.org/") == "https://bevel:***@example.org/"

@@ -25,7 +25,7 @@ from bevel.metadata.base import RunFilter
 from bevel.metadata.sql.engine import mask_url
 from bevel.metadata.sql.health import Finding, check_database
 from bevel.settings import ENV_HOME, ENV_STORE_URL, Settings, load_settings
-from bevel.stack.home import home_metadata_flavor
+from bevel.stack.home import home_metadata_flavor, shown_url
 
 if TYPE_CHECKING:
     from bevel.stack.stack import Stack
@@ -76,7 +76,7 @@ def doctor(stack: str | None) -> None:
     home_ok = report.section("home", _home_origin(settings), _check_home(settings.home))
     url = settings.database_url
     flavor = home_metadata_flavor(url)
-    shown = mask_url(url) if flavor in _SQL_FLAVORS else url
+    shown = mask_url(url) if flavor in _SQL_FLAVORS else shown_url(url)
     where = f"{shown} (flavor {flavor}, from {_store_origin(settings)})"
     if not home_ok and not settings.store_url:
         findings = [Finding("note", "not checked: the home folder is not usable")]

@@ -35,7 +35,8 @@ def home_metadata_flavor(url: str) -> str:
     return SCHEME_FLAVORS.get(backend, backend)
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
+    """A store URL of any flavor for display: a password in it (``//user:pw@``) as ``***``."""
     return _PASSWORD.sub(r"\g<head>***@", url)
 
 
@@ -54,7 +55,7 @@ def home_metadata_store(settings: Settings) -> MetadataStore:
         flavor = get_flavor("metadata_store", home_metadata_flavor(url))
     except ConfigError as err:
         raise StackError(
-            f"the home metadata store {_shown(url)!r} (from {_where(settings)}) has a URL that "
+            f"the home metadata store {shown_url(url)!r} (from {_where(settings)}) has a URL that "
             "no metadata store flavor serves",
             hint="use a sqlite:///, postgresql+psycopg://, mysql+pymysql:// or a bevel "
             f"server's http(s):// URL; {err.hint}",
@@ -62,7 +63,7 @@ def home_metadata_store(settings: Settings) -> MetadataStore:
     missing = flavor.missing()
     if missing:
         raise StackError(
-            f"the home metadata store {_shown(url)!r} (flavor {flavor.name}) needs the Python "
+            f"the home metadata store {shown_url(url)!r} (flavor {flavor.name}) needs the Python "
             f"package {missing[0]!r}, which is not installed here",
             hint=flavor.install_hint(missing[0]),
         )
