@@ -35,10 +35,6 @@ _HEADERS = {
 access_log = logging.getLogger("bevel.server.access")
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class SecurityMiddleware:
     """Security headers, the body size limit and the access log, as one ASGI middleware."""
 
@@ -61,18 +57,28 @@ class SecurityMiddleware:
         seen = 0
         status = 500
         sent_start = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # Past the limit: answer 413 at once and tell the app the client left, so it stops
+            # reading (raising here would reach the app as a body it could not parse: a 400).
+            nonlocal seen, refused, status
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge
+                if seen > self.max_body and not sent_start:
+                    refused, status = True, 413
+                    await _refuse(send, 413, f"the request body is larger than this server "
+                                  f"accepts ({self.max_body} bytes)")  # fmt: skip
+                    return {"type": "http.disconnect"}
             return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, sent_start
+            if refused:
+                return  # the 413 has been sent
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 sent_start = True
@@ -88,11 +94,9 @@ class SecurityMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
-        except _TooLarge:
-            if not sent_start:
-                status = 413
-                await _refuse(send, 413, f"the request body is larger than this server "
-                              f"accepts ({self.max_body} bytes)")  # fmt: skip
+        except Exception:
+            if not refused:
+                raise
         finally:
             self._log(scope, status, started)
 
