@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from server_http import send
 
 from bevel.metadata.base import RunFilter
 from bevel.metadata.rest.store import RestMetadataStore
 from bevel.testing.records import make_run
 from bevel.testing.servers import BevelServer, bevel_server
-
-from server_http import send
 
 INJECTIONS = ["' OR 1=1 --", "%' OR '1'='1", "x'); DROP TABLE runs; --", "\\' UNION SELECT 1 --"]
 
@@ -46,7 +45,7 @@ def test_every_answer_carries_the_security_headers(bevel_srv: BevelServer) -> No
 def test_cors_is_off_by_default(bevel_srv: BevelServer) -> None:
     preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
     status, headers, _ = send(bevel_srv.url + "/api/v1/runs", "OPTIONS", headers=preflight)
-    assert "access-control-allow-origin" not in headers
+    assert status in (401, 405) and "access-control-allow-origin" not in headers
     _, headers, _ = send(
         bevel_srv.url + "/api/v1/health", headers={"Origin": "https://evil.example"}
     )
@@ -116,3 +115,17 @@ def test_keys_never_reach_the_log(bevel_srv: BevelServer) -> None:
     log = bevel_srv.log.read_text()
     assert "GET /api/v1/runs 200" in log  # the access log is on
     assert key not in log and key[4:20] + "_" not in log and "bvl_" not in log
+
+
+def test_a_session_cookie_authenticates_a_browser(bevel_srv: BevelServer) -> None:
+    key = bevel_srv.new_key("viewer", name="browser-user")
+    status, headers, who = send(bevel_srv.url + "/api/v1/session", "POST", key=key, body={})
+    assert status == 200 and who["name"] == "browser-user"
+    cookie = headers["set-cookie"]
+    assert cookie.startswith(f"bevel_api_key={key};")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    jar = {"Cookie": f"bevel_api_key={key}"}
+    assert send(bevel_srv.url + "/api/v1/whoami", headers=jar)[2]["name"] == "browser-user"
+    status, headers, _ = send(bevel_srv.url + "/api/v1/session", "DELETE", headers=jar)
+    assert status == 204 and 'bevel_api_key=""' in headers["set-cookie"]
+    assert send(bevel_srv.url + "/api/v1/session", "POST", body={})[0] == 401  # no key, no cookie

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 import bevel
 from bevel.metadata.sql.revision import HEAD
-from bevel.server.auth.guard import authorize
+from bevel.server.auth.guard import COOKIE, authorize, presented_key
 from bevel.server.auth.keys import PUBLIC, VIEWER
 from bevel.server.auth.store import Principal
 from bevel.server.routes import ok, route, state_of
@@ -55,6 +55,28 @@ def version(request: Request) -> Response:
 def whoami(principal: Annotated[Principal, Depends(authorize)]) -> Response:
     """The account the presented key belongs to (``bevel login`` checks a key with it)."""
     return ok(principal)
+
+
+@route(router, "POST", "/session", role=VIEWER, response_model=WhoAmI)
+def open_session(request: Request, principal: Annotated[Principal, Depends(authorize)]) -> Response:
+    """Keep the presented key in an HttpOnly, SameSite=Strict cookie, so that the browser's
+    pages (the dashboard) are authenticated without scripts ever holding the key."""
+    answer = ok(principal)
+    key = presented_key(request)
+    if key and state_of(request).auth is not None:
+        answer.set_cookie(
+            COOKIE, key, httponly=True, samesite="strict", path="/",
+            secure=request.url.scheme == "https", max_age=8 * 3600,
+        )  # fmt: skip
+    return answer
+
+
+@route(router, "DELETE", "/session", role=VIEWER, status_code=204)
+def close_session() -> Response:
+    """Forget the session cookie (log out of the dashboard)."""
+    answer = ok(None, 204)
+    answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
 
 
 @route(router, "GET", "/openapi.json", role=VIEWER, include_in_schema=False)
