@@ -32,6 +32,7 @@ from typing import Any
 
 import optuna
 
+from bevel.artifacts.publish import load_recorded
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import StepFailed
 from bevel.metadata.records import (
@@ -307,8 +308,6 @@ def _value(stack: Stack, outcome: StepOutcome, metric: str) -> float | None:
         if metric in outcome.objects:
             found = outcome.objects[metric]
         else:
-            from bevel.artifacts.publish import load_recorded
-
             found = load_recorded(stack.artifact_store, art)
     if isinstance(found, bool) or not isinstance(found, int | float) or not math.isfinite(found):
         return None
