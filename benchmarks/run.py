@@ -514,6 +514,12 @@ class Bench:
             f"and all of them listed ({pages} pages of 50)"
         )
 
+    def sweep(self) -> None:
+        ml.sweep(self)
+
+    def predict(self) -> None:
+        ml.predict(self)
+
 
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -539,12 +545,6 @@ def _record_runs(db_url: str, count: int) -> None:
         store.create_run(run)
         store.finish_run(run.id, RunStatus.COMPLETED, ended=run.created + timedelta(seconds=1))
     store.close()
-
-    def sweep(self) -> None:
-        ml.sweep(self)
-
-    def predict(self) -> None:
-        ml.predict(self)
 
 
 WORKLOADS = (
