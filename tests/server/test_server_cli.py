@@ -98,3 +98,25 @@ def test_the_first_admin_from_the_environment() -> None:
     with bevel_server(admin_key=key) as srv:
         assert send(f"{srv.url}/api/v1/whoami", key=key)[2]["role"] == "admin"
         assert "bvl_" not in srv.log.read_text()  # the key is never logged
+
+
+def test_a_password_in_the_server_url_is_refused_without_printing_it(
+    bevel_srv: BevelServer, invoke: Callable[..., Result], creds: Path,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:  # fmt: skip
+    """A bevel server authenticates with API keys: a ``user:password@`` in its URL would be
+    ignored, and the password used to be printed in every "cannot reach" error."""
+    monkeypatch.chdir(tmp_path)
+    host = bevel_srv.url.split("://", 1)[1]
+    monkeypatch.setenv("BEVEL_STORE_URL", f"http://bevel:hunter2-secret@{host}")
+    done = invoke("runs", "list")
+    assert done.exit_code != 0
+    assert "hunter2-secret" not in done.output
+    assert "Traceback" not in done.output
+    assert "carries a user and password" in done.output and "bevel login" in done.output
+    # the hint, followed literally: the URL without them, and `bevel login URL`
+    key = bevel_srv.new_key("viewer", name="url-password-viewer")
+    assert invoke("login", bevel_srv.url, "--api-key", key).exit_code == 0
+    monkeypatch.setenv("BEVEL_STORE_URL", bevel_srv.url)
+    listed = invoke("runs", "list")
+    assert listed.exit_code == 0, listed.output

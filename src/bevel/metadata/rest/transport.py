@@ -41,8 +41,17 @@ class Transport:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(
-                f"{base_url!r} is not a bevel server URL",
+                f"{_without_userinfo(base_url)!r} is not a bevel server URL",
                 hint="give it as http://host:port (https:// behind a TLS proxy)",
+            )
+        if parts.username is not None or parts.password is not None:
+            # Never used for authentication, and it would be printed in every error.
+            bare = _without_userinfo(base_url)
+            raise ConfigError(
+                f"the bevel server URL {bare} carries a user and password; bevel servers "
+                "authenticate with API keys, not with credentials in the URL",
+                hint=f"use the URL without them ({bare}) and log in with `bevel login {bare}` "
+                "(an API key from your admin), or set $BEVEL_API_KEY",
             )
         self.base_url = base_url.rstrip("/")
         self._https = parts.scheme == "https"
@@ -178,3 +187,12 @@ def _denied(url: str, status: int, message: str, what: str) -> AccessDenied:
     return AccessDenied(
         f"the bevel server at {url} refused {what}: {message}", status=status, hint=hint
     )
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` removed (for display: it may hold a password)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
