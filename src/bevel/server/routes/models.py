@@ -1,16 +1,16 @@
 """The model control plane: models, versions, stages and the audit log.
 
 Reading is a viewer's right; registering versions, updating them and moving them between
-stages needs an editor (promotion is a write that production depends on: the audit log records
-the actor the client names, and the server checks the key's role).
+stages needs an editor (promotion is a write that production depends on: the server checks the
+key's role, and the audit log records the key's account as the actor).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -21,7 +21,9 @@ from bevel.metadata.records import (
     ModelStageEvent,
     ModelVersionRecord,
 )
+from bevel.server.auth.guard import authorize
 from bevel.server.auth.keys import EDITOR, VIEWER
+from bevel.server.auth.store import Principal
 from bevel.server.routes import LIMIT, OFFSET, Page, ok, page, route, state_of
 
 router = APIRouter(tags=["models"])
@@ -91,10 +93,27 @@ def get_model_version(model: str, ref: str, request: Request) -> Response:
 
 @route(router, "POST", "/models/{model}/versions/{number}/stage", role=EDITOR,
        response_model=list[ModelStageEvent])  # fmt: skip
-def set_model_stage(model: str, number: int, body: StageMove, request: Request) -> Response:
-    """Move a version to a stage (the holder is archived); the audit entries written."""
-    events = state_of(request).store.set_model_stage(
-        model, number, body.stage, actor=body.actor, reason=body.reason, at=body.at
+def set_model_stage(
+    model: str,
+    number: int,
+    body: StageMove,
+    request: Request,
+    principal: Annotated[Principal, Depends(authorize)],
+) -> Response:
+    """Move a version to a stage (the holder is archived); the audit entries written. With
+    auth, the audit log names the key's account; the client's own name for itself is kept as a
+    note (``"alice (client: run churn-12)"``), never as the actor."""
+    state = state_of(request)
+    actor = body.actor
+    if state.auth is not None:
+        claimed = body.actor.strip()
+        actor = (
+            principal.name
+            if claimed in ("", principal.name)
+            else (f"{principal.name} (client: {claimed})")
+        )
+    events = state.store.set_model_stage(
+        model, number, body.stage, actor=actor, reason=body.reason, at=body.at
     )
     return ok(events)
 
