@@ -51,10 +51,13 @@ def reporting(text: str = "hello"):
 
 @pytest.fixture
 def editor(bevel_home: Path, bevel_srv: BevelServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This project's definitions live on the server, sealed with the team's secrets key (the
+    server opens credentials with it to read the artifact stores)."""
     bevel_srv.reset()
     key = bevel_srv.new_key("editor")
     monkeypatch.setenv("BEVEL_STORE_URL", bevel_srv.url)
     monkeypatch.setenv("BEVEL_API_KEY", key)
+    monkeypatch.setenv("BEVEL_SECRETS_KEY", bevel_srv.secrets_key)
     return key
 
 

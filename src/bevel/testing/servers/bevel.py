@@ -11,6 +11,7 @@ given), creates an admin with ``init-admin`` (unless ``auth=False``), starts the
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -49,6 +50,7 @@ class BevelServer:
     log: Path
     admin_key: str | None
     process: subprocess.Popen[bytes]
+    secrets_key: str = ""  # the server's $BEVEL_SECRETS_KEY: clients sharing it share secrets
 
     def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
         """One API request as the admin (or ``key``); the decoded answer. Raises
@@ -118,7 +120,13 @@ def bevel_server(
     with _scratch_dir("bevel-srv-", _RunAs()) as base:
         log = base / "server.log"
         url_db = db_url or f"sqlite:///{base / 'metadata.db'}"
-        child_env = {**os.environ, **(env or {}), "BEVEL_HOME": str(base / ".bevel")}
+        # The team's secrets key (a Fernet key): clients that register components with
+        # credentials must seal them with it, so that the server can open them.
+        secrets_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+        child_env = {
+            **os.environ, "BEVEL_SECRETS_KEY": secrets_key, **(env or {}),
+            "BEVEL_HOME": str(base / ".bevel"),
+        }  # fmt: skip
         child_env.pop("BEVEL_STORE_URL", None)
         child_env.pop("BEVEL_API_KEY", None)
         if admin_key is not None:
@@ -153,6 +161,7 @@ def bevel_server(
 
         proc, url = _on_free_port(start, log)
         try:
-            yield BevelServer(url=url, db_url=url_db, log=log, admin_key=admin_key, process=proc)
+            yield BevelServer(url=url, db_url=url_db, log=log, admin_key=admin_key, process=proc,
+                              secrets_key=child_env["BEVEL_SECRETS_KEY"])  # fmt: skip
         finally:
             _stop_process(proc)
