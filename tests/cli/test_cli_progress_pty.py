@@ -8,20 +8,16 @@ log line glued to its end, because logging wrote to the terminal behind the live
 from __future__ import annotations
 
 import os
-import pty
-import select
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
-import pyte
 import pytest
+
+from bevel.testing.terminal import COLUMNS, LINES, run_in_pty, screen
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
 
-COLUMNS, LINES = 120, 60
 BAR = "━"  # the progress bar's own character: never part of anything else bevel prints
 
 PIPELINE = textwrap.dedent(
@@ -52,47 +48,6 @@ PIPELINE = textwrap.dedent(
 )
 
 
-def _run_in_pty(args: list[str], cwd: Path, env: dict[str, str]) -> bytes:
-    """Run ``args`` with a pseudo-terminal as stdin/stdout/stderr; every byte it wrote."""
-    primary, secondary = pty.openpty()
-    os.set_inheritable(secondary, True)
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLUMNS, 0, 0))
-    proc = subprocess.Popen(
-        args, cwd=cwd, env=env, stdin=secondary, stdout=secondary, stderr=secondary,
-        close_fds=True, start_new_session=True,
-    )  # fmt: skip
-    os.close(secondary)
-    out = bytearray()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([primary], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the child closed its end
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=30)
-    os.close(primary)
-    assert proc.returncode == 0, out.decode(errors="replace")
-    return bytes(out)
-
-
-def _screen(data: bytes) -> list[str]:
-    screen = pyte.Screen(COLUMNS, LINES)
-    stream = pyte.ByteStream(screen)
-    stream.feed(data.replace(b"\n", b"\r\n") if b"\r\n" not in data else data)
-    return [line.rstrip() for line in screen.display]
-
-
 @pytest.mark.parametrize(
     "setup",
     [
@@ -112,9 +67,9 @@ def test_logging_goes_through_the_live_display(tmp_path: Path, setup: str) -> No
     }
     env.pop("NO_COLOR", None)
     bevel = str(Path(sys.executable).with_name("bevel"))
-    data = _run_in_pty([bevel, "run", "pipe_live.py"], tmp_path, env)
+    data = run_in_pty([bevel, "run", "pipe_live.py"], tmp_path, env)
     assert b"\x1b[?25l" in data  # the live display really ran (it hides the cursor)
-    lines = [line for line in _screen(data) if line]
+    lines = [line for line in screen(data) if line]
     text = "\n".join(lines)
     # nothing is glued to a bar, and the bar is gone once the run ends
     assert not [line for line in lines if BAR in line], text
