@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bevel.cli.main import cli
+from bevel.redaction import _forget_secrets
 from bevel.testing.servers import (
     BevelServer,
     DatabaseServer,
@@ -124,6 +125,14 @@ def database_server(request: pytest.FixtureRequest, database: str) -> DatabaseSe
     """The session server for ``database`` ("postgresql" or "mysql")."""
     server: DatabaseServer = request.getfixturevalue(_SERVER_FIXTURE[database])
     return server
+
+
+@pytest.fixture(autouse=True)
+def forget_secrets() -> Iterator[None]:
+    """Secret values a test's stacks remembered are masked in errors for the whole process:
+    forget them after each test, so that tests stay independent."""
+    yield
+    _forget_secrets()
 
 
 @pytest.fixture

@@ -49,12 +49,19 @@ is tried again; every other error is *permanent*: fix the input (``ConfigError``
 (``ArtifactCorrupted``, ``ArtifactMissing``, ``MetadataCorrupted``). Third-party failures are sorted the same way by
 :func:`transient_kind`, which is how a guarded artifact store, the SQL store and step retries
 decide.
+
+No error shows a secret: once a stack is built, the values of its secrets and credentials are
+remembered (:func:`bevel.redaction.remember_secret`) and every BevelError's message and hint is
+masked with :func:`bevel.redaction.redact`, whatever field or third-party message the value came
+through.
 """
 
 from __future__ import annotations
 
 import errno
 import sys
+
+from bevel.redaction import redact
 
 
 class BevelError(Exception):
@@ -64,6 +71,8 @@ class BevelError(Exception):
     """
 
     def __init__(self, message: str, *, hint: str | None = None, where: str | None = None) -> None:
+        message = redact(message)  # no secret value is ever shown: see remember_secret
+        hint = None if hint is None else redact(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -248,7 +257,7 @@ class StepFailed(BevelError):
     ) -> None:
         super().__init__(message, hint=hint, where=where)
         self.step = step
-        self.traceback = traceback
+        self.traceback = None if traceback is None else redact(traceback)
 
 
 class OutputTypeError(StepFailed):

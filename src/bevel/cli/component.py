@@ -12,7 +12,7 @@ from bevel.errors import ConfigError
 from bevel.metadata.records import ComponentRecord
 from bevel.stack.definitions import Definitions
 from bevel.stack.flavors import get_flavor
-from bevel.stack.portable import masked
+from bevel.stack.portable import encrypted, in_plain_text, masked
 from bevel.stack.stack import COMPONENT_TYPES
 
 _TYPES = click.Choice(COMPONENT_TYPES)
@@ -64,9 +64,20 @@ def register(ctx: click.Context, type_: str, name: str, flavor: str, force: bool
         )
         missing = get_flavor(type_, flavor).missing()
     click.echo(f"registered {record.type} {record.name} (flavor {record.flavor})")
+    _say_encrypted(encrypted(record))
     if missing:
         hint = get_flavor(type_, flavor).install_hint(missing[0])
         click.echo(f"note: this flavor needs {', '.join(missing)} to run: {hint}", err=True)
+
+
+def _say_encrypted(fields: list[str]) -> None:
+    """Credentials typed as literals are stored encrypted: say so, and how to share one."""
+    if fields:
+        click.echo(
+            f"{', '.join(fields)}: stored encrypted, like secrets (to use one credential in "
+            "several components, make it a secret: bevel secret create NAME --key=VALUE, then "
+            "refer to it as '{{NAME.key}}')"
+        )
 
 
 @component.command("list")
@@ -150,30 +161,49 @@ def print_component(record: ComponentRecord, users: list[str], builtin: bool) ->
     if config:
         output.heading(console, "config")
         output.fields(console, [(k, show(v)) for k, v in config.items()])
+    plain = [] if builtin else in_plain_text(record)
+    if plain:
+        console.print(
+            f"\nnote: {', '.join(plain)} stored in plain text in the metadata store (by an "
+            f"earlier bevel); encrypt: bevel component update {record.name} --encrypt"
+        )
 
 
 @component.command("update", context_settings=FREE_OPTIONS)
 @click.argument("name")
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Encrypt credentials an earlier bevel stored in plain text (also done by any update).",
+)
 @click.pass_context
-def update(ctx: click.Context, name: str) -> None:
+def update(ctx: click.Context, name: str, encrypt: bool) -> None:
     """Change some settings of a component: NAME --setting value ...
 
     An empty value ('') resets a setting to its default. Stacks using the component see the
-    change on their next run.
+    change on their next run. Credentials typed as literals are stored encrypted.
 
     \b
-    Example:
+    Examples:
       bevel component update s3-store --endpoint-url http://minio:9000 --region ''
+      bevel component update s3-store --encrypt
     """
     values = parse_options(ctx.args, example=f"bevel component update {name} --path VALUE")
-    if not values:
+    if not values and not encrypt:
         raise ConfigError(
             f"nothing to update for component {name!r}",
             hint=f"give settings: bevel component update {name} --setting value",
         )
     with open_definitions() as defs:
+        before = defs.get_component(name)
+        plain_before = set(in_plain_text(before)) if name not in defs.builtins else set()
+        if not values and not plain_before:
+            click.echo(f"{before.type} {name} has no credentials in plain text: nothing to do")
+            return
         record = defs.update_component(name, values, from_strings=True)
-    click.echo(f"updated {record.type} {record.name}: {', '.join(sorted(values))}")
+    if values:
+        click.echo(f"updated {record.type} {record.name}: {', '.join(sorted(values))}")
+    _say_encrypted([f for f in encrypted(record) if f in values or f in plain_before])
 
 
 @component.command("delete")

@@ -144,7 +144,9 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception:
-            click.echo(traceback.format_exc(), err=True, nl=False)
+            from bevel.redaction import redact  # only on this path: a bug's traceback
+
+            click.echo(redact(traceback.format_exc()), err=True, nl=False)
             click.echo("bevel: unexpected error (the traceback is above)", err=True)
             ctx.exit(EXIT_ERROR)
 

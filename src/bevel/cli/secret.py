@@ -42,7 +42,9 @@ def create(ctx: click.Context, name: str, force: bool) -> None:
       bevel secret create s3 --key=AKIA... --secret=...
       bevel secret create db --password="$DB_PASSWORD"
     """
-    values = parse_options(ctx.args, example=f"bevel secret create {name} --key=... --secret=...")
+    values = parse_options(
+        ctx.args, example=f"bevel secret create {name} --key=... --secret=...", secret=True
+    )
     with open_definitions() as defs:
         replaced = defs.secrets.create(name, values, replace=force)
     refs = ", ".join("{{" + f"{name}.{k}" + "}}" for k in sorted(values))

@@ -459,7 +459,9 @@ class _Driver:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    from bevel.redaction import redact  # loaded already (bevel.errors uses it): no cost
+
+    return redact(f"{type(exc).__name__}: {exc}")  # recorded: never with a secret in it
 
 
 def execute(

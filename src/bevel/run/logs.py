@@ -8,6 +8,11 @@ stream, so users still see their prints live.
 bevel's logging handler sits on the root logger only while at least one step runs: a root logger
 with a handler makes ``logging.basicConfig()`` a silent no-op, so leaving it there would break the
 user's own logging setup after their first run.
+
+No secret value reaches the terminal or a step log through here: prints are masked as they are
+written (:func:`bevel.errors.redact`), and while steps run every root handler (bevel's, the
+user's, the live display's) gets a filter that masks a record's message and traceback, since a
+driver may log the credential it was built with.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any, Protocol, TextIO
 
 from bevel import names
 from bevel.artifacts.base import ArtifactStore
+from bevel.redaction import redact
 
 
 class Sink(Protocol):
@@ -41,10 +47,12 @@ class _TeeStream:
         self._original = original
 
     def write(self, text: str) -> int:
+        shown = redact(text)  # a step may print a credential its stack was built with
         sink = _SINK.get()
         if sink is not None:
-            sink.write(text)
-        return self._original.write(text)
+            sink.write(shown)
+        self._original.write(shown)
+        return len(text)
 
     def flush(self) -> None:
         self._original.flush()
@@ -65,7 +73,7 @@ class _SinkHandler(logging.Handler):
         if sink is None and not (alone and record.levelno >= logging.WARNING):
             return
         try:
-            line = self.format(record) + "\n"
+            line = self.format(record) + "\n"  # masked by _Redactor, see _install
             if sink is not None:
                 sink.write(line)
             if alone:  # nobody else prints logs: behave like logging's last-resort handler
@@ -82,6 +90,31 @@ def _teed_elsewhere(handlers: list[logging.Handler], record: logging.LogRecord) 
         and record.levelno >= h.level
         for h in handlers
     )
+
+
+class _Redactor(logging.Filter):
+    """Masks remembered secret values in a record's message and traceback, for every handler
+    after it (the record is changed in place: no handler should show the value)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging reports it in the handler
+            return True
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        text = record.exc_text
+        if record.exc_info and not text:  # formatted here only when it shows a value
+            text = logging.Formatter().formatException(record.exc_info)
+        if text and redact(text) != text:
+            record.exc_text = redact(text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_redactor = _Redactor()
 
 
 #: How step log records are written (to the step's log, and to the terminal when nobody else
@@ -105,6 +138,9 @@ def _install() -> None:
         root = logging.getLogger()
         if _handler not in root.handlers:
             root.addHandler(_handler)
+        for handler in root.handlers:
+            if _redactor not in handler.filters:
+                handler.addFilter(_redactor)
         step_logger = logging.getLogger("bevel.step")
         if step_logger.level == logging.NOTSET:
             step_logger.setLevel(logging.INFO)
@@ -115,7 +151,10 @@ def _uninstall() -> None:
     with _install_lock:
         _active -= 1
         if _active == 0:
-            logging.getLogger().removeHandler(_handler)
+            root = logging.getLogger()
+            root.removeHandler(_handler)
+            for handler in root.handlers:
+                handler.removeFilter(_redactor)
 
 
 @contextlib.contextmanager
@@ -168,6 +207,7 @@ class StepLog:
         return self._file is not None
 
     def write(self, text: str) -> int:
+        text = redact(text)  # a traceback or a hook may show a credential of the stack
         if self._file is not None:
             self._file.write(text)
             self._file.flush()

@@ -314,7 +314,7 @@ def _record(
         status=tried.status,
         ended=_now(),
         error=_error_text(tried.error) if tried.error is not None else None,
-        traceback=tried.traceback,
+        traceback=None if tried.traceback is None else _masked(tried.traceback),
         logs_uri=logs_uri,
     )
     ctx = tried.ctx
@@ -351,7 +351,14 @@ def _error_text(error: BaseException) -> str:
         return describe_interrupt(error)
     if isinstance(error, BevelError):
         return str(error)
-    return f"{type(error).__name__}: {error}"
+    return _masked(f"{type(error).__name__}: {error}")  # a library's message may quote a secret
+
+
+def _masked(text: str) -> str:
+    """``text`` with secret values masked: what a step records never shows one."""
+    from bevel.redaction import redact  # loaded already (bevel.errors uses it): no cost
+
+    return redact(text)
 
 
 def _save_outputs(

@@ -25,7 +25,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING
 from functools import cache
 from typing import Any, Union
@@ -33,10 +33,13 @@ from typing import Any, Union
 from bevel._text import with_article
 from bevel.bounded import check_nesting, load_json
 from bevel.errors import ConfigError
+from bevel.redaction import MASK as MASK
 
-MASK = "***"
 #: ``{{secret_name.key}}``: a reference to one key of a stored secret.
 REFERENCE = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
+#: ``{{sealed:TOKEN}}``: a credential typed as a literal, stored encrypted in the component's
+#: config (Fernet, the secrets key); see :meth:`bevel.stack.secrets.Secrets.seal_credentials`.
+SEALED = re.compile(r"\{\{sealed:([A-Za-z0-9_=-]+)\}\}")
 # The password runs to the first '@', as SQLAlchemy parses it: it may hold '/', '?', '#' or ':'
 # (generated passwords often do), and stopping at any of them would show it whole.
 _URL_PASSWORD = re.compile(r"(?P<head>://[^/:@]*:)(?P<password>[^@]+)(?P<tail>@)")
@@ -264,34 +267,89 @@ def _only_references(text: str) -> bool:
     return REFERENCE.sub("", text).strip() == ""
 
 
-def mask_value(value: Any, sensitive: bool | str) -> Any:
-    """``value`` with credentials replaced by ``***``; secret references are kept as they are."""
+def is_sealed(text: str) -> bool:
+    """Whether ``text`` is one sealed credential (``{{sealed:...}}``), nothing else."""
+    return SEALED.fullmatch(text.strip()) is not None
+
+
+def replace_credentials(value: Any, sensitive: bool | str, replace: Callable[[str], str]) -> Any:
+    """``value`` with each credential in it passed through ``replace``: the whole text of a
+    sensitive value, only the password of a ``sensitive="url"`` one, and the values of mapping
+    keys that name a credential (``secret``, ``password``, ``token``...). ``{{secret.key}}``
+    references are no credentials: they are kept as they are."""
     if isinstance(value, Mapping):
-        return {k: mask_value(v, bool(_SENSITIVE_KEY.search(str(k)))) for k, v in value.items()}
+        return {
+            k: replace_credentials(v, bool(_SENSITIVE_KEY.search(str(k))), replace)
+            for k, v in value.items()
+        }
     if not isinstance(value, str) or not sensitive or value == "":
         return value
     if sensitive == "url":
 
         def hide(m: re.Match[str]) -> str:
             password = m["password"]
-            return m["head"] + (password if _only_references(password) else MASK) + m["tail"]
+            kept = password if _only_references(password) else replace(password)
+            return m["head"] + kept + m["tail"]
 
         return _URL_PASSWORD.sub(hide, value)
-    return value if _only_references(value) else MASK
+    return value if _only_references(value) else replace(value)
 
 
-def mask_config(config_cls: type | None, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A stored config fit for display or export. Without the config class (its flavor's package
-    is not installed) fields are masked by name (``secret``, ``password``, ``token``, ...)."""
+def map_credentials(
+    config_cls: type | None, values: Mapping[str, Any], replace: Callable[[str, str], str]
+) -> dict[str, Any]:
+    """``values`` (a component's config) with ``replace(field, text)`` applied to each
+    credential (see :func:`replace_credentials`). Without the config class (its flavor's
+    package is not installed) credentials are found by field name, and URLs' passwords."""
     fields = {f.name: f for f in config_fields(config_cls)} if config_cls else {}
-    masked = {}
+    done = {}
     for key, value in values.items():
         info = fields.get(key)
         sensitive = info.sensitive if info else bool(_SENSITIVE_KEY.search(key))
         if info is None and isinstance(value, str) and "://" in value:
             sensitive = sensitive or "url"
-        masked[key] = mask_value(value, sensitive)
-    return masked
+        done[key] = replace_credentials(value, sensitive, _for_field(replace, key))
+    return done
+
+
+def _for_field(replace: Callable[[str, str], str], field: str) -> Callable[[str], str]:
+    return lambda text: replace(field, text)
+
+
+def mask_value(value: Any, sensitive: bool | str) -> Any:
+    """``value`` with credentials replaced by ``***``; secret references are kept as they are."""
+    return replace_credentials(value, sensitive, lambda _: MASK)
+
+
+def mask_config(config_cls: type | None, values: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored config fit for display or export: credentials, sealed ones included, are
+    ``***``; ``{{secret.key}}`` references are shown."""
+    return map_credentials(config_cls, values, lambda _field, _text: MASK)
+
+
+def credentials(config_cls: type | None, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """field -> the credential texts in it (literal or sealed), as :func:`mask_config` hides."""
+    found: dict[str, list[str]] = {}
+
+    def collect(field: str, text: str) -> str:
+        found.setdefault(field, []).append(text)
+        return text
+
+    map_credentials(config_cls, values, collect)
+    return found
+
+
+def sealed_fields(config_cls: type | None, values: Mapping[str, Any]) -> list[str]:
+    """The fields holding a credential stored encrypted (``{{sealed:...}}``)."""
+    found = credentials(config_cls, values)
+    return [field for field, texts in found.items() if any(map(is_sealed, texts))]
+
+
+def plain_credentials(config_cls: type | None, values: Mapping[str, Any]) -> list[str]:
+    """The fields holding a credential in plain text (stored by an earlier bevel, which did not
+    encrypt them): ``bevel component update NAME --encrypt`` encrypts them."""
+    found = credentials(config_cls, values)
+    return [field for field, texts in found.items() if not all(map(is_sealed, texts))]
 
 
 def masked_fields(values: Mapping[str, Any]) -> list[str]:

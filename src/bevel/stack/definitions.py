@@ -149,7 +149,8 @@ class Definitions:
         check_type(type)
         check_name("component", name)
         self._refuse_builtin(name, "register a component named")
-        _, config = validate_component(type, name, flavor, values, from_strings=from_strings)
+        found, config = validate_component(type, name, flavor, values, from_strings=from_strings)
+        config, _ = self.secrets.seal_credentials(found.config_class(), config)  # never plain
         now = datetime.now(UTC)
         record = ComponentRecord(name, type, flavor, config, now, now)
         return self.store.create_component(record, replace=replace)
@@ -166,9 +167,10 @@ class Definitions:
                 merged.pop(option_name(key), None)
             else:
                 merged[option_name(key)] = value
-        _, config = validate_component(
+        found, config = validate_component(
             current.type, name, current.flavor, merged, from_strings=from_strings
         )
+        config, _ = self.secrets.seal_credentials(found.config_class(), config)  # never plain
         return self.store.update_component(name, config, updated=datetime.now(UTC))
 
     def delete_component(self, name: str) -> None:

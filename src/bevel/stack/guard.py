@@ -20,6 +20,7 @@ from typing import IO, Any, TypeVar
 
 from bevel.artifacts.base import ArtifactStore
 from bevel.errors import ArtifactStoreUnavailable, BevelError, StackError, transient_kind
+from bevel.redaction import holds_secret
 
 T = TypeVar("T")
 _PASS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, BevelError)
@@ -64,8 +65,8 @@ class GuardedArtifactStore:
                     kind=kind,
                     hint=f"this may pass by itself ({kind}): steps with retries=N try again; "
                     f"if it persists, {check}",
-                ) from err
-            raise StackError(message, hint=check) from err
+                ) from (None if holds_secret(err) else err)  # its text may quote a credential
+            raise StackError(message, hint=check) from (None if holds_secret(err) else err)
 
     def probe(self) -> None:
         """One cheap request, so an unreachable endpoint fails before a run is recorded.

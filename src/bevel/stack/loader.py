@@ -18,6 +18,7 @@ from typing import Any
 from bevel._text import with_article
 from bevel.errors import BevelError, ConfigError, StackError
 from bevel.metadata.records import ComponentRecord
+from bevel.redaction import holds_secret
 from bevel.settings import Settings
 from bevel.stack.active import StackChoice
 from bevel.stack.components import BUILTIN_COMPONENTS, COMPONENT_TYPES, REQUIRED_TYPES, type_order
@@ -26,7 +27,7 @@ from bevel.stack.definitions import Definitions, describe_where
 from bevel.stack.flavors import get_flavor
 from bevel.stack.guard import GuardedArtifactStore
 from bevel.stack.home import definition_store, home_metadata_store
-from bevel.stack.secrets import Secrets, references, resolve
+from bevel.stack.secrets import Secrets, needs_secrets, remember_credentials
 from bevel.stack.stack import Stack
 
 
@@ -104,12 +105,11 @@ def build_component(
     except ConfigError as err:
         raise StackError(f"cannot build {where}: {err.message}", hint=err.hint) from err
     values = record.config
-    secret_values: list[str] = []
-    if references(values):
+    if needs_secrets(values):
         if secrets is None:
             raise StackError(f"{where} refers to secrets, but no secret store was given")
-        lookup = _recording(secrets.get, secret_values)
-        values = resolve(values, lookup, where=where)
+        values = secrets.resolve(values, where=where)
+    remember_credentials(flavor.config_class(), values)  # masked in every error from now on
     config = validate_config(flavor.config_class(), values, where=where)
     missing = flavor.missing(config)
     if missing:
@@ -127,18 +127,15 @@ def build_component(
             kwargs["name"] = record.name
         component = impl(**kwargs)
     except BevelError as err:
-        _scrub_error(err, secret_values)
+        if holds_secret(err.__cause__ or err.__context__):  # a traceback would show it
+            err.__cause__, err.__suppress_context__ = None, True
         raise
     except Exception as err:
         hint = f"check its settings: bevel component describe {record.name}"
         if isinstance(err, ImportError):
             hint = flavor.install or "install the package that provides this flavor"
-        text = f"{type(err).__name__}: {err}"
-        reason = _scrub(text, secret_values)
-        failure = StackError(f"cannot build {where}: {reason}", hint=hint)
-        if reason != text:  # the cause's own message holds a secret: a traceback would show it
-            raise failure from None
-        raise failure from err
+        failure = StackError(f"cannot build {where}: {type(err).__name__}: {err}", hint=hint)
+        raise failure from (None if holds_secret(err) else err)  # the message itself is masked
     if record.type == "artifact_store" and record.flavor != "local":
         address = getattr(config, "address", None)
         component = GuardedArtifactStore(
@@ -147,36 +144,6 @@ def build_component(
             address=address() if callable(address) else str(component.root),
         )
     return component
-
-
-def _recording(
-    lookup: Callable[[str], dict[str, str]], seen: list[str]
-) -> Callable[[str], dict[str, str]]:
-    """``lookup`` that remembers the values it returned (to scrub them from error texts)."""
-
-    def get(name: str) -> dict[str, str]:
-        values = lookup(name)
-        seen.extend(v for v in values.values() if len(v) >= 4)
-        return values
-
-    return get
-
-
-def _scrub(text: str, secret_values: list[str]) -> str:
-    for value in secret_values:
-        text = text.replace(value, "***")
-    return text
-
-
-def _scrub_error(err: BevelError, secret_values: list[str]) -> None:
-    """Mask resolved secret values in a bevel error (and drop a cause that holds them)."""
-    message = _scrub(err.message, secret_values)
-    hint = None if err.hint is None else _scrub(err.hint, secret_values)
-    if (message, hint) == (err.message, err.hint):
-        return
-    err.message, err.hint, err.args = message, hint, (message,)
-    err.__cause__ = None
-    err.__suppress_context__ = True
 
 
 def _project_path(path: str, settings: Settings) -> str:

@@ -13,8 +13,10 @@ references are kept as they are and literal credentials in sensitive fields are 
         config: {path: s3://ml-artifacts, key: '{{s3.key}}', secret: '{{s3.secret}}'}
 
 Import checks everything before writing anything. An existing component or stack with the same
-definition is left alone; a different one is refused unless ``force``. A masked value cannot be
-imported (the credential is not in the file): the error names the field.
+definition is left alone (a file holding the very credentials an existing component stores
+encrypted counts as the same); a different one is refused unless ``force``. A masked value
+cannot be imported (the credential is not in the file): the error names the field. A literal
+credential in the file is stored encrypted, as ``bevel component register`` stores it.
 """
 
 from __future__ import annotations
@@ -23,21 +25,34 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from bevel.errors import ConfigError, NotFound
+from bevel.errors import ConfigError, NotFound, StackError
 from bevel.metadata.records import ComponentRecord
 from bevel.stack.components import BUILTIN_COMPONENTS, type_order
-from bevel.stack.config import mask_config, masked_fields
+from bevel.stack.config import mask_config, masked_fields, plain_credentials, sealed_fields
 from bevel.stack.definitions import Definitions, validate_component
 from bevel.stack.flavors import check_type, get_flavor
 
 
+def _config_class(record: ComponentRecord) -> type | None:
+    try:
+        return get_flavor(record.type, record.flavor).config_class()
+    except (ConfigError, ImportError, AttributeError):
+        return None  # flavor not installed here: credentials are found by field name
+
+
 def masked(record: ComponentRecord) -> dict[str, Any]:
     """A component's config for display: credentials masked, references kept."""
-    try:
-        config_cls: type | None = get_flavor(record.type, record.flavor).config_class()
-    except (ConfigError, ImportError, AttributeError):
-        config_cls = None  # flavor not installed here: mask by field name
-    return mask_config(config_cls, record.config)
+    return mask_config(_config_class(record), record.config)
+
+
+def encrypted(record: ComponentRecord) -> list[str]:
+    """The fields whose credentials are stored encrypted (typed as literals)."""
+    return sealed_fields(_config_class(record), record.config)
+
+
+def in_plain_text(record: ComponentRecord) -> list[str]:
+    """The fields whose credentials are stored in plain text (by an earlier bevel)."""
+    return plain_credentials(_config_class(record), record.config)
 
 
 def export_stack(defs: Definitions, name: str) -> dict[str, Any]:
@@ -85,7 +100,13 @@ def _component(type_: str, entry: Any, stack: str) -> ComponentRecord | str:
             "with name, flavor and config"
         )
     name, flavor = str(entry["name"]), str(entry["flavor"])
-    config = dict(entry.get("config") or {})
+    config = entry.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"stack file for {stack!r}: the config of component {name!r} must be a mapping of "
+            f"settings, got {type(config).__name__}",
+            hint="write it as config: {path: s3://bucket, ...} (see: bevel flavor list)",
+        )
     _, config = validate_component(type_, name, flavor, config, from_strings=False)
     now = datetime.now(UTC)
     return ComponentRecord(name, type_, flavor, config, now, now)
@@ -104,7 +125,7 @@ def import_stack(defs: Definitions, data: Any, *, force: bool = False) -> list[s
             continue
         members[type_] = wanted.name
         existing = _existing(defs, wanted.name)
-        if existing is not None and _same(existing, wanted):
+        if existing is not None and _same(defs, existing, wanted):
             done.append(f"component {wanted.name} unchanged")
             continue
         hidden = masked_fields(wanted.config)
@@ -131,10 +152,12 @@ def import_stack(defs: Definitions, data: Any, *, force: bool = False) -> list[s
             hint="import with --force to overwrite it, or rename it in the file",
         )
     for component, replace in planned:
-        defs.register_component(
+        stored = defs.register_component(
             component.type, component.name, component.flavor, component.config, replace=replace
         )
-        done.append(f"{'replaced' if replace else 'created'} component {component.name}")
+        sealed = encrypted(stored)
+        note = f" ({', '.join(sealed)}: stored encrypted)" if sealed else ""
+        done.append(f"{'replaced' if replace else 'created'} component {component.name}{note}")
     if stack_same:
         done.append(f"stack {stack_name} unchanged")
     else:
@@ -150,10 +173,20 @@ def _existing(defs: Definitions, name: str) -> ComponentRecord | None:
         return None
 
 
-def _same(existing: ComponentRecord, wanted: ComponentRecord) -> bool:
+def _same(defs: Definitions, existing: ComponentRecord, wanted: ComponentRecord) -> bool:
+    """Whether the file's component is the stored one: as exported (credentials masked), or
+    with the very credentials (stored encrypted: compared decrypted, never shown)."""
     if (existing.type, existing.flavor) != (wanted.type, wanted.flavor):
         return False
-    return wanted.config in (existing.config, masked(existing))
+    if wanted.config in (existing.config, masked(existing)):
+        return True
+    if not encrypted(existing):
+        return False
+    try:
+        opened = defs.secrets.open_sealed(existing.config, where=f"component {existing.name!r}")
+    except StackError:  # another key: it cannot be the same as far as anyone can tell
+        return False
+    return wanted.config == opened
 
 
 def _stack_same(defs: Definitions, name: str, members: Mapping[str, str]) -> bool | None:

@@ -20,13 +20,15 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from bevel.errors import ConfigError, NotFound, StackError
 from bevel.metadata.base import DefinitionStore
 from bevel.metadata.records import SecretRecord
 from bevel.names import MAX_NAME, shown
+from bevel.redaction import remember_secret
 from bevel.settings import ENV_SECRETS_KEY, Settings
-from bevel.stack.config import REFERENCE
+from bevel.stack.config import REFERENCE, SEALED, credentials, is_sealed, map_credentials
 
 NAME = re.compile(r"[A-Za-z0-9_-]+")
 _KEY_HINT = (
@@ -108,6 +110,26 @@ class SecretBox:
         values: dict[str, str] = json.loads(data)
         return values
 
+    def seal_text(self, text: str) -> str:
+        """One credential as ``{{sealed:TOKEN}}``, to store in place of the literal."""
+        return "{{sealed:" + str(self._fernet.encrypt(text.encode()).decode("ascii")) + "}}"
+
+    def open_text(self, token: str, *, where: str, field: str) -> str:
+        """The credential of a ``{{sealed:TOKEN}}`` (``token`` without the braces)."""
+        # Function-local import: see _fernet.
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return str(self._fernet.decrypt(token.encode("ascii")).decode())
+        except (InvalidToken, ValueError):
+            raise StackError(
+                f"{where}: cannot decrypt the credential in field {field!r}: it was encrypted "
+                "with another key",
+                hint=f"set ${ENV_SECRETS_KEY} to the key it was stored with (a team shares one "
+                f"key), or give it again: bevel component update ... --"
+                f"{field.split('.')[0].replace('_', '-')}=...",
+            ) from None
+
 
 class Secrets:
     """The secrets kept in a definition store, encrypted with the project's key.
@@ -161,6 +183,40 @@ class Secrets:
     def list(self) -> list[SecretRecord]:
         return self.store.list_secrets()
 
+    def seal_credentials(
+        self, config_cls: type | None, values: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """``values`` with every credential typed as a literal encrypted in place
+        (``{{sealed:...}}``), and the fields that had one. References and credentials sealed
+        before are kept; the key is loaded (or created) only when there is something to seal.
+        """
+        fields: dict[str, None] = {}
+
+        def seal(field: str, text: str) -> str:
+            if is_sealed(text):
+                return text
+            fields[field] = None
+            return self.box.seal_text(text)
+
+        return map_credentials(config_cls, values, seal), tuple(fields)
+
+    def open_sealed(self, values: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+        """``values`` with sealed credentials decrypted (references left as they are)."""
+        return resolve(values, _no_lookup, where=where, unseal=self._unsealer(where))
+
+    def resolve(self, values: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+        """``values`` with references resolved and sealed credentials decrypted (for building
+        a component); every value found is remembered, so no error or log shows it."""
+        return resolve(values, self.get, where=where, unseal=self._unsealer(where))
+
+    def _unsealer(self, where: str) -> Callable[[str, str], str]:
+        def unseal(field: str, token: str) -> str:
+            text = self.box.open_text(token, where=where, field=field)
+            remember(text)
+            return text
+
+        return unseal
+
     def delete(self, name: str, *, force: bool = False) -> None:
         """Delete a secret; refused while components refer to it, unless ``force``."""
         self.store.get_secret(name)  # NotFound with a hint, before anything else
@@ -185,13 +241,50 @@ def references(values: Any) -> list[tuple[str, str]]:
     return []
 
 
+def _strings(values: Any) -> list[str]:
+    if isinstance(values, Mapping):
+        return [text for v in values.values() for text in _strings(v)]
+    if isinstance(values, list):
+        return [text for v in values for text in _strings(v)]
+    return [values] if isinstance(values, str) else []
+
+
+def needs_secrets(values: Any) -> bool:
+    """Whether a config holds ``{{secret.key}}`` references or sealed credentials."""
+    return any(REFERENCE.search(t) or SEALED.search(t) for t in _strings(values))
+
+
+def remember(value: str) -> None:
+    """Mask ``value`` in every error and log from now on, also as it appears inside URLs."""
+    for form in {value, quote(value, safe=""), quote_plus(value)}:
+        remember_secret(form)
+
+
+def remember_credentials(config_cls: type | None, values: Mapping[str, Any]) -> None:
+    """Remember the credentials of a resolved config (whatever their origin: a secret, a
+    sealed literal, or a plain literal stored by an earlier bevel)."""
+    for texts in credentials(config_cls, values).values():
+        for text in texts:
+            remember(text)
+
+
+def _no_lookup(name: str) -> Mapping[str, str]:
+    raise NotFound(f"secret {name!r} is not looked up here")
+
+
 def resolve(
-    values: Mapping[str, Any], lookup: Callable[[str], Mapping[str, str]], *, where: str
+    values: Mapping[str, Any],
+    lookup: Callable[[str], Mapping[str, str]],
+    *,
+    where: str,
+    unseal: Callable[[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    """``values`` with every ``{{secret.key}}`` replaced by the secret's value.
+    """``values`` with every ``{{secret.key}}`` replaced by the secret's value (and, given
+    ``unseal(field, token)``, every ``{{sealed:...}}`` by the credential it holds). Every
+    value put in is remembered (:func:`remember`): no error or log line will show it.
 
     Raises StackError naming ``where`` (the component), the field, and the missing secret or
-    key. ``lookup`` is called once per secret name.
+    key. ``lookup`` is called once per secret name; with :func:`_no_lookup` references stay.
     """
     cache: dict[str, Mapping[str, str]] = {}
 
@@ -212,10 +305,15 @@ def resolve(
                 hint=f"its keys are: {', '.join(sorted(found)) or '(none)'}; recreate it with "
                 f"that key: bevel secret create {secret} --force --{key}=... (and the others)",
             )
+        remember(found[key])
         return found[key]
 
     def walk(field: str, value: Any) -> Any:
         if isinstance(value, str):
+            if unseal is not None:
+                value = SEALED.sub(lambda m: unseal(field, m[1]), value)
+            if lookup is _no_lookup:
+                return value
             return REFERENCE.sub(lambda m: value_of(field, m[1], m[2]), value)
         if isinstance(value, Mapping):
             return {k: walk(f"{field}.{k}", v) for k, v in value.items()}
