@@ -20,9 +20,14 @@ SECRET = "Sup3rSecretValue-9f8e7d"
 LITERAL = "Lit3ralCredential-1a2b3c"
 
 PIPE = """
+import os
+
 from bevel import pipeline, step
 
-@step
+def alert(**_):  # a notification hook whose client quotes the credential it was given
+    raise ConnectionError("webhook refused token " + os.environ["LEAKY_HOOK_TOKEN"])
+
+@step(on_failure=alert)
 def make() -> list[int]:
     print("make ran")
     return [1, 2, 3]
@@ -142,8 +147,10 @@ def test_a_secret_a_driver_logs_and_raises_is_masked_everywhere(project: Project
     project.bevel("component", "register", "artifact_store", "leaky-store", "--flavor", "leaky",
                   "--path", "./leaky", "--token", "{{vault.tok}}")  # fmt: skip
     project.bevel("stack", "register", "leaky", "-o", "local", "-a", "leaky-store")
+    project.env["LEAKY_HOOK_TOKEN"] = SECRET
     out = project.bevel("run", "pipe.py", "--stack", "leaky", "--name", "leaky-run", code=1)
     assert "403 Forbidden: token *** may not write" in out
+    assert "ConnectionError: webhook refused token ***" in out
     run_name = "leaky-run"
     shown = project.bevel("runs", "show", run_name, "--stack", "leaky")
     assert "***" in shown
@@ -193,7 +200,7 @@ def test_a_secret_in_the_endpoint_url_is_not_printed_when_unreachable(project: P
     proc = subprocess.run([sys.executable, "-c", script], cwd=project.root, env=project.env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     project.outputs.append(proc.stdout + proc.stderr)
-    assert "StackError" in proc.stdout and "http://127.0.0.1:1/***" in proc.stdout, proc.stdout
+    assert "bevel.errors." in proc.stdout and "http://127.0.0.1:1/***" in proc.stdout, proc.stdout
     project.assert_never_shown(SECRET)
 
 

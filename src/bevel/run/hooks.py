@@ -20,6 +20,7 @@ from bevel.artifacts.materializers.registry import import_ref
 from bevel.dag.plan import StepSpec
 from bevel.errors import BevelWarning
 from bevel.metadata.records import HOOK_ERROR, MetadataEntry, RunRecord, StepStatus
+from bevel.redaction import redact
 from bevel.run.context import _CURRENT, StepContext
 from bevel.run.logs import StepLog, capture_to
 from bevel.stack.stack import Stack
@@ -101,7 +102,8 @@ def _record(
     entries = [MetadataEntry("step_run", step_run_id, k, v, now) for k, v in ctx.metadata.items()]
     entries += [MetadataEntry("run", run.id, k, v, now) for k, v in ctx.run_metadata.items()]
     if failure is not None:
-        entries.append(MetadataEntry("step_run", step_run_id, HOOK_ERROR, failure, now))
+        masked = {**failure, "error": redact(failure["error"])}  # recorded: no secret in it
+        entries.append(MetadataEntry("step_run", step_run_id, HOOK_ERROR, masked, now))
     if not entries:
         return
     try:
