@@ -140,9 +140,11 @@ def test_plain_credentials_of_an_earlier_bevel_keep_working_and_can_be_encrypted
 
 
 def test_a_sealed_credential_under_another_key_says_how_to_fix_it(
-    defs: Definitions, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    defs: Definitions, settings: Settings, monkeypatch: pytest.MonkeyPatch, invoke: Invoke
 ) -> None:
-    defs.register_component("artifact_store", "raw", "s3", {"path": "s3://b", "key": KEY})
+    defs.register_component(
+        "artifact_store", "raw", "s3", {"path": "s3://b", "key": KEY, "secret": SECRET}
+    )
     defs.register_stack("raw", {"orchestrator": "local", "artifact_store": "raw"})
     monkeypatch.setenv("BEVEL_SECRETS_KEY", Fernet.generate_key().decode())
     with pytest.raises(StackError) as err:
@@ -151,8 +153,18 @@ def test_a_sealed_credential_under_another_key_says_how_to_fix_it(
         "artifact_store 'raw' (flavor s3): cannot decrypt the credential in field 'key': it was "
         "encrypted with another key"
     )
-    assert err.value.hint and "$BEVEL_SECRETS_KEY" in err.value.hint
-    assert "bevel component update ... --key=..." in err.value.hint
+    hint = err.value.hint or ""
+    assert "$BEVEL_SECRETS_KEY" in hint
+    command = "bevel component update raw --key=... --secret=..."
+    assert hint.endswith(f"or give the credentials again: {command}")
+    # following the hint literally (with the values) stores them under the key now in use
+    ok(invoke("component", "update", "raw", "--key=AKIANEWKEY9876", "--secret=new-secret-value"))
+    stack = build_stack("raw", settings)
+    try:
+        fs = stack.artifact_store.fs
+        assert (fs.key, fs.secret) == ("AKIANEWKEY9876", "new-secret-value")
+    finally:
+        stack.close()
 
 
 def test_export_and_import_with_encrypted_credentials(

@@ -108,7 +108,7 @@ def build_component(
     if needs_secrets(values):
         if secrets is None:
             raise StackError(f"{where} refers to secrets, but no secret store was given")
-        values = secrets.resolve(values, where=where)
+        values = secrets.resolve(values, where=where, component=record.name)
     remember_credentials(flavor.config_class(), values)  # masked in every error from now on
     config = validate_config(flavor.config_class(), values, where=where)
     missing = flavor.missing(config)

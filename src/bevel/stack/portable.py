@@ -183,7 +183,8 @@ def _same(defs: Definitions, existing: ComponentRecord, wanted: ComponentRecord)
     if not encrypted(existing):
         return False
     try:
-        opened = defs.secrets.open_sealed(existing.config, where=f"component {existing.name!r}")
+        where = f"component {existing.name!r}"
+        opened = defs.secrets.open_sealed(existing.config, where=where, component=existing.name)
     except StackError:  # another key: it cannot be the same as far as anyone can tell
         return False
     return wanted.config == opened

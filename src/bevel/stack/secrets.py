@@ -114,8 +114,9 @@ class SecretBox:
         """One credential as ``{{sealed:TOKEN}}``, to store in place of the literal."""
         return "{{sealed:" + str(self._fernet.encrypt(text.encode()).decode("ascii")) + "}}"
 
-    def open_text(self, token: str, *, where: str, field: str) -> str:
-        """The credential of a ``{{sealed:TOKEN}}`` (``token`` without the braces)."""
+    def open_text(self, token: str, *, where: str, field: str, again: str) -> str:
+        """The credential of a ``{{sealed:TOKEN}}`` (``token`` without the braces); ``again``
+        is the command that stores the component's credentials anew (for the hint)."""
         # Function-local import: see _fernet.
         from cryptography.fernet import InvalidToken
 
@@ -126,8 +127,7 @@ class SecretBox:
                 f"{where}: cannot decrypt the credential in field {field!r}: it was encrypted "
                 "with another key",
                 hint=f"set ${ENV_SECRETS_KEY} to the key it was stored with (a team shares one "
-                f"key), or give it again: bevel component update ... --"
-                f"{field.split('.')[0].replace('_', '-')}=...",
+                f"key), or give the credentials again: {again}",
             ) from None
 
 
@@ -200,18 +200,31 @@ class Secrets:
 
         return map_credentials(config_cls, values, seal), tuple(fields)
 
-    def open_sealed(self, values: Mapping[str, Any], *, where: str) -> dict[str, Any]:
+    def open_sealed(
+        self, values: Mapping[str, Any], *, where: str, component: str = "NAME"
+    ) -> dict[str, Any]:
         """``values`` with sealed credentials decrypted (references left as they are)."""
-        return resolve(values, _no_lookup, where=where, unseal=self._unsealer(where))
+        unseal = self._unsealer(values, where, component)
+        return resolve(values, _no_lookup, where=where, unseal=unseal)
 
-    def resolve(self, values: Mapping[str, Any], *, where: str) -> dict[str, Any]:
-        """``values`` with references resolved and sealed credentials decrypted (for building
-        a component); every value found is remembered, so no error or log shows it."""
-        return resolve(values, self.get, where=where, unseal=self._unsealer(where))
+    def resolve(
+        self, values: Mapping[str, Any], *, where: str, component: str = "NAME"
+    ) -> dict[str, Any]:
+        """``values`` (the config of component ``component``) with references resolved and
+        sealed credentials decrypted, for building it; every value found is remembered, so no
+        error or log shows it."""
+        unseal = self._unsealer(values, where, component)
+        return resolve(values, self.get, where=where, unseal=unseal)
 
-    def _unsealer(self, where: str) -> Callable[[str, str], str]:
+    def _unsealer(
+        self, values: Mapping[str, Any], where: str, component: str
+    ) -> Callable[[str, str], str]:
+        sealed = [k for k, v in values.items() if any(SEALED.search(t) for t in _strings(v))]
+        options = " ".join(f"--{k.replace('_', '-')}=..." for k in sealed)
+        again = f"bevel component update {component} {options}"
+
         def unseal(field: str, token: str) -> str:
-            text = self.box.open_text(token, where=where, field=field)
+            text = self.box.open_text(token, where=where, field=field, again=again)
             remember(text)
             return text
 
