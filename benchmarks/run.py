@@ -25,11 +25,18 @@ does the same work without bevel, run in the same invocation (so machine noise h
              directly; listing 50 runs through it; the server's RSS with 10,000 runs
   sweep      20 trivial trials of a step sweep (Optuna), local and local_parallel   see ml.py
   predict    /predict latency p50/p99 of a served scikit-learn model              see ml.py
+  fanout     1 -> 20 -> 1 trivial steps, whole process, on local, local_parallel and Dask
+             (a scheduler and 2 workers started beforehand)  vs Kedro's 0.78 s, ZenML's 7.1 s
+  parallel   8 steps sleeping 1 s: on 2 local_parallel processes and on 2 Dask workers of
+             1 thread (the run's recorded duration)           vs the ideal 4 s
+  daskstep   per-step overhead of a 20-step chain on Dask     vs bare client.submit chains
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import shutil
 import statistics
@@ -38,7 +45,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,6 +211,94 @@ with db:
 db.execute("ANALYZE")
 print(db.execute("SELECT count(*) FROM runs").fetchone()[0],
       db.execute("SELECT count(*) FROM step_runs").fetchone()[0])
+"""
+
+FANOUT = """
+import sys
+from bevel import pipeline, step
+
+@step
+def start() -> int:
+    return 1
+
+@step
+def inc(x: int, i: int) -> int:
+    return x + i
+
+@step
+def total(xs: list[int]) -> int:
+    return sum(xs)
+
+@pipeline
+def fanout():
+    s = start()
+    total([inc(s, i) for i in range(20)])
+
+if __name__ == "__main__":
+    fanout.with_options(enable_cache=False, stack=sys.argv[1])()
+"""
+
+SLEEPS = """
+import sys, time
+from bevel import Client, pipeline, step
+
+@step
+def nap(i: int) -> int:
+    time.sleep(1)
+    return i
+
+@pipeline
+def naps():
+    for i in range(8):
+        nap(i)
+
+if __name__ == "__main__":
+    run = naps.with_options(enable_cache=False, stack=sys.argv[1])()
+    print((run.ended - run.created).total_seconds())
+"""
+
+CHAIN_ON = """
+import sys, time
+from bevel import pipeline, step
+
+@step
+def start() -> int:
+    return 0
+
+@step
+def inc(x: int) -> int:
+    return x + 1
+
+@pipeline
+def chain(n: int = 20):
+    x = start()
+    for _ in range(n - 1):
+        x = inc(x)
+
+if __name__ == "__main__":
+    run = chain.with_options(enable_cache=False, stack=sys.argv[1])(n=int(sys.argv[2]))
+    print((run.ended - run.created).total_seconds())
+"""
+
+BARE_SUBMIT = """
+import sys, time
+from distributed import Client
+
+def start():
+    return 0
+
+def inc(x):
+    return x + 1
+
+client = Client(sys.argv[1])
+client.submit(start, pure=False).result()  # warm: the functions are known to the workers
+t = time.perf_counter()
+x = client.submit(start, pure=False)
+for _ in range(int(sys.argv[2]) - 1):
+    x = client.submit(inc, x, pure=False)
+x.result()
+print(time.perf_counter() - t)
+client.close()
 """
 
 LIST = """
@@ -520,6 +615,110 @@ class Bench:
     def predict(self) -> None:
         ml.predict(self)
 
+    # --- orchestrators -------------------------------------------------------------------------
+    def _register(self, *commands: list[str]) -> None:
+        for args in commands:
+            subprocess.run([BEVEL, *args], env=self.env, check=True, capture_output=True)
+
+    def _orchestrator_stacks(self, address: str | None) -> None:
+        self._register(
+            ["component", "register", "orchestrator", "par", "--flavor", "local_parallel",
+             "--processes", "2", "--cpus", "2"],
+            ["stack", "register", "parallel", "-o", "par", "-a", "local-artifacts"],
+        )  # fmt: skip
+        if address:
+            self._register(
+                ["component", "register", "orchestrator", "cluster", "--flavor", "dask",
+                 "--address", address],
+                ["stack", "register", "dask", "-o", "cluster", "-a", "local-artifacts"],
+            )  # fmt: skip
+
+    def fanout(self) -> None:
+        """1 -> 20 -> 1 trivial steps, whole process, on each orchestrator."""
+        with dask_cluster(self.work / "dask-fanout", workers=2) as address:
+            self.reset_home()
+            self._orchestrator_stacks(address)
+            script = self.script("fanout.py", FANOUT)
+            bare = self.run(["-c", "pass"])
+            for stack, target in (("default", "<= 0.5 s"), ("parallel", "<= 1.0 s"),
+                                  ("dask", "")):  # fmt: skip
+                took = self.run([script, stack])
+                self.add(f"fan-out 1->20->1, {stack}", took, bare, "python -c pass", target)
+
+    def parallel(self) -> None:
+        """8 steps of 1 s on 2 processes / 2 Dask workers: the run's duration vs the ideal."""
+        with dask_cluster(self.work / "dask-sleeps", workers=2) as address:
+            self.reset_home()
+            self._orchestrator_stacks(address)
+            script = self.script("sleeps.py", SLEEPS)
+            for stack, target in (("parallel", "<= 1.15x"), ("dask", "<= 1.2x")):
+                took = statistics.median(
+                    float(self._output([PY, script, stack]).split()[-1]) for _ in range(3)
+                )
+                self.add(f"8 x 1 s steps, {stack}, 2 workers", took, 4.0, "ideal 4 s", target)
+
+    def daskstep(self) -> None:
+        """Per-step overhead of a chain on Dask vs the same chain of bare client.submit calls
+        (both on the same running cluster; bevel's run duration from its record)."""
+        n = 20
+        with dask_cluster(self.work / "dask-steps", workers=2) as address:
+            self.reset_home()
+            self._orchestrator_stacks(address)
+            script = self.script("chain_on.py", CHAIN_ON)
+            bare = self.script("bare_submit.py", BARE_SUBMIT)
+            self._output([PY, script, "dask", str(n)])  # warm: workers build the stack once
+            ours = statistics.median(
+                float(self._output([PY, script, "dask", str(n)]).split()[-1]) for _ in range(3)
+            )
+            theirs = statistics.median(
+                float(self._output([PY, bare, address, str(n)]).split()[-1]) for _ in range(3)
+            )
+        self.add(f"{n}-step chain on Dask, per step", ours / n, theirs / n,
+                 "bare client.submit, per step", "<= 3x")  # fmt: skip
+
+    def _output(self, cmd: list[str]) -> str:
+        done = subprocess.run(cmd, env=self.env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{done.stderr}")
+        return done.stdout
+
+
+@contextlib.contextmanager
+def dask_cluster(folder: Path, workers: int) -> Iterator[str]:
+    """A Dask scheduler and ``workers`` workers of 1 thread, as processes on 127.0.0.1."""
+    dask = str(Path(PY).with_name("dask"))
+    folder.mkdir(parents=True, exist_ok=True)
+    info = folder / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(info)], **quiet)]  # fmt: skip
+    while not info.exists() or not info.read_text().strip():
+        time.sleep(0.1)
+    time.sleep(0.1)
+    address = json.loads(info.read_text())["address"]
+    procs += [
+        subprocess.Popen(
+            [dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+            cwd=folder,
+            **quiet,
+        )
+        for _ in range(workers)
+    ]
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(workers, timeout=60)
+    try:
+        yield address
+    finally:
+        with Client(address, timeout=10) as client:
+            client.shutdown()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
 
 def _rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -549,7 +748,7 @@ def _record_runs(db_url: str, count: int) -> None:
 
 WORKLOADS = (
     "imports", "chain", "array", "frame", "listing", "cold", "scale", "team", "rest", "sweep",
-    "predict",
+    "predict", "fanout", "parallel", "daskstep",
 )  # fmt: skip
 
 

@@ -26,6 +26,8 @@ _EXPORTS = {
     "Client": "bevel.client.client:Client",
     "run_pipeline": "bevel.api:run_pipeline",
     "register_materializer": "bevel.artifacts.materializers.registry:register_materializer",
+    "ResourceSettings": "bevel.authoring.resources:ResourceSettings",
+    "unmapped": "bevel.authoring.tracing:unmapped",
 }
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "External",
     "ExternalPath",
     "Model",
+    "ResourceSettings",
     "__version__",
     "current",
     "evaluator",
@@ -43,6 +46,7 @@ __all__ = [
     "run_pipeline",
     "step",
     "trainer",
+    "unmapped",
 ]
 
 if TYPE_CHECKING:
@@ -51,7 +55,9 @@ if TYPE_CHECKING:
     from bevel.authoring.external import External, ExternalPath
     from bevel.authoring.model import Model
     from bevel.authoring.pipeline import pipeline
+    from bevel.authoring.resources import ResourceSettings
     from bevel.authoring.step import evaluator, step, trainer
+    from bevel.authoring.tracing import unmapped
     from bevel.client.client import Client
     from bevel.run.context import current, log_metadata, log_metric
 

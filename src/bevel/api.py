@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bevel._text import shown_path
-from bevel.artifacts.materializers import registry
+from bevel.artifacts.materializers import refs, registry
 from bevel.artifacts.materializers.json_builtins import NOT_JSON_HINT
 from bevel.artifacts.materializers.refs import mark_file_module
 from bevel.authoring.pipeline import PipelineDefinition
@@ -36,6 +36,7 @@ from bevel.errors import (
     MetadataError,
     NotFound,
     PipelineFileError,
+    RunCancelled,
     RunFailed,
 )
 from bevel.metadata.records import RunRecord, RunStatus
@@ -143,13 +144,19 @@ def _run_on(
     settings: Settings | None,
     listener: RunListener | None,
     raise_on_failure: bool,
+    resumes: RunRecord | None = None,
 ) -> RunView:
     validate_stack(stack, compiled.plan)
     check_reachable(stack)
     reap_dead_runs(stack.metadata_store)  # writers reap (reads never do): see client.liveness
     compiled = replace(compiled, plan=resolve_model(compiled.plan, stack))  # before it is recorded
     result = execute(
-        compiled, stack, run=new_run(compiled.plan, stack), listener=listener, settings=settings
+        compiled,
+        stack,
+        run=new_run(compiled.plan, stack),
+        listener=listener,
+        settings=settings,
+        resumes=resumes,
     )
     final = result.run
     if result.lost is not None:
@@ -168,6 +175,14 @@ def _run_on(
 
 def _ended_elsewhere(final: RunRecord, lost: MetadataError, raise_on_failure: bool) -> None:
     """Say that another process ended (or deleted) the run while this one still drove it."""
+    if final.status is RunStatus.CANCELLED:  # `bevel runs cancel`: the view says so
+        if raise_on_failure:
+            raise RunCancelled(
+                f"run {final.name} was cancelled from another process"
+                f" ({final.error or 'bevel runs cancel'})",
+                run_id=final.id,
+            ) from lost
+        return
     if isinstance(lost, NotFound):
         message = f"run {final.name} was deleted by another process while it ran here"
     else:
@@ -184,6 +199,81 @@ def _ended_elsewhere(final: RunRecord, lost: MetadataError, raise_on_failure: bo
     if raise_on_failure:
         raise RunFailed(message, run_id=final.id, hint=hint) from lost
     warnings.warn(f"{message}\n  hint: {hint}", BevelWarning, stacklevel=3)
+
+
+def resume_run(
+    run: str,
+    *,
+    stack: Stack | str | None = None,
+    listener: RunListener | None = None,
+    raise_on_failure: bool = True,
+) -> RunView:
+    """Run a failed or cancelled run again as a new run linked to it (run metadata
+    ``resumed_from``): the steps it completed are reused, the others run with the code as it
+    is now (see :mod:`bevel.run.resume`). ``run`` is a run name, id or id prefix, found on
+    ``stack``, where the new run goes too (default: the stack the old run ran on, as found
+    through the active one's metadata store)."""
+    if isinstance(stack, Stack):
+        return _resume_on(run, stack, None, listener, raise_on_failure)
+    settings = load_settings()
+    built = build_stack(stack, settings)
+    try:
+        if stack is None:
+            recorded = built.metadata_store.get_run(run).stack
+            if recorded != built.name:
+                built.close()
+                built = build_stack(recorded, settings)
+        return _resume_on(run, built, settings, listener, raise_on_failure)
+    finally:
+        built.close()
+
+
+def _resume_on(
+    ref: str,
+    stack: Stack,
+    settings: Settings | None,
+    listener: RunListener | None,
+    raise_on_failure: bool,
+) -> RunView:
+    old = stack.metadata_store.get_run(ref)
+    if old.status is RunStatus.RUNNING:
+        raise ConfigError(
+            f"run {old.name} is still running",
+            hint=f"cancel it first (bevel runs cancel {old.name}), then resume it",
+        )
+    if old.status is RunStatus.COMPLETED:
+        raise ConfigError(
+            f"run {old.name} completed: there is nothing to resume",
+            hint=f"run the pipeline again to recompute what changed: bevel run FILE:{old.pipeline}",
+        )
+    pipeline = _recorded_pipeline(old)
+    compiled = compile_pipeline(
+        pipeline,
+        params=dict(old.params),
+        config=dict(old.config) or None,
+        enable_cache=bool(old.plan.get("enable_cache", True)),
+    )
+    return _run_on(compiled, stack, settings, listener, raise_on_failure, resumes=old)
+
+
+def _recorded_pipeline(run: RunRecord) -> PipelineDefinition:
+    """The pipeline a recorded run ran, imported again from its module or its file."""
+    source, file = str(run.plan.get("source", "")), str(run.plan.get("file", ""))
+    module, _, _ = source.rpartition(":")
+    if module and module != "__main__":
+        try:
+            found = refs.import_ref(source)
+        except (ImportError, AttributeError):
+            found = None
+        if isinstance(found, PipelineDefinition):
+            return found
+    if file.endswith(".py") and Path(file).is_file():
+        return load_pipeline(f"{file}:{run.pipeline}")
+    raise ConfigError(
+        f"the pipeline of run {run.name} ({source or run.pipeline}) cannot be found here:"
+        f" its file {file or '(unknown)'} is gone",
+        hint="resume from the project where the run was started, with its files in place",
+    )
 
 
 def load_pipeline(target: str) -> PipelineDefinition:

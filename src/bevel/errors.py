@@ -28,6 +28,9 @@ BevelError
 │   └── ServerUnavailable ᵀ      a bevel server cannot be reached right now, or is overloaded
 ├── StepFailed                   a step raised (wraps the user's exception as __cause__)
 │   └── OutputTypeError          a step returned something that does not match its annotation
+├── StepInterrupted              the orchestrator stopped a step, not the step's own code
+│   ├── WorkerLost               the process or Dask worker running the step died
+│   └── StepTimedOut             the step ran past its @step(timeout=...)
 ├── DataError                    data that cannot be profiled, validated or compared
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── ModelError                   a model operation that cannot be done (no metric to compare)
@@ -262,6 +265,24 @@ class StepFailed(BevelError):
 
 class OutputTypeError(StepFailed):
     """A step returned a value that does not match its output annotation."""
+
+
+class StepInterrupted(BevelError):
+    """A step stopped by its orchestrator rather than by its own code: its worker died, or it
+    ran past its timeout. The engine records the step failed with this message and runs it
+    again when the step has retries left."""
+
+    def __init__(self, message: str, *, step: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.step = step
+
+
+class WorkerLost(StepInterrupted):
+    """The worker process (or Dask worker) running a step died before reporting."""
+
+
+class StepTimedOut(StepInterrupted):
+    """A step ran longer than its ``@step(timeout=...)`` and was stopped."""
 
 
 class DataError(BevelError):

@@ -298,10 +298,14 @@ def test_a_tuple_of_outputs_passed_as_one_argument_is_explained() -> None:
 
     @pipeline
     def q() -> None:
-        total([make(), make()])
+        total([make(), make()])  # a list of outputs is a fan-in now (issue 8)
 
-    with pytest.raises(DefinitionError, match="is a list holding the output\\(s\\) 'output' of"):
-        compile_pipeline(q)
+    spec = compile_pipeline(q).plan.step("total")
+    assert spec.lists == ("xs",)
+    assert {n: (r.step, r.output) for n, r in spec.inputs.items()} == {
+        "xs[0]": ("make", "output"),
+        "xs[1]": ("make_2", "output"),
+    }
 
 
 def test_a_named_output_starting_with_output_is_a_single_output() -> None:

@@ -56,7 +56,7 @@ def test_third_party_flavors_come_from_entry_points(thirdparty: Path) -> None:
     assert threads.provider == "bevel-example-flavor"
     assert threads.implementation == "bevel_example_flavor.orchestrator:ThreadsOrchestrator"
     flavors, problems = list_flavors("orchestrator")
-    assert [f.name for f in flavors] == ["local", "threads"]
+    assert [f.name for f in flavors] == ["dask", "local", "local_parallel", "threads"]
     assert problems == []
     everything, _ = list_flavors()
     assert ("alerter", "file") in {(f.type, f.name) for f in everything}

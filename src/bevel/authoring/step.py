@@ -29,6 +29,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
 from bevel.authoring.sweep import sweep_options
+from bevel.authoring.resources import ResourceSettings
+from bevel.authoring.resources import normalise as normalise_resources
 from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
 from bevel.errors import DefinitionError
 
@@ -65,6 +67,7 @@ class StepConfig:
     kind: str | None = None
     # A hyper-parameter sweep of this step (``.sweep(...)``): the checked options as JSON.
     sweep: dict[str, Any] | None = None
+    timeout: float | None = None  # seconds; the orchestrator stops the step past it
 
 
 def _check_config(config: StepConfig, where: str) -> None:
@@ -90,6 +93,15 @@ def _check_config(config: StepConfig, where: str) -> None:
             f"got {expiration!r}",
             where=where,
             hint="e.g. @step(cache_expiration=timedelta(hours=6)) or @step(cache_expiration=3600)",
+        )
+    timeout = config.timeout
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        raise DefinitionError(
+            f"timeout must be a positive number of seconds, got {timeout!r}",
+            where=where,
+            hint="use e.g. @step(timeout=600) for ten minutes",
         )
     for hook_name in ("on_success", "on_failure", "cache_key"):
         hook = getattr(config, hook_name)
@@ -135,6 +147,9 @@ class StepDefinition(Generic[P, R]):
         self.line = code.co_firstlineno
         self.source = f"{func.__module__}:{func.__qualname__}"
         _check_config(config, self.where)
+        if not isinstance(config.resources, dict) or config.resources:
+            config = replace(config, resources=normalise_resources(config.resources, self.where))
+            self.config = config
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
     @property
@@ -255,7 +270,32 @@ class StepDefinition(Generic[P, R]):
                 if option not in own:
                     kwargs.pop(option, None)
             return self.func(*args, **kwargs)
-        frame = sys._getframe(1)
+        return self._record(sys._getframe(1), args, dict(kwargs), mapped=False)  # type: ignore[no-any-return]
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the step once per element of a list produced at run time, inside a pipeline:
+        ``scores = evaluate.map(models, test=unmapped(test_df))``.
+
+        Every step output passed (a list, or the outputs of another mapped step) is mapped
+        over, element by element (several: zipped, of equal length); literals and
+        ``unmapped(...)`` outputs go whole to each call. Each call is a step run of its own
+        (``evaluate[0]``, ``evaluate[1]``...) with its own cache entry; the result is the list
+        of their outputs, for a step taking a list (fan-in) or another ``.map``.
+        """
+        if active_trace() is None:
+            raise DefinitionError(
+                f"{self.name}.map() maps a step over a list of step outputs inside a @pipeline",
+                where=self.where,
+                hint=f"outside a pipeline, call the function: [{self.name}(x) for x in items]",
+            )
+        return self._record(sys._getframe(1), args, kwargs, mapped=True)
+
+    def _record(
+        self, frame: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, mapped: bool
+    ) -> Any:
+        trace = active_trace()
+        assert trace is not None
+        own = self._own_call_options
         where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         after = None if "after" in own else kwargs.pop("after", None)
         call_id = None if "id" in own else kwargs.pop("id", None)
@@ -269,13 +309,14 @@ class StepDefinition(Generic[P, R]):
         invocation = trace.add(
             self,
             args=args,
-            kwargs=dict(kwargs),
+            kwargs=kwargs,
             after=_after_ids(after, where),
             call_file=frame.f_code.co_filename,
             call_line=frame.f_lineno,
+            mapped=mapped,
             call_id=call_id,
         )
-        return _outputs_of(invocation)  # type: ignore[no-any-return]
+        return _outputs_of(invocation)
 
     def __repr__(self) -> str:
         return f"<step {self.name} ({self.source})>"
@@ -331,10 +372,11 @@ def step(
     pickle: bool | Sequence[str] = False,
     on_success: Hook | None = None,
     on_failure: Hook | None = None,
-    resources: dict[str, Any] | None = None,
+    resources: dict[str, Any] | ResourceSettings | None = None,
     materializers: dict[str, str | type] | None = None,
     cache_key: Hook | None = None,
     cache_expiration: float | timedelta | None = None,
+    timeout: float | None = None,
 ) -> Callable[[Callable[P, R]], StepDefinition[P, R]]: ...
 
 
@@ -344,7 +386,9 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     Options: ``retries`` and ``retry_delay`` (seconds, doubled after each failure),
     ``enable_cache``, ``pickle`` (True or output names: explicit opt-in to pickling outputs that
     have no materializer), ``on_success`` / ``on_failure`` hooks (keyword-only:
-    ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"gpu": 1}``), ``name``,
+    ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"cpu": 2, "gpu": 1,
+    "memory": "4GiB"}`` or a :class:`~bevel.authoring.resources.ResourceSettings`: what
+    orchestrators place the step by), ``timeout`` (seconds: the step is stopped past it), ``name``,
     ``materializers`` (output name -> a materializer class or its ``"module:Class"``),
     ``cache_key`` (``def key(*, step, params, inputs, **_)`` returning a JSON value that becomes
     one more cache-key ingredient, e.g. a dataset version read from a catalog) and

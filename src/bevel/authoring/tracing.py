@@ -42,6 +42,36 @@ class OutputRef:
         )
 
 
+@dataclass(frozen=True)
+class MappedRef(OutputRef):
+    """One output of a mapped step (``evaluate.map(models)``): a list known only at run time.
+
+    Passed to a plain step call it is that call's list argument (fan-in: the step receives
+    every mapped call's result, in order); passed to another ``.map`` it is mapped over
+    element by element."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise DefinitionError(
+            f"the outputs of the mapped step '{self.step_id}' are known only at run time, so"
+            " they cannot be unpacked or iterated while the pipeline is being defined",
+            hint="pass them whole to a step that takes a list (fan-in), or map another step"
+            " over them with .map()",
+        )
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """``unmapped(test_df)``: an argument of ``.map`` passed whole to every mapped call."""
+
+    value: Any
+
+
+def unmapped(value: Any) -> Unmapped:
+    """Pass ``value`` (a step output) whole to each call of ``step.map(...)`` instead of mapping
+    over it: ``evaluate.map(models, test=unmapped(test_df))``."""
+    return Unmapped(value)
+
+
 @dataclass
 class StepInvocation:
     """One call of a step in a pipeline body."""
@@ -54,13 +84,15 @@ class StepInvocation:
     call_file: str
     call_line: int
     multi_output: bool = False
+    mapped: bool = False  # called with .map(): one step run per element, at run time
 
     @property
     def where(self) -> str:
         return f"{self.call_file}:{self.call_line}"
 
     def output_refs(self) -> list[OutputRef]:
-        return [OutputRef(self.id, d.name, d.annotation) for d in self.step.outputs]
+        ref = MappedRef if self.mapped else OutputRef
+        return [ref(self.id, d.name, d.annotation) for d in self.step.outputs]
 
 
 @dataclass
@@ -78,6 +110,7 @@ class Trace:
         after: tuple[str, ...],
         call_file: str,
         call_line: int,
+        mapped: bool = False,
         call_id: str | None = None,
     ) -> StepInvocation:
         """Record one call; its id is ``call_id`` (``train(x, id="...")``), else the
@@ -109,6 +142,7 @@ class Trace:
             call_file=call_file,
             call_line=call_line,
             multi_output=step.returns_tuple,
+            mapped=mapped,
         )
         self.invocations.append(invocation)
         return invocation

@@ -103,10 +103,12 @@ def cache_key(ing: CacheIngredients) -> str:
        run's id: identical data from a different run still hits);
     5. ``materializers``: ``"module:Class@version"`` of each output's materializer (a new
        on-disk format invalidates old outputs);
-    6. ``options``: step options that would change its outputs (JSON). One does: in an
-       inference pipeline (``@pipeline(model=Model("churn", version="production"))``),
-       ``model_version``, the id of the version resolved when the run started, so a step never
-       reuses a result computed with another version; otherwise ``{}`` (the options there are
+    6. ``options``: what else changes what the step outputs (JSON): in an inference pipeline
+       (``@pipeline(model=Model("churn", version="production"))``), ``model_version``, the id of
+       the version resolved when the run started, so a step never reuses a result computed with
+       another version; for a step whose list output a mapped step maps over, ``elements``, those
+       outputs (they are saved element by element too, so a run without the element artifacts
+       must not be reused); otherwise ``{}``, as in keys recorded before (the other step options
        change how a step runs, not what it outputs);
     7. ``externals`` (only for steps with ``bevel.ExternalPath`` parameters): a fingerprint of
        each external file or folder, by parameter name: its content's SHA-256, or with
@@ -148,10 +150,21 @@ def ingredients_for(
         params=step.params,
         inputs=dict(inputs),
         materializers=materializers,
-        options={"model_version": step.options.model_version} if step.options.model_version else {},
+        options=_options(step),
         externals=dict(externals or {}),
         custom=custom,
     )
+
+
+def _options(step: StepSpec) -> dict[str, Any]:
+    """The ``options`` ingredient: only what changes the step's outputs, ``{}`` for most."""
+    options: dict[str, Any] = {}
+    if step.options.model_version:
+        options["model_version"] = step.options.model_version
+    elements = sorted(out.name for out in step.outputs if out.elements)
+    if elements:
+        options["elements"] = elements
+    return options
 
 
 # -- canonical JSON --------------------------------------------------------------------------

@@ -52,6 +52,8 @@ def list_(type_: str | None) -> None:
     tbl = output.table(
         console, "type", "flavor", "provided by", "installed", "settings (* required)"
     )
+    for column in tbl.columns[:4]:  # names stay whole; the settings list wraps instead
+        column.no_wrap = True
     for flv in flavors:
         missing = flv.missing()
         installed = (

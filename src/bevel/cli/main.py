@@ -32,7 +32,10 @@ from bevel.errors import BevelError, BevelWarning, ConfigError
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("bevel.cli.init:init", "Create a .bevel/ folder here to hold runs and artifacts."),
     "run": ("bevel.cli.run:run", "Run a pipeline defined in a Python file."),
-    "runs": ("bevel.cli.runs:runs", "List, inspect, explain and delete recorded runs."),
+    "runs": (
+        "bevel.cli.runs:runs",
+        "List, inspect, explain, cancel, resume and delete recorded runs.",
+    ),
     "logs": ("bevel.cli.logs:logs", "Print the captured output of one step of a run."),
     "pipelines": ("bevel.cli.pipelines:pipelines", "List the pipelines that have run."),
     "artifacts": ("bevel.cli.artifacts:artifacts", "List artifacts and show their lineage."),

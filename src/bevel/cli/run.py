@@ -65,7 +65,8 @@ def run(
     """Run a pipeline defined in a Python file.
 
     TARGET is FILE.py:PIPELINE, or just FILE.py when the file defines exactly one pipeline.
-    The exit code is 0 when the run completed, 1 when a step failed.
+    The exit code is 0 when the run completed, 1 when a step failed, 130 when it was
+    cancelled (Ctrl-C, `bevel runs cancel`).
 
     \b
     Examples:
@@ -91,9 +92,15 @@ def run(
     finally:
         listener.close()
     print_summary(console, view)
-    if view.status is not RunStatus.COMPLETED:
-        print_failure(output.stderr(), view)
-        raise click.exceptions.Exit(1)
+    exit_for(view)
+
+
+def exit_for(view: RunView) -> None:
+    """Say why a run did not complete, and exit 1 (failed) or 130 (cancelled)."""
+    if view.status is RunStatus.COMPLETED:
+        return
+    print_failure(output.stderr(), view)
+    raise click.exceptions.Exit(130 if view.status is RunStatus.CANCELLED else 1)
 
 
 def print_summary(console: Console, view: RunView) -> None:

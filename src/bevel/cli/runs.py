@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from collections import Counter
+
 import click
 from rich.console import Console
 from rich.text import Text
@@ -12,15 +15,32 @@ from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
 from bevel.client import metrics
 from bevel.client.lists import RunList, flatten, lookup
-from bevel.client.views import RunView, StepView
+from bevel.client.views import ArtifactView, RunView, StepView
 from bevel.metadata.records import HOOK_ERROR, RunStatus, StepStatus
 
 _STATUSES = [s.value for s in RunStatus]
 
 
-@click.group()
+class _RunsGroup(click.Group):
+    """``runs`` with ``cancel`` and ``resume`` imported only when used (they load the run
+    path, which listing and showing runs does not need)."""
+
+    LAZY = {"cancel": "bevel.cli.runs_control:cancel", "resume": "bevel.cli.runs_control:resume"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module, _, attr = self.LAZY[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_RunsGroup)
 def runs() -> None:
-    """List, inspect, explain and delete recorded runs.
+    """List, inspect, explain, cancel, resume and delete recorded runs.
 
     RUN is a run name, its id, or a unique id prefix (6+ characters).
 
@@ -29,6 +49,8 @@ def runs() -> None:
       bevel runs list --pipeline training --status failed
       bevel runs show training-20240101-120000-ab12cd
       bevel runs explain 1a2b3c4d train
+      bevel runs cancel training-20240101-120000-ab12cd
+      bevel runs resume training-20240101-120000-ab12cd
       bevel runs reap          # record runs whose process died as failed
     """
 
@@ -207,7 +229,11 @@ def print_run(console: Console, run: RunView) -> None:
         (
             "steps",
             f"{counts.total} of {run.planned_steps}: {counts.completed} ran, "
-            f"{counts.cached} cached, {counts.failed} failed",
+            f"{counts.cached} cached, {counts.failed} failed"
+            if not any(_base(s) != s for s in run.steps)
+            else f"{counts.total} step runs ({len(_mapped_groups(list(run.steps.values())))} steps,"
+            f" mapped ones counted per call): {counts.completed} ran, {counts.cached} cached,"
+            f" {counts.failed} failed",
         ),
         ("params", output.mapping(run.params)),
         ("stack", run.stack),
@@ -223,14 +249,28 @@ def print_run(console: Console, run: RunView) -> None:
 
     output.heading(console, "steps")
     tbl = output.table(console, "step", "status", "duration", "attempts", "cached from", "params")
-    for step in run.steps.values():
+    for group in _mapped_groups(list(run.steps.values())):
+        step = group[0]
+        if len(group) == 1:
+            output.add_row(
+                tbl,
+                step.step_id,
+                output.status(step.status.value),
+                fmt.duration(step.duration),
+                step.attempts,
+                fmt.short_id(step.cached_from),
+                output.mapping(step.params) if step.params else "",
+            )
+            continue
+        tally = Counter(s.status.value for s in group)
+        durations = [s.duration for s in group if s.duration is not None]
         output.add_row(
             tbl,
-            step.step_id,
-            output.status(step.status.value),
-            fmt.duration(step.duration),
-            step.attempts,
-            fmt.short_id(step.cached_from),
+            f"{step.step_id.rpartition('[')[0]}[0..{len(group) - 1}]",
+            ", ".join(f"{n} {status}" for status, n in tally.most_common()),
+            f"{fmt.duration(max(durations)) if durations else '-'} max",
+            max(s.attempts for s in group),
+            f"{tally.get('cached', 0)} of {len(group)}" if tally.get("cached") else "",
             output.mapping(step.params) if step.params else "",
         )
     output.emit(console, tbl)
@@ -254,22 +294,49 @@ def print_run(console: Console, run: RunView) -> None:
             console.print(Text(f"its traceback: bevel logs {run.name} {step.step_id}"))
 
 
+def _mapped_groups(steps: list[StepView]) -> list[list[StepView]]:
+    """Steps in order, the calls of each mapped step (``evaluate[0]``...) as one group."""
+    groups: dict[str, list[StepView]] = {}
+    for step in steps:
+        groups.setdefault(_base(step.step_id), []).append(step)
+    return list(groups.values())
+
+
 def _print_outputs(console: Console, steps: list[StepView]) -> None:
-    rows = [(s, name, a) for s in steps for name, a in s.outputs.items()]
+    """One row per output; the calls of a mapped step and the elements of a list that a step
+    is mapped over are one row each (``evaluate[0..19]``, ``output[0..19]``)."""
+    rows: dict[tuple[str, str, bool], list[tuple[StepView, ArtifactView]]] = {}
+    for step in steps:
+        for name, artifact in step.outputs.items():
+            key = (_base(step.step_id), _base(name), _base(name) != name)
+            rows.setdefault(key, []).append((step, artifact))
     if not rows:
         return
     output.heading(console, "outputs")
     tbl = output.table(console, "step", "output", "type", "version", "artifact")
-    for step, name, artifact in rows:
+    for (step_id, name, _), found in rows.items():
+        step, artifact = found[0]
+        if len(found) == 1 and step.step_id == step_id:
+            shown = (step.step_id, name, f"{artifact.name} v{artifact.version}")
+            output.add_row(tbl, *shown[:2], fmt.type_name(artifact.type_ref), shown[2],
+                           fmt.short_id(artifact.id))  # fmt: skip
+            continue
+        many = f"[0..{len(found) - 1}]"
         output.add_row(
             tbl,
-            step.step_id,
-            name,
-            fmt.type_name(artifact.type_ref),
-            f"{artifact.name} v{artifact.version}",
-            fmt.short_id(artifact.id),
+            step_id + (many if step.step_id != step_id else ""),
+            name + (many if step.step_id == step_id else ""),
+            ", ".join(sorted({fmt.type_name(a.type_ref) for _, a in found})),
+            f"{len(found)} artifacts",
+            "",
         )
     output.emit(console, tbl)
+
+
+def _base(name: str) -> str:
+    """``evaluate[3]`` -> ``evaluate``; other names as they are."""
+    base, sep, rest = name.rpartition("[")
+    return base if sep and rest.endswith("]") and rest[:-1].isdigit() else name
 
 
 def _print_metrics(console: Console, run: RunView) -> None:

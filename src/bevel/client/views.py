@@ -200,9 +200,13 @@ class StepView:
 
     @property
     def output(self) -> ArtifactView:
-        """The single output; an error naming the outputs when there are several or none."""
-        if len(self.outputs) == 1:
-            return next(iter(self.outputs.values()))
+        """The single output; an error naming the outputs when there are several or none.
+
+        The elements of a list output that a step is mapped over (``output[0]``...) are
+        artifacts too, in ``outputs``; they do not count here."""
+        whole = [a for name, a in self.outputs.items() if not name.endswith("]")]
+        if len(whole) == 1:
+            return whole[0]
         if not self.outputs:
             raise NotFound(
                 f"step {self.step_id!r} has no recorded outputs (status {self.status.value})",

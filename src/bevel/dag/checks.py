@@ -300,3 +300,28 @@ def check_run_name(template: str, *, source: str, where: str | None = None) -> N
         hint="choose another run name, or leave it out to get one made of the pipeline name "
         "and the time",
     )
+
+
+def check_list_output(annotation: Any, spec: Any, output: str) -> None:
+    """A step mapped over an output needs a list there: refuse an annotation that says
+    otherwise (unannotated outputs are checked when the step returns)."""
+    if annotation is None or annotation is Any:
+        return
+    declared = annotation
+    if typing.get_origin(declared) is typing.Annotated:
+        declared = typing.get_args(declared)[0]
+    if typing.get_origin(declared) is tuple and len(spec.outputs) > 1:
+        output_names = [o.name for o in spec.outputs]
+        declared = typing.get_args(declared)[output_names.index(output)]
+        if typing.get_origin(declared) is typing.Annotated:
+            declared = typing.get_args(declared)[0]
+    origin = typing.get_origin(declared) or declared
+    sequences = (list, tuple, abc.Sequence, abc.Iterable)
+    if origin in sequences:
+        return
+    raise DefinitionError(
+        f"a step is mapped over the output '{output}' of step '{spec.id}', which is declared"
+        f" as {getattr(declared, '__name__', declared)}, not a list",
+        where=spec.where,
+        hint="map over an output declared as list[...] (each element becomes one call)",
+    )

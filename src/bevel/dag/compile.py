@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bevel import names
@@ -16,11 +16,12 @@ from bevel._text import with_article
 from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.authoring.step import StepDefinition
-from bevel.authoring.tracing import OutputRef, StepInvocation
+from bevel.authoring.tracing import MappedRef, OutputRef, StepInvocation, Unmapped
 from bevel.dag.checks import (
     check_input_type,
     check_json_output,
     check_json_param,
+    check_list_output,
     check_param_type,
     check_run_name,
     check_step_names,
@@ -33,7 +34,9 @@ from bevel.dag.plan import (
     Plan,
     StepOptions,
     StepSpec,
+    element,
     expiration_seconds,
+    split_instance,
 )
 from bevel.errors import BevelError, DefinitionError, MaterializerNotFound, ParameterError
 
@@ -128,9 +131,19 @@ def _output_spec(
     return OutputSpec(decl.name, type_ref, materializer, version, pickle=wants_pickle)
 
 
-def _bind(
-    inv: StepInvocation, step_config: dict[str, Any], source: str
-) -> tuple[dict[str, Any], dict[str, OutputRef]]:
+@dataclass
+class _Bound:
+    """A call's arguments, sorted: literals, single inputs (list elements as ``name[i]``),
+    arguments mapped over, fan-ins of mapped steps, and which arguments are lists."""
+
+    params: dict[str, Any]
+    inputs: dict[str, OutputRef]
+    map_over: dict[str, OutputRef]
+    gather: dict[str, OutputRef]
+    lists: list[str]
+
+
+def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> _Bound:
     """Split a call's arguments into parameters (literals) and inputs (refs)."""
     step = inv.step
     sig = step.signature
@@ -144,6 +157,7 @@ def _bind(
         ) from exc
     params: dict[str, Any] = {}
     inputs: dict[str, OutputRef] = {}
+    out = _Bound(params, inputs, {}, {}, [])
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             if bound.arguments.get(name):
@@ -155,6 +169,10 @@ def _bind(
             continue
         if name in bound.arguments:
             value = bound.arguments[name]
+            if _bind_wired(out, name, value, inv):
+                if name in step_config:
+                    raise _config_sets_artifact(name, inv, source)
+                continue
             if isinstance(value, OutputRef):
                 if name in step_config:
                     raise _config_sets_artifact(name, inv, source)
@@ -185,7 +203,71 @@ def _bind(
                 hint=f"its parameters are: {', '.join(sig.parameters)}",
             )
         params[name] = value
-    return params, inputs
+    if inv.mapped and not out.map_over:
+        raise DefinitionError(
+            f"{step.name}.map() was given no step output to map over",
+            where=inv.where,
+            hint=f"pass the list to map over, e.g. {step.name}.map(models) where models is a"
+            " step's output (a list) or another mapped step's outputs",
+        )
+    return out
+
+
+def _bind_wired(out: _Bound, name: str, value: Any, inv: StepInvocation) -> bool:
+    """Bind ``value`` when it wires outputs in a way only lists and maps do (True if so)."""
+    if isinstance(value, Unmapped):
+        if not inv.mapped:
+            raise DefinitionError(
+                f"unmapped() is for arguments of .map(), and '{inv.step.name}' is called plainly",
+                where=inv.where,
+                hint=f"pass the value itself: {inv.step.name}(..., {name}=value)",
+            )
+        inner = value.value
+        if isinstance(inner, MappedRef):
+            out.gather[name] = inner
+            out.lists.append(name)
+        elif isinstance(inner, OutputRef):
+            out.inputs[name] = inner
+        elif _bind_list(out, name, inner, inv):
+            pass
+        else:
+            return False  # a literal: a parameter, as without unmapped()
+        return True
+    if isinstance(value, MappedRef):
+        if inv.mapped:
+            out.map_over[name] = value
+        else:
+            out.gather[name] = value
+            out.lists.append(name)
+        return True
+    if isinstance(value, OutputRef) and inv.mapped:
+        out.map_over[name] = value
+        return True
+    return _bind_list(out, name, value, inv)
+
+
+def _bind_list(out: _Bound, name: str, value: Any, inv: StepInvocation) -> bool:
+    """A list (or tuple) of step outputs as one argument: fan-in, one input per element."""
+    if not isinstance(value, list | tuple) or not value:
+        return False
+    refs = [v for v in value if isinstance(v, OutputRef)]
+    if not refs:
+        return False
+    if len(refs) != len(value) or any(isinstance(r, MappedRef) for r in refs):
+        raise DefinitionError(
+            f"argument '{name}' of step '{inv.step.name}' mixes step outputs with other values"
+            " in one list",
+            where=inv.where,
+            hint="a list argument holds only plain step outputs (fan-in), e.g."
+            " select_best([a, b, c]); pass a mapped step's outputs directly, not in a list",
+        )
+    producers = {r.step_id for r in refs}
+    if isinstance(value, tuple) and len(producers) == 1:
+        return False  # a whole multi-output tuple: refused below with the unpacking hint
+    for index, ref in enumerate(refs):
+        out.inputs[element(name, index)] = ref
+    out.lists.append(name)
+    return True
 
 
 def _nested_refs(value: Any) -> list[OutputRef]:
@@ -212,11 +294,11 @@ def _reject_nested_refs(value: Any, name: str, inv: StepInvocation) -> None:
             f"`{', '.join(r.output for r in refs)}, = ...` (or `[0]`), and pass one output"
         )
     else:
-        hint = "an input takes exactly one step output; to combine several, give the step one "
-        hint += "parameter per output"
+        hint = "pass step outputs directly, one per argument, or several as a list"
+        hint += " (fan-in: select_best([a, b, c]))"
     raise DefinitionError(
         f"argument '{name}' of step '{inv.step.name}' is {with_article(type(value).__name__)} holding the "
-        f"output(s) {named}; step outputs can only be passed directly, one per argument",
+        f"output(s) {named}; step outputs can only be passed directly or in a plain list",
         where=inv.where,
         hint=hint,
     )
@@ -228,6 +310,29 @@ def _config_sets_artifact(name: str, inv: StepInvocation, source: str) -> Parame
         "another step's output",
         hint="only literal parameters can be set from the config",
     )
+
+
+def _mark_elements(specs: list[StepSpec], by_id: dict[str, StepInvocation]) -> list[StepSpec]:
+    """Mark the list outputs that a step is mapped over: their producer saves each element as
+    an artifact of its own (part of its cache key, so an earlier run without them is no hit)."""
+    mapped = {s.id for s in specs if s.map_over}
+    wanted: dict[str, set[str]] = {}
+    for spec in specs:
+        for ref in spec.map_over.values():
+            if ref.step not in mapped:
+                wanted.setdefault(ref.step, set()).add(ref.output)
+    marked = []
+    for spec in specs:
+        names = wanted.get(spec.id)
+        if not names:
+            marked.append(spec)
+            continue
+        for out in spec.outputs:
+            if out.name in names:
+                check_list_output(by_id[spec.id].step.hints.get("return"), spec, out.name)
+        outputs = tuple(replace(o, elements=o.name in names) for o in spec.outputs)
+        marked.append(replace(spec, outputs=outputs))  # elements are in its cache key too
+    return marked
 
 
 def _check_cache_flags(config: RunConfig, run_cache: bool | None, pipeline_cache: bool) -> bool:
@@ -273,6 +378,7 @@ def compile_plan(
     for inv in trace.invocations:
         check_step_names(inv)
         specs.append(_compile_step(inv, by_id, config, tools, run_cache, enable_cache))
+    specs = _mark_elements(specs, by_id)
     fingerprint = hashlib.sha256("".join(s.code_hash for s in specs).encode()).hexdigest()
     plan = Plan(
         pipeline=pipeline.name,
@@ -358,13 +464,16 @@ def _compile_step(
 ) -> StepSpec:
     step = inv.step
     step_cfg = config.steps.get(inv.id)
-    params, refs = _bind(inv, step_cfg.parameters if step_cfg else {}, config.source)
+    bound = _bind(inv, step_cfg.parameters if step_cfg else {}, config.source)
+    params, refs = bound.params, bound.inputs
     hints = step.hints
     params, externals = prepare_params(params, hints, owner=f"step '{inv.id}'", where=inv.where)
     for name, value in params.items():
         check_json_param(value, name, owner=f"step '{inv.id}'", where=inv.where)
         check_param_type(value, hints.get(name), name, owner=f"step '{inv.id}'", where=inv.where)
     for arg, ref in refs.items():
+        if split_instance(arg)[1] is not None:
+            continue  # an element of a list argument: the list's annotation is not per element
         producer = by_id[ref.step_id]
         check_input_type(
             ref.annotation,
@@ -400,6 +509,7 @@ def _compile_step(
         cache_expiration=expiration_seconds(step.config.cache_expiration),
         kind=step.config.kind or "",
         sweep=_checked_sweep(step.config.sweep, params, inv),
+        timeout=step.config.timeout,
     )
     return StepSpec(
         id=inv.id,
@@ -417,4 +527,7 @@ def _compile_step(
         options=options,
         returns_tuple=step.returns_tuple,
         externals=externals,
+        map_over={a: ArtifactInput(r.step_id, r.output) for a, r in bound.map_over.items()},
+        gather={a: ArtifactInput(r.step_id, r.output) for a, r in bound.gather.items()},
+        lists=tuple(bound.lists),
     )

@@ -13,7 +13,8 @@ Example (what ``plan.to_dict()`` looks like, abridged)::
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,9 @@ class OutputSpec:
     materializer: str  # "module:Class" of the materializer chosen at compile time
     materializer_version: str
     pickle: bool = False  # explicit opt-in, recorded with the Python version
+    # A step is mapped over this output (``step.map(it)``): each element is saved too, as the
+    # output ``name[i]``, so that every mapped call has its own input artifact (and cache key).
+    elements: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class StepOptions:
     # A hyper-parameter sweep (``step.sweep(...)``): space, n_trials, metric, direction,
     # parallel, sampler, seed. The step runs as trials (bevel.integrations.optuna).
     sweep: dict[str, Any] | None = None
+    timeout: float | None = None  # seconds; the orchestrator stops the step past it
 
 
 def expiration_seconds(value: float | timedelta | None) -> float | None:
@@ -96,6 +101,14 @@ class StepSpec:
     # Parameters that name external files or folders (bevel.ExternalPath): name -> "content" or
     # "mtime", how their fingerprint for the cache key is taken (see bevel.authoring.external).
     externals: dict[str, str] = field(default_factory=dict)
+    # ``step.map(...)``: argument -> the list it is mapped over (a step's list output, or an
+    # output of another mapped step). The engine runs one instance ``id[i]`` per element.
+    map_over: dict[str, ArtifactInput] = field(default_factory=dict)
+    # Fan-in of a mapped step: argument -> its output; the argument receives them all, in order.
+    gather: dict[str, ArtifactInput] = field(default_factory=dict)
+    # Arguments that receive a list assembled from the inputs ``name[0]``, ``name[1]``...: a
+    # literal list of step outputs (``select([a, b, c])``) and every ``gather`` argument.
+    lists: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -106,7 +119,7 @@ class StepSpec:
     def upstream(self) -> tuple[str, ...]:
         """Every step this one waits for, inputs first, without duplicates."""
         seen: dict[str, None] = {}
-        for ref in self.inputs.values():
+        for ref in (*self.inputs.values(), *self.map_over.values(), *self.gather.values()):
             seen[ref.step] = None
         for sid in self.after:
             seen[sid] = None
@@ -132,9 +145,15 @@ class Plan:
     format: int = PLAN_FORMAT
 
     def step(self, step_id: str) -> StepSpec:
+        """The step ``step_id``; for a mapped step's call ``"evaluate[3]"``, its instance."""
         for spec in self.steps:
             if spec.id == step_id:
                 return spec
+        base, index = split_instance(step_id)
+        if index is not None:
+            for spec in self.steps:
+                if spec.id == base and spec.map_over:
+                    return instance(spec, index, {s.id for s in self.steps if s.map_over})
         raise KeyError(step_id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,6 +166,9 @@ class Plan:
                 **{
                     **s,
                     "inputs": {k: ArtifactInput(**v) for k, v in s["inputs"].items()},
+                    "map_over": {k: ArtifactInput(**v) for k, v in s.get("map_over", {}).items()},
+                    "gather": {k: ArtifactInput(**v) for k, v in s.get("gather", {}).items()},
+                    "lists": tuple(s.get("lists", ())),
                     "after": tuple(s["after"]),
                     "outputs": tuple(OutputSpec(**o) for o in s["outputs"]),
                     "options": StepOptions(**s["options"]),
@@ -155,3 +177,50 @@ class Plan:
             for s in data["steps"]
         )
         return cls(**{**data, "steps": steps})
+
+
+_INSTANCE = re.compile(r"^(?P<base>.+)\[(?P<index>\d+)\]$")
+
+
+def split_instance(name: str) -> tuple[str, int | None]:
+    """``"evaluate[3]"`` -> ``("evaluate", 3)``; a plain name -> ``(name, None)``."""
+    found = _INSTANCE.match(name)
+    if found is None:
+        return name, None
+    return found["base"], int(found["index"])
+
+
+def element(name: str, index: int) -> str:
+    """The name of element ``index`` of ``name``: ``models[2]``, ``evaluate[2]``."""
+    return f"{name}[{index}]"
+
+
+def instance(spec: StepSpec, index: int, mapped: set[str]) -> StepSpec:
+    """Call ``index`` of the mapped step ``spec``: its mapped arguments become ordinary inputs,
+    the element ``index`` of a list output (``models[3]``) or the output of the producer's own
+    call ``index`` when the producer is mapped too (``train[3]``). ``mapped`` holds the ids of
+    the plan's mapped steps."""
+    inputs = dict(spec.inputs)
+    for arg, ref in spec.map_over.items():
+        if ref.step in mapped:
+            inputs[arg] = ArtifactInput(element(ref.step, index), ref.output)
+        else:
+            inputs[arg] = ArtifactInput(ref.step, element(ref.output, index))
+    return replace(spec, id=element(spec.id, index), inputs=inputs, map_over={})
+
+
+def fold_lists(spec: StepSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the inputs ``name[0]``, ``name[1]``... of each list argument of ``spec``
+    gathered into one list under ``name``, in index order (empty when there are none)."""
+    if not spec.lists:
+        return values
+    out = dict(values)
+    found: dict[str, dict[int, Any]] = {name: {} for name in spec.lists}
+    for key, value in values.items():
+        base, index = split_instance(key)
+        if index is not None and base in found:
+            found[base][index] = value
+            del out[key]
+    for name, items in found.items():
+        out[name] = [items[i] for i in sorted(items)]
+    return out

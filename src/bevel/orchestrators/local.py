@@ -13,6 +13,9 @@ T = TypeVar("T")
 class InlineExecutor(Executor):
     """Runs each submitted call immediately in the caller's thread (no pool, no pickling)."""
 
+    #: Steps run in the thread that drives the run: stopping one means interrupting it.
+    inline = True
+
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
         try:
@@ -31,8 +34,8 @@ class LocalOrchestrator:
     in_process = True
     remote = False
 
-    def __init__(self, **_config: Any) -> None:
-        pass
+    def __init__(self, continue_on_failure: bool = True, **_config: Any) -> None:
+        self.continue_on_failure = continue_on_failure
 
     def executor(self) -> Executor:
         return InlineExecutor()

@@ -19,31 +19,32 @@ branches go on; the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), n
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import threading
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bevel.dag.compile import Compiled
-from bevel.dag.graph import downstream_of
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import MetadataError, NotFound, StatusConflict
+from bevel.errors import MetadataError, NotFound, StatusConflict, StepFailed, StepInterrupted
 from bevel.metadata.base import RunFilter
 from bevel.metadata.records import (
-    ArtifactRecord,
+    MetadataEntry,
     RunRecord,
     RunStatus,
-    StepCompletion,
     StepRunRecord,
     StepStatus,
 )
-from bevel.run import names
+from bevel.run import names, resume, shipping
 from bevel.run.events import NullListener, RunListener
 from bevel.run.heartbeat import HEARTBEAT_SECONDS, Heartbeat, sigterm_as_interrupt
 from bevel.run.interrupts import Terminated
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.notify import with_components
+from bevel.run.scheduler import Scheduler
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
 from bevel.run.worker import StackRef, StepTask, run_task
 from bevel.settings import Settings, load_settings
@@ -104,118 +105,6 @@ def new_run(plan: Plan, stack: Stack, run_name: str | None = None) -> RunRecord:
     )
 
 
-class _Scheduler:
-    """State of one run: which steps are done, failed, skipped, and which objects are live."""
-
-    def __init__(self, compiled: Compiled, stack: Stack, run: RunRecord, listener: RunListener):
-        self.plan = compiled.plan
-        self.definitions = compiled.steps
-        self.stack = stack
-        self.run = run
-        self.listener = listener
-        self.specs = {s.id: s for s in self.plan.steps}
-        self.pending: dict[str, StepSpec] = dict(self.specs)
-        self.outputs: dict[str, dict[str, ArtifactRecord]] = {}
-        self.objects: dict[tuple[str, str], Any] = {}
-        self.readers: dict[tuple[str, str], int] = {}
-        for spec in self.plan.steps:
-            for ref in spec.inputs.values():
-                key = (ref.step, ref.output)
-                self.readers[key] = self.readers.get(key, 0) + 1
-        self.failed: list[str] = []
-        self.errors: dict[str, BaseException] = {}
-
-    def ready(self) -> list[StepSpec]:
-        done = self.outputs.keys()
-        return [s for s in self.pending.values() if all(u in done for u in s.upstream)]
-
-    def inputs_for(self, spec: StepSpec) -> StepInputs:
-        artifacts = {n: self.outputs[r.step][r.output] for n, r in spec.inputs.items()}
-        objects = {
-            n: self.objects[(r.step, r.output)]
-            for n, r in spec.inputs.items()
-            if (r.step, r.output) in self.objects
-        }
-        return StepInputs(artifacts, objects)
-
-    def _release_inputs(self, spec: StepSpec) -> None:
-        """Free in-memory objects that no step still to run will read."""
-        for ref in spec.inputs.values():
-            key = (ref.step, ref.output)
-            self.readers[key] -= 1
-            if self.readers[key] == 0:
-                self.objects.pop(key, None)
-
-    def collect(self, spec: StepSpec, outcome: StepOutcome) -> None:
-        self._release_inputs(spec)
-        self.listener.on_step_end(outcome.step_run)
-        if not outcome.ok:
-            self.failed.append(spec.id)
-            if outcome.error is not None:
-                self.errors[spec.id] = outcome.error
-            self.skip(
-                downstream_of(self.plan, [spec.id]),
-                because=f"step '{spec.id}' did not complete",
-            )
-            return
-        self.outputs[spec.id] = outcome.outputs
-        if self.stack.orchestrator.in_process:
-            for name, obj in outcome.objects.items():
-                if self.readers.get((spec.id, name)):
-                    self.objects[(spec.id, name)] = obj
-
-    def skip(
-        self, step_ids: set[str], *, because: str, status: StepStatus = StepStatus.SKIPPED
-    ) -> None:
-        for spec in self.plan.steps:
-            if spec.id not in step_ids or spec.id not in self.pending:
-                continue
-            del self.pending[spec.id]
-            self._release_inputs(spec)
-            self.record_not_run(spec, new_id(), status, f"not run: {because}")
-
-    def record_not_run(
-        self, spec: StepSpec, step_run_id: str, status: StepStatus, error: str
-    ) -> None:
-        """Record that a step did not run (or did not finish) under ``step_run_id``.
-
-        A step run the worker already recorded under that id keeps its status: it is finished
-        (or is ended with the run) by the store's rules, and the listener hears the stored record.
-        """
-        store = self.stack.metadata_store
-        at = _now()
-        try:
-            current: StepRunRecord | None = store.get_step_run(step_run_id)
-        except NotFound:
-            current = None
-        if current is not None and current.status is not StepStatus.RUNNING:
-            self.listener.on_step_end(current)
-            return
-        record = (
-            replace(current, status=status, ended=at, error=error)
-            if current is not None
-            else StepRunRecord(
-                id=step_run_id,
-                run_id=self.run.id,
-                step_id=spec.id,
-                step_name=spec.name,
-                status=status,
-                started=at,
-                ended=at,
-                params=spec.params,
-                code_hash=spec.code_hash,
-                error=error,
-            )
-        )
-        try:
-            store.finish_step_run(StepCompletion(step_run=record))
-        except StatusConflict as conflict:
-            if conflict.entity == "run":
-                raise
-            record = store.get_step_run(step_run_id)  # the worker's own report got there first
-        self.listener.on_step_end(record)
-
-
 class _GuardedListener:
     """Passes events on; once the listener has raised (which fails the run), it hears nothing
     more, so that a broken progress display cannot stop the run's outcome being recorded."""
@@ -250,9 +139,9 @@ class _InProcess:
     """What an in-process executor calls: ``run_step`` with the live stack, the step's
     definition and its inputs' objects (the in-memory hand-off)."""
 
-    def __init__(self, sched: _Scheduler, spec: StepSpec, objects: dict[str, Any]) -> None:
+    def __init__(self, sched: Scheduler, spec: StepSpec, objects: dict[str, Any]) -> None:
         self.sched = sched
-        self.definition = sched.definitions.get(spec.id)
+        self.definition = sched.definition(spec.id)
         self.objects = objects
 
     def __call__(self, task: StepTask) -> StepOutcome:
@@ -278,17 +167,25 @@ class _Driver:
         listener: RunListener,
         settings: Settings | None,
     ) -> None:
-        self.sched = _Scheduler(compiled, stack, run, listener)
+        self.sched = Scheduler(compiled, stack, run, listener)
         self.stack = stack
         self.run = run
         self.listener = listener
         self.settings = settings
         self._stack_ref: StackRef | None = None
+        self.code: shipping.CodeRef | None = None  # the shipped source, when workers import it
+        self.reuse: dict[str, resume.Completed] = {}  # resuming: steps the old run completed
+        self.notes: dict[str, str] = {}  # run metadata recorded when the run starts
         self.running: dict[Future[StepOutcome], StepSpec] = {}
         self.submitted: dict[str, StepTask] = {}  # step id -> task, until its outcome is in
         self._tried: set[str] = set()  # submitted steps whose future ended without an outcome
+        self._interruptions: dict[str, int] = {}  # step id -> times its worker died / timed out
+        self._continue = bool(getattr(stack.orchestrator, "continue_on_failure", True))
         self.lost: MetadataError | None = None
-        self.beat = Heartbeat(stack.metadata_store, run.id, HEARTBEAT_SECONDS)
+        self.beat = Heartbeat(
+            stack.metadata_store, run.id, HEARTBEAT_SECONDS, on_lost=self._interrupt_inline
+        )
+        self._inline_in: int | None = None  # the thread running inline steps, while it does
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -298,7 +195,16 @@ class _Driver:
             with self.beat, sigterm_as_interrupt():
                 try:
                     self.listener.on_run_start(self.run, self.sched.plan)
+                    if self.notes:  # inside the loop's error handling, like everything else
+                        at = _now()
+                        notes = [
+                            MetadataEntry("run", self.run.id, k, v, at)
+                            for k, v in self.notes.items()
+                        ]
+                        self.stack.metadata_store.log_metadata(notes)
                     executor = self.stack.orchestrator.executor()
+                    if getattr(executor, "inline", False) and _in_main_thread():
+                        self._inline_in = threading.main_thread().ident
                     self._loop(executor)
                 except KeyboardInterrupt as interrupt:
                     why = describe_interrupt(interrupt) if isinstance(interrupt, Terminated) else ""
@@ -312,7 +218,9 @@ class _Driver:
                     if executor is not None:
                         executor.shutdown(wait=False, cancel_futures=True)
         except KeyboardInterrupt as interrupt:
-            self._finish(RunStatus.CANCELLED, describe_interrupt(interrupt))
+            result = self._finish(RunStatus.CANCELLED, describe_interrupt(interrupt))
+            if self.beat.lost.done() and self._inline_in is not None:
+                return result  # our own interrupt: the run was cancelled from elsewhere
             raise
         except BaseException as exc:
             self._finish(RunStatus.FAILED, f"the run crashed: {_describe(exc)}")
@@ -346,6 +254,13 @@ class _Driver:
         sched = self.sched
         sched.listener.on_step_start(spec.id, spec.name)
         inputs = sched.inputs_for(spec)
+        done = self.reuse.get(spec.id)
+        if done is not None:  # resuming: what completed in the old run is reused as it is
+            reused = resume.reuse(self.stack, self.run, spec, new_id(), done, inputs.artifacts)
+            if reused is not None:
+                del sched.pending[spec.id]
+                sched.collect(spec, reused)
+                return
         task = StepTask(
             run_id=self.run.id,
             step_id=spec.id,
@@ -353,6 +268,8 @@ class _Driver:
             stack=self._ref(),
             inputs=inputs.artifacts,
             resources=dict(spec.options.resources),
+            timeout=spec.options.timeout,
+            code=self.code,
         )
         del sched.pending[spec.id]
         self.submitted[spec.id] = task
@@ -370,10 +287,51 @@ class _Driver:
         if isinstance(exc, StatusConflict | NotFound):
             self.lost = exc  # the run ended elsewhere: the store refused the step's record
             return
+        if isinstance(exc, StepInterrupted | StepFailed):
+            self._interrupted(spec, exc, retry=isinstance(exc, StepInterrupted))
+            return
         if exc is not None:  # interrupted, or a bug in bevel or the executor, not in the step
             raise exc
         del self.submitted[spec.id]
-        self.sched.collect(spec, future.result())
+        outcome = future.result()
+        self.sched.collect(spec, outcome)
+        if not outcome.ok:
+            self._after_failure(spec)
+
+    def _interrupted(
+        self, spec: StepSpec, exc: StepInterrupted | StepFailed, *, retry: bool = True
+    ) -> None:
+        """The orchestrator stopped the step (its worker died, a timeout) or the worker could
+        not run it (StepFailed: it does not import there): record the attempt failed with the
+        reason, and submit the step again while it has retries left."""
+        task = self.submitted.pop(spec.id)
+        self._tried.discard(spec.id)
+        times = self._interruptions[spec.id] = self._interruptions.get(spec.id, 0) + 1
+        again = retry and times <= spec.options.retries
+        what = (exc.message if isinstance(exc, StepInterrupted) else str(exc)) + (
+            f"; running it again (retry {times} of {spec.options.retries})" if again else ""
+        )
+        record = self.sched.record_not_run(spec, task.step_run_id, StepStatus.FAILED, what)
+        if again:
+            self.sched.pending[spec.id] = spec  # submitted again by the loop's next turn
+            return
+        self.sched.collect(spec, StepOutcome(record, {}, error=exc), notify=False)
+        self._after_failure(spec)
+
+    def _after_failure(self, spec: StepSpec) -> None:
+        """Fail fast (``continue_on_failure=False`` on the orchestrator): start nothing more;
+        steps already running finish and are recorded as they end."""
+        if self._continue:
+            return
+        because = f"fail fast: step '{spec.id}' failed"
+        for future, other in list(self.running.items()):
+            if future.cancel():
+                self.running.pop(future)
+                task = self.submitted.pop(other.id)
+                self.sched.record_not_run(
+                    other, task.step_run_id, StepStatus.CANCELLED, f"not run: {because}"
+                )
+        self.sched.skip(set(self.sched.pending), because=because, status=StepStatus.CANCELLED)
 
     # --- ending ---------------------------------------------------------------------------
 
@@ -426,9 +384,13 @@ class _Driver:
             self._collect(future)
             return
         spec = self.running.pop(future)
+        exc = future.exception()
+        if isinstance(exc, StepInterrupted | StepFailed) and self.lost is None:
+            self._interrupted(spec, exc, retry=False)  # its worker died: say so, not "not finished"
+            return
         self._tried.add(spec.id)
-        if isinstance(future.exception(), StatusConflict | NotFound):
-            self.lost = future.exception()  # type: ignore[assignment]
+        if isinstance(exc, StatusConflict | NotFound):
+            self.lost = exc
 
     def _finish(self, status: RunStatus, error: str | None) -> RunResult:
         store = self.stack.metadata_store
@@ -446,6 +408,13 @@ class _Driver:
         self.listener.on_run_end(final)
         return RunResult(final, self.sched.errors, self.lost)
 
+    def _interrupt_inline(self) -> None:
+        """The run was ended elsewhere (``bevel runs cancel``) while a step may be running
+        inline, in the main thread: interrupt it there (as Ctrl-C would) so that it stops now;
+        nothing more is recorded (the store refuses it)."""
+        if self._inline_in is not None:
+            signal.pthread_kill(self._inline_in, signal.SIGINT)
+
     # --- helpers --------------------------------------------------------------------------
 
     @property
@@ -456,6 +425,10 @@ class _Driver:
         if self._stack_ref is None:
             self._stack_ref = StackRef.of(self.stack, self.settings or load_settings(create=False))
         return self._stack_ref
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _describe(exc: BaseException) -> str:
@@ -471,16 +444,42 @@ def execute(
     run: RunRecord,
     listener: RunListener | None = None,
     settings: Settings | None = None,
+    resumes: RunRecord | None = None,
 ) -> RunResult:
     """Record ``run`` and run ``compiled`` on ``stack``; return how it ended.
+
+    ``resumes`` is a failed or cancelled run that this one continues: its completed steps
+    are reused (:mod:`bevel.run.resume`) and the link is recorded (run metadata
+    ``resumed_from``).
 
     ``settings`` are those the stack was built with: an out-of-process orchestrator's workers
     rebuild the stack from its name and them (default: this process's settings). Ctrl-C and
     SIGTERM record the run as cancelled and re-raise ``KeyboardInterrupt``; any other error
     records it as failed and is re-raised.
     """
+    code = _ship_code(stack, settings, compiled.plan)  # before recording: too big is refused
     stack.metadata_store.create_run(run)
     # The stack's alerter and experiment tracker hear the run's end (bevel.run.notify), even
     # after the caller's listener broke.
     guarded = with_components(stack, _GuardedListener(listener or NullListener()))
-    return _Driver(compiled, stack, run, guarded, settings).execute()
+    driver = _Driver(compiled, stack, run, guarded, settings)
+    notes: dict[str, str] = {}
+    if code is not None:
+        driver.code = code
+        notes["code.archive"] = code.digest
+    if resumes is not None:
+        driver.reuse = resume.completed_steps(stack.metadata_store, resumes.id)
+        notes["resumed_from"] = resumes.id
+    driver.notes = notes
+    return driver.execute()
+
+
+def _ship_code(stack: Stack, settings: Settings | None, plan: Plan) -> shipping.CodeRef | None:
+    """Upload the project's source for an orchestrator whose workers import it from there."""
+    orchestrator = stack.orchestrator
+    if not getattr(orchestrator, "ships_code", False):
+        return None
+    project = (settings or load_settings(create=False)).project_root
+    root = shipping.code_root(project, plan.file)
+    limit = int(getattr(orchestrator, "code_size_limit", shipping.DEFAULT_LIMIT))
+    return shipping.ship(stack.artifact_store, root, limit)

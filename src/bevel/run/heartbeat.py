@@ -13,42 +13,76 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from bevel.errors import MetadataError, NotFound, StatusConflict
 from bevel.metadata.base import MetadataStore
+from bevel.metadata.records import RunStatus
 from bevel.run.interrupts import Terminated
 
 HEARTBEAT_SECONDS = 30.0
+#: How often the driver reads its run's status, to notice soon that another process ended it
+#: (``bevel runs cancel``): one small read, between beats.
+WATCH_SECONDS = 2.0
 _JOIN_SECONDS = 30.0  # at most this long for a beat in flight when the run ends
 
 
 class Heartbeat:
-    """A daemon thread beating for one run while the ``with`` block lasts.
+    """A daemon thread beating for one run while the ``with`` block lasts, and reading the
+    run's status every ``watch`` seconds between beats.
 
     ``interval`` is read when the thread starts (tests shorten it). Exiting stops the thread
     and waits for a beat in flight, so nothing writes for this run once the block is left.
     """
 
-    def __init__(self, store: MetadataStore, run_id: str, interval: float) -> None:
+    def __init__(
+        self,
+        store: MetadataStore,
+        run_id: str,
+        interval: float,
+        watch: float = WATCH_SECONDS,
+        on_lost: Callable[[], None] | None = None,
+    ) -> None:
         self.lost: Future[MetadataError] = Future()
         self._store = store
         self._run_id = run_id
         self._interval = interval
+        self._watch = min(watch, interval)
+        self._on_lost = on_lost
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="bevel-heartbeat", daemon=True)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
+        last = time.monotonic()
+        while not self._stop.wait(self._watch):
             try:
-                self._store.heartbeat(self._run_id, datetime.now(UTC))
+                if time.monotonic() - last >= self._interval:
+                    last = time.monotonic()
+                    self._store.heartbeat(self._run_id, datetime.now(UTC))
+                else:
+                    self._check()
             except (StatusConflict, NotFound) as refused:
                 self.lost.set_result(refused)  # ended (or deleted) by another process
+                if self._on_lost is not None:
+                    self._on_lost()
                 return
             except Exception:  # a missed beat is harmless; the next one retries
                 continue
+
+    def _check(self) -> None:
+        """Raise StatusConflict when the run was ended elsewhere (a cancel), as a beat would."""
+        run = self._store.get_run(self._run_id)
+        if run.status is not RunStatus.RUNNING:
+            raise StatusConflict(
+                f"run {run.name} was ended as {run.status.value} by another process",
+                entity="run",
+                id=run.id,
+                current=run.status.value,
+                error=run.error,
+            )
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()

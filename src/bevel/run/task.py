@@ -26,12 +26,22 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._text import with_article
+from bevel.artifacts.materializers.registry import (
+    PICKLE_MATERIALIZER as PICKLE,
+)
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
 from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts
 from bevel.dag.params import called_params
-from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import ArtifactStoreUnavailable, BevelError, StepFailed, transient_kind
+from bevel.dag.plan import Plan, StepSpec, element, fold_lists
+from bevel.errors import (
+    ArtifactStoreUnavailable,
+    BevelError,
+    StepFailed,
+    StepInterrupted,
+    transient_kind,
+)
 from bevel.metadata.records import (
     ArtifactRecord,
     MetadataEntry,
@@ -48,6 +58,7 @@ from bevel.run.hooks import hook_due, run_hook
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.logs import Sink, StepLog, capture_to, log_path
 from bevel.run.outputs import check_outputs, choose_materializer, output_values
+from bevel.run.timeouts import deadline
 from bevel.stack.stack import Stack
 
 SWEEP = "bevel.integrations.optuna:run_sweep"  # optional: bevel[optuna]
@@ -171,6 +182,8 @@ def _worth_retrying(error: BaseException | None) -> bool:
     wrapped in a bevel error; any other bevel error is permanent (bad input, corrupted data)."""
     if error is None or isinstance(error, KeyboardInterrupt):
         return False
+    if isinstance(error, StepInterrupted):
+        return True  # a timeout: the next try may be quicker
     if isinstance(error, BevelError):
         return transient_kind(error) is not None
     return True
@@ -281,8 +294,9 @@ def _attempt(
         with capture_to(sink):
             try:
                 kwargs = called_params(spec.params, hints)
-                kwargs.update(_load_inputs(stack, inputs, private_dir))
-                result = function(**kwargs)
+                kwargs.update(fold_lists(spec, _load_inputs(stack, inputs, private_dir)))
+                with deadline(spec.options.timeout, spec.id):
+                    result = function(**kwargs)
                 tried.objects = output_values(spec, result)
                 check_outputs(spec, tried.objects)
                 tried.saved = _save_outputs(spec, stack, run, record, tried.objects, ctx)
@@ -372,45 +386,78 @@ def _save_outputs(
     saved: dict[str, ArtifactRecord] = {}
     for out in spec.outputs:
         obj = objects[out.name]
-        name = f"{run.pipeline}.{spec.id}.{out.name}"
         materializer = out.materializer or choose_materializer(spec, out.name, obj)
-        try:
-            artifact = save_artifact(stack.artifact_store, obj, materializer, name=name)
-        except BevelError:
-            raise
-        except Exception as exc:
-            kind = transient_kind(exc)
-            if kind is not None:  # an artifact store that is not guarded (a store built in code)
-                raise ArtifactStoreUnavailable(
-                    f"could not save the output '{out.name}' of step '{spec.id}': the artifact "
-                    f"store failed: {type(exc).__name__}: {exc}",
-                    kind=kind,
-                    hint=f"this may pass by itself ({kind}): steps with retries=N try again",
-                ) from exc
-            raise StepFailed(
-                f"could not save the output '{out.name}' of step '{spec.id}' with "
-                f"{materializer}: {type(exc).__name__}: {exc}",
-                step=spec.id,
-                where=spec.where,
-                hint="check that the returned value matches the output annotation",
-            ) from exc
-        metadata = {**artifact.metadata, **ctx.artifact_metadata.get(out.name, {})}
-        saved[out.name] = ArtifactRecord(
-            id=new_id(),
-            name=name,
-            version=0,
-            uri=artifact.uri,
-            type_ref=out.type_ref or type_ref(type(obj)),
-            materializer=materializer,
-            materializer_version=get_materializer(materializer).version,
-            content_hash=artifact.content_hash,
-            size=artifact.size,
-            producer_step_run_id=record.id,
-            run_id=run.id,
-            output_name=out.name,
-            created=_now(),
-            metadata=metadata,
-            visualizations=artifact.visualizations,
-            python_version=artifact.python_version,
+        saved[out.name] = _save_one(
+            spec, stack, run, record, ctx, out.name, obj, materializer, out.type_ref
         )
+        if out.elements:  # a step is mapped over it: each element is an artifact of its own
+            for index, item in enumerate(_elements(spec, out.name, obj)):
+                name = element(out.name, index)
+                chosen = PICKLE if out.pickle else choose_materializer(spec, name, item)
+                saved[name] = _save_one(spec, stack, run, record, ctx, name, item, chosen, "")
     return saved
+
+
+def _elements(spec: StepSpec, output: str, value: Any) -> list[Any]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise StepFailed(
+        f"a step is mapped over the output '{output}' of step '{spec.id}', but it returned"
+        f" {with_article(type(value).__name__)}, not a list",
+        step=spec.id,
+        where=spec.where,
+        hint="return a list (each element becomes one call of the mapped step)",
+    )
+
+
+def _save_one(
+    spec: StepSpec,
+    stack: Stack,
+    run: RunRecord,
+    record: StepRunRecord,
+    ctx: StepContext,
+    output: str,
+    obj: Any,
+    materializer: str,
+    type_ref_: str,
+) -> ArtifactRecord:
+    name = f"{run.pipeline}.{spec.id}.{output}"
+    try:
+        artifact = save_artifact(stack.artifact_store, obj, materializer, name=name)
+    except BevelError:
+        raise
+    except Exception as exc:
+        kind = transient_kind(exc)
+        if kind is not None:  # an artifact store that is not guarded (a store built in code)
+            raise ArtifactStoreUnavailable(
+                f"could not save the output '{output}' of step '{spec.id}': the artifact "
+                f"store failed: {type(exc).__name__}: {exc}",
+                kind=kind,
+                hint=f"this may pass by itself ({kind}): steps with retries=N try again",
+            ) from exc
+        raise StepFailed(
+            f"could not save the output '{output}' of step '{spec.id}' with "
+            f"{materializer}: {type(exc).__name__}: {exc}",
+            step=spec.id,
+            where=spec.where,
+            hint="check that the returned value matches the output annotation",
+        ) from exc
+    metadata = {**artifact.metadata, **ctx.artifact_metadata.get(output, {})}
+    return ArtifactRecord(
+        id=new_id(),
+        name=name,
+        version=0,
+        uri=artifact.uri,
+        type_ref=type_ref_ or type_ref(type(obj)),
+        materializer=materializer,
+        materializer_version=get_materializer(materializer).version,
+        content_hash=artifact.content_hash,
+        size=artifact.size,
+        producer_step_run_id=record.id,
+        run_id=run.id,
+        output_name=output,
+        created=_now(),
+        metadata=metadata,
+        visualizations=artifact.visualizations,
+        python_version=artifact.python_version,
+    )

@@ -21,11 +21,14 @@ import atexit
 import pickle
 import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from bevel.dag.plan import Plan
-from bevel.errors import StackError, StepFailed
+from bevel.artifacts.materializers.refs import import_ref, unimportable_hint
+from bevel.dag.plan import Plan, StepSpec
+from bevel.errors import BevelError, StackError, StepFailed
 from bevel.metadata.records import ArtifactRecord, RunRecord
+from bevel.run import redelivery, shipping
 from bevel.run.task import StepInputs, StepOutcome, run_step
 from bevel.settings import Settings
 from bevel.stack.build import build_stack
@@ -69,7 +72,8 @@ class StepTask:
 
     ``step_run_id`` is chosen by the engine, so that it can record the step's end itself when
     the worker never reports (cancelled, abandoned, crashed) without a duplicate.
-    ``resources`` is the step's ``@step(resources=...)``, for executors that place work by it.
+    ``resources`` is the step's ``@step(resources=...)``, for executors that place work by it;
+    ``timeout`` its ``@step(timeout=...)`` in seconds, for executors that stop steps.
     """
 
     run_id: str
@@ -78,6 +82,8 @@ class StepTask:
     stack: StackRef
     inputs: dict[str, ArtifactRecord] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    code: shipping.CodeRef | None = None  # the shipped project source, for remote workers
 
 
 # --- the worker side ----------------------------------------------------------------------------
@@ -88,23 +94,81 @@ _runs: dict[tuple[StackRef, str], tuple[Plan, RunRecord]] = {}
 _MAX_RUNS = 16  # plans kept per process (a worker serves few runs at a time)
 
 
-def run_task(task: StepTask) -> StepOutcome:
+def run_task(task: StepTask, *, worker: str | None = None) -> StepOutcome:
     """Run one step on a worker: the function out-of-process orchestrators submit.
 
-    Returns a :class:`~bevel.run.task.StepOutcome` that pickles: records only, no objects, and
-    the step's exception as is when it pickles, else as a StepFailed carrying its text.
+    ``worker`` names the worker (a Dask worker's address) for executors that may deliver the
+    same task again after a worker died (see :mod:`bevel.run.redelivery`). Returns a
+    :class:`~bevel.run.task.StepOutcome` that pickles: records only, no objects, and the step's
+    exception as is when it pickles, else as a StepFailed carrying its text.
     """
     stack = worker_stack(task.stack)
     plan, run = _recorded_run(task.stack, stack, task.run_id)
+    return run_recorded(stack, plan, run, task, worker=worker)
+
+
+def run_recorded(
+    stack: Stack, plan: Plan, run: RunRecord, task: StepTask, *, worker: str | None = None
+) -> StepOutcome:
+    """:func:`run_task` on a stack already built here (``python -m bevel.entrypoint``)."""
+    spec = plan.step(task.step_id)
+    step_run_id = task.step_run_id
+    if worker is not None:
+        claimed = redelivery.claim(stack, run, spec, task.step_run_id, worker)
+        if isinstance(claimed, StepOutcome):
+            return portable(claimed)
+        step_run_id = claimed
+    folder = None
+    if task.code is not None:
+        folder = shipping.fetch(stack.artifact_store, task.code)
+        shipping.activate(folder)
     outcome = run_step(
         plan,
         task.step_id,
         run=run,
         stack=stack,
         inputs=StepInputs(dict(task.inputs)),
-        step_run_id=task.step_run_id,
+        definition=import_step(spec, task.code, folder),
+        step_run_id=step_run_id,
     )
     return portable(outcome)
+
+
+def import_step(
+    spec: StepSpec, code: shipping.CodeRef | None = None, folder: Path | None = None
+) -> Any:
+    """The step's definition, imported on a worker by its ``"module:qualname"``.
+
+    A step defined in the script the driver ran (``python pipe.py``: module ``__main__``) is
+    imported from that script's file instead, as a module of its own: its ``if __name__ ==
+    "__main__":`` block does not run, and a pipeline it calls at top level is refused. Raises
+    StepFailed, saying how to make it importable, when it does not import. With shipped code
+    (``code`` extracted in ``folder``), the script is the archive's copy.
+    """
+    module, _, qualname = spec.source.rpartition(":")
+    ref = spec.source
+    if module == "__main__" and spec.file.endswith(".py"):
+        file = spec.file
+        if code is not None and folder is not None:
+            file = shipping.localize(spec.file, code, folder) or spec.file
+        ref = f"{file}:{qualname}"
+    try:
+        return import_ref(ref)
+    except BevelError as exc:  # e.g. the script runs a pipeline when imported
+        raise StepFailed(
+            f"step '{spec.id}' cannot be imported on the worker ({ref}): {exc.message}",
+            step=spec.id,
+            where=exc.where,
+            hint=exc.hint,
+        ) from exc
+    except Exception as exc:
+        raise StepFailed(
+            f"step '{spec.id}' cannot be imported on the worker ({ref}):"
+            f" {type(exc).__name__}: {exc}",
+            step=spec.id,
+            where=spec.where,
+            hint=unimportable_hint(ref),
+        ) from exc
 
 
 def worker_stack(ref: StackRef) -> Stack:

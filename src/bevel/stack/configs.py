@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bevel.authoring.resources import parse_memory
 from bevel.metadata.sql.urls import driver_module
 from bevel.metadata.sql.urls import install_hint as driver_install_hint
 from bevel.stack.config import REFERENCE, about, option
@@ -31,7 +32,73 @@ def _check_scheme(field: str, value: str | None, schemes: tuple[str, ...], examp
 
 @dataclass(frozen=True)
 class LocalOrchestratorConfig:
-    """Steps run inline, one after the other, in the calling process (no settings)."""
+    """Steps run inline, one after the other, in the calling process."""
+
+    continue_on_failure: bool = option(
+        True, help="after a step fails, run the steps that do not depend on it (false: stop)"
+    )
+
+
+@dataclass(frozen=True)
+class LocalParallelConfig:
+    """Independent steps run at once in worker processes (or threads), placed by resources."""
+
+    processes: int | None = option(
+        None, help="steps running at once (worker processes or threads); default: the CPUs"
+    )
+    mode: str = option("process", help="'process' (not blocked by the GIL) or 'thread'")
+    cpus: float | None = option(None, help="CPUs steps may claim at once; default: this machine's")
+    gpus: int | None = option(
+        None,
+        help="GPUs handed out as CUDA_VISIBLE_DEVICES; default: detected"
+        " ($CUDA_VISIBLE_DEVICES, nvidia-smi)",
+    )
+    memory: str | None = option(
+        None, help="memory steps may reserve at once, e.g. 64GiB; default: this machine's"
+    )
+    continue_on_failure: bool = option(
+        True, help="after a step fails, run the steps that do not depend on it (false: stop)"
+    )
+
+    def check(self) -> None:
+        if self.mode not in ("process", "thread"):
+            raise ValueError("field 'mode' must be 'process' or 'thread'")
+        if self.processes is not None and self.processes < 1:
+            raise ValueError("field 'processes' must be at least 1")
+        if self.cpus is not None and self.cpus <= 0:
+            raise ValueError("field 'cpus' must be positive")
+        if self.gpus is not None and self.gpus < 0:
+            raise ValueError("field 'gpus' must not be negative")
+        if self.memory is not None:
+            parse_memory(self.memory)  # ValueError says what is wrong
+
+
+@dataclass(frozen=True)
+class DaskConfig:
+    """Steps as tasks on a Dask cluster: a running scheduler, or a local cluster per run."""
+
+    address: str | None = option(
+        None,
+        help="the scheduler, e.g. tcp://10.0.0.5:8786; none: a LocalCluster on this machine",
+    )
+    n_workers: int = option(2, help="worker processes of the local cluster (no address)")
+    threads_per_worker: int = option(1, help="threads per worker of the local cluster")
+    connect_timeout: float = option(10.0, help="seconds to wait for the scheduler")
+    code_size_limit: str = option(
+        "50MiB", help="the most project source shipped to the workers per run"
+    )
+    continue_on_failure: bool = option(
+        True, help="after a step fails, run the steps that do not depend on it (false: stop)"
+    )
+
+    def check(self) -> None:
+        _check_scheme("address", self.address, ("tcp://", "tls://", "ws://", "wss://", "inproc://"),
+                      "tcp://10.0.0.5:8786")  # fmt: skip
+        if self.n_workers < 1 or self.threads_per_worker < 1:
+            raise ValueError("fields 'n_workers' and 'threads_per_worker' must be at least 1")
+        if self.connect_timeout <= 0:
+            raise ValueError("field 'connect_timeout' must be positive")
+        parse_memory(self.code_size_limit)
 
 
 # --- artifact stores --------------------------------------------------------------------------

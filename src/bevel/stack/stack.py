@@ -62,7 +62,7 @@ class Stack:
     def close(self) -> None:
         """Release connections: the metadata store's, and any optional component's ``close()``."""
         self.metadata_store.close()
-        for component in self.components.values():
+        for component in (self.orchestrator, *self.components.values()):
             close = getattr(component, "close", None)
             if callable(close):
                 close()

@@ -35,7 +35,14 @@ def metadata_store_is_remote(store: MetadataStore) -> bool:
 
 def validate_stack(stack: Stack, plan: Plan | None = None) -> None:
     """Raise StackError (with a hint) when ``stack`` cannot run ``plan``; plan-specific checks
-    (resources a step asks for) belong here too."""
+    (resources a step asks for: the orchestrator's ``check_plan``) belong here too."""
+    _check_remote(stack, plan)
+    check_plan = getattr(stack.orchestrator, "check_plan", None)
+    if plan is not None and callable(check_plan):
+        check_plan(plan)
+
+
+def _check_remote(stack: Stack, plan: Plan | None) -> None:
     if not getattr(stack.orchestrator, "remote", False):
         return
     names = stack.component_names

@@ -1,0 +1,262 @@
+"""The ``dask`` orchestrator: steps on a Dask cluster (``pip install 'bevel[dask]'``).
+
+``address`` names a running scheduler (``tcp://10.0.0.5:8786``; the same client code reaches
+clusters on Kubernetes, Slurm, YARN or clouds through dask-kubernetes, dask-jobqueue...); without
+one, a ``LocalCluster`` of worker processes on this machine lives for the run. Each step is one
+Dask task of bevel's own installed function :func:`run_on_worker` with the step's
+:class:`~bevel.run.worker.StepTask` (references and records, never a pickled user function): the
+worker rebuilds the stack from its name, fetches the shipped project source
+(:mod:`bevel.run.shipping`) and runs the same ``run_step``.
+
+- **Resources**: a step's ``gpu`` becomes the Dask worker resource ``GPU``, custom keys keep
+  their name, and ``cpu`` / ``memory`` become ``CPU`` / ``memory`` where workers declare them
+  (``dask worker ... --resources "GPU=1,memory=16e9"``; otherwise they are left to Dask's
+  threads and memory limits). A step asking for a resource no worker offers is refused before
+  the run starts.
+- **Dead workers**: Dask runs the task again on another worker; bevel records the first try
+  failed ("the worker tcp://... died while running step 'train'") and runs it again only when
+  the step has retries left (:mod:`bevel.run.redelivery`). When Dask gives up (``KilledWorker``)
+  the step fails with that message.
+- **Timeouts** count from submission (Dask does not say when a task starts) and cannot stop the
+  worker's thread: the step is recorded failed at its deadline, what it writes later is
+  refused. **Cancelling** the run cancels its queued tasks; running ones finish on their
+  workers and their late reports are refused.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import CancelledError, Executor, Future
+from typing import Any
+from urllib.parse import urlparse
+
+from bevel.authoring.resources import parse_memory
+from bevel.dag.plan import Plan
+from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
+from bevel.run.shipping import DEFAULT_LIMIT
+from bevel.run.worker import StepTask
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
+_WATCH_SECONDS = 0.2
+
+
+def run_on_worker(fn: Callable[..., Any], task: StepTask) -> Any:
+    """What each Dask task runs (importable wherever bevel is installed): ``fn`` is
+    :func:`bevel.run.worker.run_task`, told which worker it is on."""
+    from distributed import get_worker  # optional dependency: only ever on a Dask worker
+
+    return fn(task, worker=get_worker().address)
+
+
+def dask_resources(wanted: Mapping[str, Any], offered: set[str]) -> dict[str, float]:
+    """A step's ``resources`` as Dask resource restrictions (see the module docstring)."""
+    out: dict[str, float] = {}
+    for key, value in wanted.items():
+        if key == "gpu":
+            if value:
+                out["GPU"] = float(value)
+        elif key == "cpu":
+            if "CPU" in offered:
+                out["CPU"] = float(value)
+        elif key == "memory":
+            if "memory" in offered:
+                out["memory"] = float(parse_memory(value))
+        else:
+            out[key] = float(value)
+    return out
+
+
+class DaskOrchestrator:
+    """Steps as tasks on a Dask cluster (see the module docstring)."""
+
+    name = "dask"
+    in_process = False
+    ships_code = True
+
+    def __init__(
+        self,
+        address: str | None = None,
+        n_workers: int = 2,
+        threads_per_worker: int = 1,
+        connect_timeout: float = 10.0,
+        code_size_limit: str = "50MiB",
+        continue_on_failure: bool = True,
+        **_config: Any,
+    ) -> None:
+        self.address = address
+        self.n_workers = n_workers
+        self.threads_per_worker = threads_per_worker
+        self.connect_timeout = connect_timeout
+        self.code_size_limit = parse_memory(code_size_limit) if code_size_limit else DEFAULT_LIMIT
+        self.continue_on_failure = continue_on_failure
+        self._ready: tuple[Any, Any] | None = None  # (client, cluster) opened by check_plan
+
+    @property
+    def remote(self) -> bool:
+        """Workers may be on other machines: only a scheduler on this machine's loopback (or a
+        LocalCluster) may use local stores."""
+        if self.address is None:
+            return False
+        host = urlparse(self.address if "://" in self.address else f"tcp://{self.address}")
+        return (host.hostname or "") not in _LOCAL_HOSTS
+
+    def _connect(self) -> tuple[Any, Any]:
+        import distributed  # optional dependency (bevel[dask])
+
+        Client: Any = distributed.Client
+        LocalCluster: Any = distributed.LocalCluster
+
+        if self.address is None:
+            cluster = LocalCluster(
+                n_workers=self.n_workers,
+                threads_per_worker=self.threads_per_worker,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+            )
+            return Client(cluster), cluster
+        try:
+            return Client(self.address, timeout=self.connect_timeout), None
+        except (OSError, TimeoutError) as exc:
+            raise StackError(
+                f"cannot reach the Dask scheduler at {self.address}: {type(exc).__name__}: {exc}",
+                hint="start it (dask scheduler --host 0.0.0.0) or fix the orchestrator's"
+                " address (bevel component update NAME --address tcp://HOST:8786)",
+            ) from exc
+
+    def check_plan(self, plan: Plan) -> None:
+        """Connect, and refuse a step asking for a resource that no worker offers."""
+        client, cluster = self._ready or self._connect()
+        self._ready = (client, cluster)
+        workers = client.scheduler_info().get("workers", {}).values()
+        offered: dict[str, float] = {}
+        for info in workers:
+            for key, amount in (info.get("resources") or {}).items():
+                offered[key] = max(offered.get(key, 0.0), float(amount))
+        for spec in plan.steps:
+            for key, amount in dask_resources(spec.options.resources, set(offered)).items():
+                if amount > offered.get(key, 0.0):
+                    self.close()
+                    have = f"at most {offered[key]:g}" if key in offered else "none"
+                    raise StackError(
+                        f"{spec.where}: step '{spec.id}' needs the Dask resource {key}={amount:g},"
+                        f" and the workers of {self.address or 'the local cluster'} offer {have}",
+                        hint=f'start workers that offer it: dask worker ... --resources "{key}='
+                        f'{amount:g}", or ask for less in @step(resources=...)',
+                    )
+
+    def executor(self) -> DaskExecutor:
+        client, cluster = self._ready or self._connect()
+        self._ready = None
+        return DaskExecutor(client, cluster)
+
+    def close(self) -> None:
+        if self._ready is not None:
+            client, cluster = self._ready
+            self._ready = None
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+class DaskExecutor(Executor):
+    """``submit(run_task, task)`` as a Dask task; concurrent.futures results."""
+
+    def __init__(self, client: Any, cluster: Any = None) -> None:
+        self.client = client
+        self.cluster = cluster
+        offered: set[str] = set()
+        for info in client.scheduler_info().get("workers", {}).values():
+            offered |= set((info.get("resources") or {}).keys())
+        self._offered = offered
+        self._lock = threading.Lock()
+        self._tasks: dict[Future[Any], tuple[Any, str, float | None]] = {}
+        self._closed = threading.Event()
+        self._watch = threading.Thread(target=self._deadlines, name="bevel-dask", daemon=True)
+        self._watch.start()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        (task,) = args
+        future: Future[Any] = Future()
+        resources = dask_resources(task.resources, self._offered) or None
+        remote = self.client.submit(
+            run_on_worker, fn, task, key=f"bevel-{task.step_id}-{task.step_run_id}",
+            pure=False, resources=resources,
+        )  # fmt: skip
+        deadline = time.monotonic() + task.timeout if task.timeout else None
+        with self._lock:
+            self._tasks[future] = (remote, task.step_id, deadline)
+        future.add_done_callback(self._forget)
+        remote.add_done_callback(lambda done: self._settle(done, future, task.step_id))
+        return future
+
+    def _settle(self, remote: Any, future: Future[Any], step: str) -> None:
+        if future.done():
+            return
+        try:
+            result = remote.result()
+        except CancelledError:
+            error: BaseException = StepInterrupted(
+                f"the Dask task of step '{step}' was cancelled", step=step
+            )
+        except BaseException as exc:
+            error = _translated(exc, step)
+        else:
+            if future.set_running_or_notify_cancel():
+                future.set_result(result)
+            return
+        if future.set_running_or_notify_cancel():
+            future.set_exception(error)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            found = self._tasks.pop(future, None)
+        if future.cancelled() and found is not None:
+            self.client.cancel([found[0]])
+
+    def _deadlines(self) -> None:
+        while not self._closed.wait(_WATCH_SECONDS):
+            now = time.monotonic()
+            with self._lock:
+                late = [
+                    (f, remote, step)
+                    for f, (remote, step, deadline) in self._tasks.items()
+                    if deadline is not None and now >= deadline
+                ]
+            for future, remote, step in late:
+                self.client.cancel([remote])
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(
+                        StepTimedOut(
+                            f"step '{step}' ran past its timeout and was stopped (on Dask the"
+                            " timeout counts from submission; the worker's thread cannot be"
+                            " stopped, and what it records after this is refused)",
+                            step=step,
+                            hint="raise @step(timeout=...) if the step needs longer",
+                        )
+                    )
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._closed.set()
+        with self._lock:
+            remotes = [remote for remote, _, _ in self._tasks.values()]
+        if cancel_futures and remotes:
+            self.client.cancel(remotes, force=True)
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _translated(exc: BaseException, step: str) -> BaseException:
+    """Dask's own failures as bevel's; a step's own error passes as it is."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        return WorkerLost(
+            f"the workers running step '{step}' died, and Dask gave up on it ({exc})",
+            step=step,
+            hint="a step that uses more memory than a worker has is killed: give the workers"
+            " more memory (dask worker --memory-limit) or the step less data",
+        )
+    return exc

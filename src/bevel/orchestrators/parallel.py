@@ -1,0 +1,463 @@
+"""A ``concurrent.futures`` executor that places steps by their resources, on worker processes
+(or threads), and can stop one of them: the engine of the ``local_parallel`` orchestrator.
+
+Why not ``ProcessPoolExecutor``: it cannot stop one task (a step past its timeout, a cancelled
+run) and it breaks for good when one worker dies. Here each worker is a process of its own
+(``python -m bevel.run.procworker``), one job at a time, killed and replaced when needed:
+
+- **placement**: a step starts when a worker is free and its claim fits what is left
+  (:class:`Capacity`: CPUs, GPU devices, memory, custom resources), in submission order
+  (first fit); a step that asks for more than the whole capacity fails at submit;
+- **GPUs**: a step gets the ids of the devices it holds as ``CUDA_VISIBLE_DEVICES`` (a step
+  that asks for none gets an empty one, so it cannot grab a GPU another step holds);
+- **timeouts**: the worker's own alarm stops the step cleanly at its timeout (see
+  :mod:`bevel.run.timeouts`); a step that does not return :data:`TIMEOUT_GRACE_SECONDS`
+  later (code that blocks signals) has its worker killed (:class:`~bevel.errors.StepTimedOut`);
+- **a dead worker** fails its step with :class:`~bevel.errors.WorkerLost` naming the process
+  and how it ended, and is replaced;
+- ``shutdown(cancel_futures=True)`` kills the workers still running steps (the run was
+  cancelled or ended elsewhere).
+
+Thread mode runs each step in a thread of this process instead (for steps that release the
+GIL; objects are handed between steps in memory). A thread cannot be stopped: past its timeout
+the step is failed and its late report refused, and its claim is held until it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
+from bevel.orchestrators.resources import Claim, format_memory
+
+WORKER_MODULE = "bevel.run.procworker"
+TIMEOUT_GRACE_SECONDS = 5.0
+_MAX_START_FAILURES = 3  # workers dying before their first job: the environment is broken
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the orchestrator may hand out at once. ``memory`` 0 means memory is not placed."""
+
+    slots: int
+    cpu: float
+    gpus: tuple[str, ...] = ()
+    memory: int = 0
+    custom: dict[str, float] = field(default_factory=dict)
+
+    def refuse(self, claim: Claim) -> str | None:
+        """Why ``claim`` can never be placed (None when it can)."""
+        problems = []
+        if claim.cpu > self.cpu:
+            problems.append(f"{claim.cpu:g} CPUs (there are {self.cpu:g})")
+        if claim.gpu > len(self.gpus):
+            problems.append(f"{claim.gpu} GPU(s) (there are {len(self.gpus)})")
+        if self.memory and claim.memory > self.memory:
+            problems.append(
+                f"{format_memory(claim.memory)} of memory (there is {format_memory(self.memory)})"
+            )
+        for key, amount in claim.custom.items():
+            if amount > self.custom.get(key, 0.0):
+                problems.append(f"{amount:g} {key} (there are {self.custom.get(key, 0.0):g})")
+        return ", ".join(problems) or None
+
+
+class _Free:
+    """What is left of a :class:`Capacity` while steps hold parts of it."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        self.slots = capacity.slots
+        self.cpu = capacity.cpu
+        self.gpus = list(capacity.gpus)
+        self.memory = capacity.memory
+        self.placed_memory = capacity.memory > 0
+        self.custom = dict(capacity.custom)
+
+    def fits(self, claim: Claim) -> bool:
+        return (
+            self.slots >= 1
+            and claim.cpu <= self.cpu + 1e-9
+            and claim.gpu <= len(self.gpus)
+            and (not self.placed_memory or claim.memory <= self.memory)
+            and all(v <= self.custom.get(k, 0.0) + 1e-9 for k, v in claim.custom.items())
+        )
+
+    def take(self, claim: Claim) -> list[str]:
+        self.slots -= 1
+        self.cpu -= claim.cpu
+        self.memory -= claim.memory if self.placed_memory else 0
+        for key, amount in claim.custom.items():
+            self.custom[key] -= amount
+        devices, self.gpus = self.gpus[: claim.gpu], self.gpus[claim.gpu :]
+        return devices
+
+    def give(self, claim: Claim, devices: list[str]) -> None:
+        self.slots += 1
+        self.cpu += claim.cpu
+        self.memory += claim.memory if self.placed_memory else 0
+        for key, amount in claim.custom.items():
+            self.custom[key] += amount
+        self.gpus = sorted([*self.gpus, *devices], key=lambda d: (len(d), d))
+
+
+@dataclass(eq=False)
+class _Job:
+    future: Future[Any]
+    fn: Callable[[Any], Any]
+    task: Any
+    claim: Claim
+    step: str
+    timeout: float | None
+    devices: list[str] = field(default_factory=list)
+    deadline: float | None = None
+    worker: _Worker | None = None
+    timed_out: bool = False
+
+
+class _Worker:
+    """One worker process and its two pipes."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, str(job_r), str(res_w)],
+            pass_fds=(job_r, res_w),
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(job_r)
+        os.close(res_w)
+        self.jobs = Connection(job_w, readable=False)
+        self.results = Connection(res_r, writable=False)
+        self.job: _Job | None = None
+        self.served = 0
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def how_it_ended(self) -> str:
+        try:
+            code = self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "its pipe closed"
+        if code < 0:
+            import signal  # only on this rare path
+
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.popen.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=5)
+        self.close()
+
+    def stop(self) -> None:
+        """Ask an idle worker to exit (it does at once)."""
+        with contextlib.suppress(OSError):
+            self.jobs.send(None)
+        self.close()
+
+    def close(self) -> None:
+        for conn in (self.jobs, self.results):
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+#: Heavy modules a worker imports before its first job when this process has them loaded.
+_PRELOAD = ("bevel.metadata.sql.store", "s3fs", "numpy", "pandas", "pyarrow", "sklearn")
+
+
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with its import path, so workers import what it imports
+    (and start importing what it already has: see ``bevel.run.procworker``)."""
+    paths = [p or os.getcwd() for p in sys.path]
+    preload = ",".join(m for m in _PRELOAD if m in sys.modules)
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
+        "BEVEL_WORKER_PRELOAD": preload,
+    }
+
+
+class ParallelExecutor(Executor):
+    """See the module docstring. ``processes`` False runs steps in threads."""
+
+    def __init__(
+        self,
+        capacity: Capacity,
+        *,
+        processes: bool = True,
+        grace: float = TIMEOUT_GRACE_SECONDS,
+    ) -> None:
+        self.capacity = capacity
+        self.processes = processes
+        self.grace = grace
+        self._free = _Free(capacity)
+        self._lock = threading.Lock()
+        self._queue: list[_Job] = []
+        self._running: list[_Job] = []
+        self._finished: list[tuple[_Job, bool, Any]] = []  # thread mode: reported by threads
+        self._closed = False
+        self._cancel = False
+        self._start_failures = 0
+        self._wake_r, self._wake_w = os.pipe()
+        fcntl.fcntl(self._wake_w, fcntl.F_SETFL, os.O_NONBLOCK)
+        self._env = _worker_env() if processes else {}
+        self._workers: list[_Worker] = (
+            [_Worker(self._env) for _ in range(capacity.slots)] if processes else []
+        )
+        self._thread = threading.Thread(target=self._dispatch, name="bevel-dispatch", daemon=True)
+        self._thread.start()
+
+    # --- the Executor interface -------------------------------------------------------------
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if kwargs or len(args) != 1:
+            raise TypeError("the parallel executor runs fn(task): one argument, the task")
+        task = args[0]
+        future: Future[Any] = Future()
+        claim = Claim.of(getattr(task, "resources", None) or {})
+        step = str(getattr(task, "step_id", "?"))
+        problem = self.capacity.refuse(claim)
+        if problem:
+            future.set_exception(StackError(f"step '{step}' asks for {problem}", hint=_MORE_HINT))
+            return future
+        timeout = getattr(task, "timeout", None)
+        job = _Job(future, fn, task, claim, step, float(timeout) if timeout else None)
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot submit to an executor that was shut down")
+            self._queue.append(job)
+        self._wake()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            self._closed = True
+            self._cancel = cancel_futures
+            if cancel_futures:
+                for job in self._queue:
+                    job.future.cancel()
+                self._queue.clear()
+        self._wake()
+        if wait:
+            self._thread.join()
+
+    # --- the dispatcher thread --------------------------------------------------------------
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+    def _dispatch(self) -> None:
+        try:
+            while self._turn():
+                pass
+        finally:
+            self._stop_workers()
+
+    def _turn(self) -> bool:
+        """One round: place, wait, handle what happened. False when the executor is done."""
+        with self._lock:
+            if self._closed and self._cancel:
+                self._abandon_running()
+            if self._closed and not self._queue and not self._running:
+                return False
+            self._place()
+            waiting: list[Any] = [self._wake_r, *(w.results for w in self._workers)]
+            deadlines = [j.deadline for j in self._running if j.deadline and not j.timed_out]
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        ready = wait(waiting, timeout)
+        with self._lock:
+            if self._wake_r in ready:
+                with contextlib.suppress(BlockingIOError, OSError):
+                    os.read(self._wake_r, 4096)
+            for worker in list(self._workers):
+                if worker.results in ready:
+                    self._read(worker)
+            for job, ok, value in self._finished:
+                self._end(job, ok, value)
+            self._finished.clear()
+            self._check_deadlines()
+        return True
+
+    def _place(self) -> None:
+        """Start every queued job that fits now, in submission order."""
+        for job in list(self._queue):
+            if not self._free.fits(job.claim):
+                continue
+            worker = self._idle_worker() if self.processes else None
+            if self.processes and worker is None:
+                break
+            self._queue.remove(job)
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
+            job.devices = self._free.take(job.claim)
+            if job.timeout:
+                job.deadline = time.monotonic() + job.timeout + (self.grace if worker else 0.0)
+            self._running.append(job)
+            if worker is not None:
+                self._send(worker, job)
+            else:
+                threading.Thread(
+                    target=self._run_thread, args=(job,), name=f"bevel-step-{job.step}",
+                    daemon=True,
+                ).start()  # fmt: skip
+
+    def _idle_worker(self) -> _Worker | None:
+        return next((w for w in self._workers if w.job is None), None)
+
+    def _send(self, worker: _Worker, job: _Job) -> None:
+        env = {"CUDA_VISIBLE_DEVICES": ",".join(job.devices)} if self.capacity.gpus else {}
+        worker.job, job.worker = job, worker
+        try:
+            worker.jobs.send((id(job), job.fn, job.task, env))
+        except Exception as exc:  # the task does not pickle, or the worker is gone
+            worker.job = job.worker = None
+            self._end(job, False, exc)
+
+    def _run_thread(self, job: _Job) -> None:
+        try:
+            outcome: tuple[_Job, bool, Any] = (job, True, job.fn(job.task))
+        except BaseException as exc:
+            outcome = (job, False, exc)
+        with self._lock:
+            self._finished.append(outcome)
+        self._wake()
+
+    def _read(self, worker: _Worker) -> None:
+        try:
+            _, ok, value = worker.results.recv()
+        except (EOFError, OSError):
+            self._worker_died(worker)
+            return
+        job, worker.job = worker.job, None
+        worker.served += 1
+        self._start_failures = 0
+        if job is not None:
+            job.worker = None
+            self._end(job, ok, value)
+
+    def _end(self, job: _Job, ok: bool, value: Any) -> None:
+        if job in self._running:
+            self._running.remove(job)
+            self._free.give(job.claim, job.devices)
+        if job.future.done():
+            return  # failed already (timed out in a thread)
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+
+    def _worker_died(self, worker: _Worker) -> None:
+        how = worker.how_it_ended()
+        worker.close()
+        self._workers.remove(worker)
+        job = worker.job
+        if job is not None:
+            self._end(
+                job,
+                False,
+                WorkerLost(
+                    f"the worker process (pid {worker.pid}) died while running step"
+                    f" '{job.step}' ({how})",
+                    step=job.step,
+                    hint="a step that uses more memory than the machine has is killed by the"
+                    " system (see: dmesg); give it resources={'memory': ...} so that fewer run"
+                    " at once, or retries=N to run it again",
+                ),
+            )
+        elif worker.served == 0:
+            self._start_failures += 1
+        if self._closed:
+            return
+        if self._start_failures >= _MAX_START_FAILURES:
+            self._fail_queue(
+                StackError(
+                    f"the local_parallel orchestrator's worker processes exit as soon as they"
+                    f" start ({how})",
+                    hint=f"run `{sys.executable} -m {WORKER_MODULE}` to see the error",
+                )
+            )
+            return
+        self._workers.append(_Worker(self._env))
+
+    def _fail_queue(self, error: BaseException) -> None:
+        for job in self._queue:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(error)
+        self._queue.clear()
+
+    def _check_deadlines(self) -> None:
+        now = time.monotonic()
+        for job in list(self._running):
+            if job.deadline is None or job.timed_out or now < job.deadline:
+                continue
+            job.timed_out = True
+            assert job.timeout is not None
+            if job.worker is not None:
+                worker = job.worker
+                worker.kill()
+                self._workers.remove(worker)
+                self._workers.append(_Worker(self._env))
+                how = "its worker process was killed"
+                self._end(job, False, _timed_out(job, how))
+            else:  # a thread cannot be stopped: fail the step now, free its claim when it ends
+                how = "its thread cannot be stopped; what it records after this is refused"
+                job.future.set_exception(_timed_out(job, how))
+
+    def _abandon_running(self) -> None:
+        """The run is over while steps still run: kill their workers."""
+        for job in list(self._running):
+            worker = job.worker
+            if worker is None:
+                continue  # a thread: nothing can stop it
+            worker.kill()
+            self._workers.remove(worker)
+            self._end(job, False, StepInterrupted(f"step '{job.step}' was stopped", step=job.step))
+
+    def _stop_workers(self) -> None:
+        for worker in self._workers:
+            if worker.job is None:
+                worker.stop()
+            else:
+                worker.kill()
+        for worker in self._workers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.popen.wait(timeout=10)
+        self._workers.clear()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _timed_out(job: _Job, how: str) -> StepTimedOut:
+    return StepTimedOut(
+        f"step '{job.step}' ran past its timeout of {job.timeout:g} s and was stopped ({how})",
+        step=job.step,
+        hint="raise @step(timeout=...) if the step needs longer",
+    )
+
+
+_MORE_HINT = (
+    "ask for less in @step(resources=...), or give the orchestrator more"
+    " (bevel component update NAME --cpus N --gpus N --memory 64GiB)"
+)

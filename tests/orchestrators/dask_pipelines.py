@@ -1,0 +1,89 @@
+"""Pipelines for the Dask tests. They are copied into each test's project folder and shipped
+to the workers by bevel (the workers have no test code on their path)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import helper  # a module of the project: shipped with it
+
+from bevel import current, log_metadata, pipeline, step
+
+
+@step
+def first() -> int:
+    return 1
+
+
+@step(resources={"gpu": 1})
+def on_gpu(x: int) -> int:
+    log_metadata({"pid": os.getpid()})
+    return x + 1
+
+
+@pipeline
+def gpu_pipeline() -> None:
+    on_gpu(first())
+
+
+@step
+def value() -> int:
+    log_metadata({"pid": os.getpid()})
+    return helper.VALUE
+
+
+@pipeline
+def versioned() -> None:
+    value()
+
+
+def _slow_first_time(marker: str) -> int:
+    path = Path(marker)
+    if not path.exists():
+        path.write_text(str(os.getpid()))
+        time.sleep(60)  # killed meanwhile
+    return current.attempt
+
+
+@step(retries=1, retry_delay=0.0)
+def slow_retried(x: int, marker: str) -> int:
+    return _slow_first_time(marker) + x
+
+
+@step
+def slow(x: int, marker: str) -> int:
+    return _slow_first_time(marker) + x
+
+
+@step
+def keep(x: int) -> int:
+    return x * 10
+
+
+@pipeline
+def worker_dies(marker: str, retry: bool = True) -> None:
+    x = first()
+    (slow_retried if retry else slow)(x, marker)
+    keep(x)
+
+
+@step
+def numbers(n: int) -> list[int]:
+    return list(range(n))
+
+
+@step
+def square(x: int) -> int:
+    return x * x
+
+
+@step
+def added(values: list[int]) -> int:
+    return sum(values)
+
+
+@pipeline
+def mapped(n: int = 5) -> None:
+    added(square.map(numbers(n)))

@@ -1,0 +1,154 @@
+"""`bevel runs cancel` from another process stops a run and its steps (worker processes too);
+`bevel runs resume` re-runs a failed or cancelled run as a new run, reusing what completed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from bevel import Client
+
+HERE = Path(__file__).parent
+BEVEL = [sys.executable, "-m", "bevel"]
+
+
+@pytest.fixture
+def project(bevel_home: Path, tmp_path: Path, invoke: Callable[..., Result]) -> Path:
+    shutil.copy(HERE / "control_pipelines.py", tmp_path / "pipes.py")
+    for args in (
+        ("component", "register", "orchestrator", "par", "--flavor", "local_parallel",
+         "--processes", "2"),
+        ("stack", "register", "parallel", "-o", "par", "-a", "local-artifacts"),
+    ):  # fmt: skip
+        done = invoke(*args)
+        assert done.exit_code == 0, done.output
+    return tmp_path
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting to be reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in state
+
+
+def _start(project: Path, marker: Path, stack: str) -> subprocess.Popen[str]:
+    """The run `to-cancel`, once its long step runs (and, on the parallel stack, its quick
+    branch has completed beside it)."""
+    args = ["run", "pipes.py:cancellable", "-p", f"marker={marker}", "--name", "to-cancel"]
+    if stack:
+        args += ["--stack", stack]
+    driver = subprocess.Popen(
+        [*BEVEL, *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    while not marker.exists() or not marker.read_text() or (stack and not _quick_done()):
+        assert driver.poll() is None, driver.communicate()[0]
+        time.sleep(0.05)
+    return driver
+
+
+def _quick_done() -> bool:
+    """The short branch of the run being cancelled has completed (so a resume reuses it)."""
+    runs = Client().runs(name="to-cancel")
+    step = runs[0].steps.get("quick") if runs else None
+    return step is not None and step.status == "completed"
+
+
+@pytest.mark.parametrize("stack", ["parallel", ""], ids=["local_parallel", "local"])
+def test_cancel_from_another_process_stops_the_run_and_its_steps(
+    project: Path, tmp_path: Path, stack: str
+) -> None:
+    marker = tmp_path / "started"
+    driver = _start(project, marker, stack)
+    step_pid = int(marker.read_text())
+    cancel = subprocess.run(
+        [*BEVEL, "runs", "cancel", "to-cancel"], cwd=project, capture_output=True, text=True
+    )
+    assert cancel.returncode == 0, cancel.stderr
+    assert cancel.stdout.startswith("cancelled run to-cancel; its driver (")
+    out, _ = driver.communicate(timeout=60)  # it stopped: the step would sleep 120 s
+    assert driver.returncode == 130, out
+    assert "run cancelled: cancelled with `bevel runs cancel` by" in out
+    run = Client().get_run("to-cancel")
+    assert run.status == "cancelled"
+    assert (run.error or "").startswith("cancelled with `bevel runs cancel` by ")
+    assert run.steps["long_step"].status == "cancelled"
+    deadline = time.monotonic() + 30
+    while not _gone(step_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(step_pid)  # the step's process was stopped, not left sleeping
+    again = subprocess.run(
+        [*BEVEL, "runs", "cancel", "to-cancel"], cwd=project, capture_output=True, text=True
+    )
+    assert again.returncode == 2
+    assert "run to-cancel is not running (it cancelled): nothing to cancel" in again.stderr
+
+
+def test_resume_after_a_failure_reuses_what_completed(
+    project: Path, tmp_path: Path, invoke: Callable[..., Result]
+) -> None:
+    fixed = tmp_path / "fixed"
+    first = invoke("run", "pipes.py:fixable", "-p", f"fixed={fixed}", "--no-cache", "--name", "r1")
+    assert first.exit_code == 1
+    old = Client().get_run("r1")
+    assert {s: v.status.value for s, v in old.steps.items()} == {
+        "start": "completed", "flaky": "failed", "finish": "skipped", "side": "completed"
+    }  # fmt: skip
+    fixed.write_text("")  # the problem is fixed
+    resumed = invoke("runs", "resume", "r1")
+    assert resumed.exit_code == 0, resumed.output
+    new = Client().last_run("fixable")
+    assert new.id != old.id and new.metadata["resumed_from"] == old.id
+    got = {s: v.status.value for s, v in new.steps.items()}
+    assert got == {"start": "cached", "side": "cached", "flaky": "completed", "finish": "completed"}
+    assert new.steps["start"].cached_from == old.steps["start"].id  # despite --no-cache
+    assert new.steps["finish"].output.load() == 21
+    assert new.params == old.params
+
+
+def test_resume_refuses_completed_and_running_runs_and_the_hints_work(
+    project: Path, tmp_path: Path, invoke: Callable[..., Result]
+) -> None:
+    fixed = tmp_path / "fixed"
+    fixed.write_text("")
+    assert invoke("run", "pipes.py:fixable", "-p", f"fixed={fixed}", "--name", "ok").exit_code == 0
+    done = invoke("runs", "resume", "ok")
+    assert done.exit_code == 2
+    assert "run ok completed: there is nothing to resume" in done.output
+
+    marker = tmp_path / "started"
+    driver = _start(project, marker, "parallel")
+    try:
+        running = invoke("runs", "resume", "to-cancel")
+        assert running.exit_code == 2
+        assert (
+            "hint: cancel it first (bevel runs cancel to-cancel), then resume it" in running.output
+        )
+        assert invoke("runs", "cancel", "to-cancel").exit_code == 0  # the hint, followed
+        driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    marker.unlink()
+    resumed = subprocess.Popen(
+        [*BEVEL, "runs", "resume", "to-cancel"], cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    while not marker.exists():
+        assert resumed.poll() is None, resumed.communicate()[0]
+        time.sleep(0.05)
+    new = Client().runs(pipeline="cancellable")[0]
+    assert new.metadata["resumed_from"] == Client().get_run("to-cancel").id
+    assert new.stack == "parallel"  # resumed on the stack the run ran on
+    assert new.steps["quick"].status == "cached"  # it had completed
+    resumed.kill()
+    resumed.wait()

@@ -1,0 +1,241 @@
+"""The dask orchestrator on a real scheduler and two real workers (separate processes on
+127.0.0.1): the quickstart on S3 (moto) + PostgreSQL read back from a fresh process, a worker
+killed mid-step, a code change picked up by running workers, resources, and the refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from dask_cluster import Cluster, dask_cluster
+
+from bevel import Client
+from bevel.api import load_pipeline, run_pipeline
+from bevel.errors import StackError
+from bevel.integrations.dask_orchestrator import DaskOrchestrator
+from bevel.testing.servers import DatabaseServer, S3Server
+
+pytestmark = [pytest.mark.slow]
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Two workers: the first plain, the second offering one GPU."""
+    folder = tmp_path_factory.mktemp("dask")
+    with dask_cluster(folder, workers=1) as found:
+        found.add_worker("GPU=1")
+        found.wait_for_workers(2)
+        yield found
+
+
+@pytest.fixture
+def project(bevel_home: Path, tmp_path: Path) -> Path:
+    shutil.copy(HERE / "dask_pipelines.py", tmp_path / "pipes.py")
+    (tmp_path / "helper.py").write_text("VALUE = 1\n")
+    return tmp_path
+
+
+@pytest.fixture
+def on_dask(stack: Any) -> Iterator[Callable[[Cluster], Any]]:
+    """The test's stack with a dask orchestrator for ``cluster`` (closed after the test)."""
+    made: list[DaskOrchestrator] = []
+
+    def make(cluster: Cluster) -> Any:
+        made.append(DaskOrchestrator(address=cluster.address))
+        return dataclasses.replace(stack, orchestrator=made[-1])
+
+    yield make
+    for orchestrator in made:
+        orchestrator.close()
+
+
+def test_steps_asking_for_gpus_go_to_the_worker_that_offers_one(
+    cluster: Cluster, project: Path, on_dask: Any
+) -> None:
+    stack = on_dask(cluster)
+    run = run_pipeline(load_pipeline("pipes.py:gpu_pipeline"), stack=stack, enable_cache=False)
+    assert run.steps["on_gpu"].output.load() == 2
+    gpu_worker = cluster.worker_pids()
+    meta = Client().store.get_metadata("step_run", run.steps["on_gpu"].id)
+    gpu_address = [a for a, pid in gpu_worker.items() if pid == meta["pid"]]
+    assert meta["worker"] == gpu_address[0]
+    assert cluster.workers[1].pid == meta["pid"]  # the worker started with --resources GPU=1
+
+
+def test_a_resource_no_worker_offers_is_refused_before_the_run(
+    cluster: Cluster, project: Path, on_dask: Any
+) -> None:
+    from bevel.authoring.pipeline import pipeline
+    from bevel.authoring.step import step
+
+    @step(resources={"gpu": 2})
+    def greedy() -> int:
+        return 1
+
+    @pipeline
+    def wants_two() -> None:
+        greedy()
+
+    with pytest.raises(StackError) as caught:
+        run_pipeline(wants_two, stack=on_dask(cluster))
+    assert "needs the Dask resource GPU=2" in str(caught.value)
+    assert "offer at most 1" in str(caught.value)
+    assert '--resources "GPU=2"' in str(caught.value)
+    assert Client().runs() == []
+
+
+def test_a_code_change_reaches_the_running_workers(
+    cluster: Cluster, project: Path, on_dask: Any
+) -> None:
+    before = cluster.worker_pids()
+    stack = on_dask(cluster)
+    first = run_pipeline(load_pipeline("pipes.py:versioned"), stack=stack)
+    assert first.steps["value"].output.load() == 1
+    (project / "helper.py").write_text("VALUE = 2\n")
+    importlib.reload(sys.modules["helper"])  # as a new `bevel run` process would see it
+    second = run_pipeline(load_pipeline("pipes.py:versioned"), stack=stack)
+    assert second.steps["value"].status == "completed"  # the helper's change busts the cache
+    assert second.steps["value"].output.load() == 2
+    assert cluster.worker_pids() == before  # nothing was restarted
+    pid = Client().store.get_metadata("step_run", second.steps["value"].id)["pid"]
+    assert pid in before.values()
+    archives = [r.metadata["code.archive"] for r in (first, second)]
+    assert archives[0] != archives[1] and all(a.startswith("sha256:") for a in archives)
+    stored = sorted(p.name for p in (project / ".bevel" / "artifacts" / "code").iterdir())
+    assert stored == sorted(f"{a.partition(':')[2]}.zip" for a in archives)
+
+
+def test_map_and_fan_in_on_dask(cluster: Cluster, project: Path, on_dask: Any) -> None:
+    stack = on_dask(cluster)
+    run = run_pipeline(load_pipeline("pipes.py:mapped"), stack=stack)
+    assert run.steps["added"].output.load() == 0 + 1 + 4 + 9 + 16
+    again = run_pipeline(load_pipeline("pipes.py:mapped"), params={"n": 6}, stack=stack)
+    got = {sid: s.status.value for sid, s in again.steps.items()}
+    assert {got[f"square[{i}]"] for i in range(5)} == {"cached"}
+    assert got["square[5]"] == "completed"
+    assert again.steps["added"].output.load() == 55
+
+
+def _kill_when_started(cluster: Cluster, marker: Path, done: threading.Event) -> int:
+    while not marker.exists() or not marker.read_text():
+        assert not done.is_set(), "the run ended before the step started"
+        time.sleep(0.05)
+    pid = int(marker.read_text())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def _run_in_thread(
+    fn: Callable[[], Any],
+) -> tuple[threading.Thread, dict[str, Any], threading.Event]:
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def target() -> None:
+        try:
+            box["run"] = fn()
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, box, done
+
+
+@pytest.mark.parametrize("retry", [True, False], ids=["retried", "no-retries"])
+def test_a_worker_killed_mid_step(tmp_path: Path, project: Path, on_dask: Any, retry: bool) -> None:
+    with dask_cluster(tmp_path / "own", workers=2) as own:
+        addresses = {pid: address for address, pid in own.worker_pids().items()}
+        marker = tmp_path / "started"
+        stack = on_dask(own)
+        pipe = load_pipeline("pipes.py:worker_dies")
+        thread, box, done = _run_in_thread(
+            lambda: run_pipeline(
+                pipe,
+                params={"marker": str(marker), "retry": retry},
+                stack=stack,
+                enable_cache=False,
+                raise_on_failure=False,
+            )
+        )
+        pid = _kill_when_started(own, marker, done)
+        thread.join(120)
+    assert "error" not in box, box.get("error")
+    run = box["run"]
+    step_id = "slow_retried" if retry else "slow"
+    dead = addresses[pid]
+    tries = [s for s in Client().store.step_runs(run.id) if s.step_id == step_id]
+    assert run.steps["keep"].output.load() == 10  # nothing else was lost
+    assert run.steps["first"].status == "completed"
+    if retry:
+        assert run.status == "completed"
+        assert [t.status.value for t in tries] == ["failed", "completed"]
+        assert tries[0].error is not None
+        assert tries[0].error.startswith(
+            f"the worker {dead} died while running step 'slow_retried'; running it again on tcp://"
+        )
+        assert run.steps[step_id].output.load() == 2  # attempt 1 of the new step run, + x
+    else:
+        assert run.status == "failed"
+        assert [t.status.value for t in tries] == ["failed"]
+        assert tries[0].error == f"the worker {dead} died while running step 'slow'"
+
+
+@pytest.mark.servers
+def test_the_quickstart_on_s3_and_postgresql_read_back_from_a_fresh_process(
+    cluster: Cluster,
+    s3: S3Server,
+    postgres: DatabaseServer,
+    bevel_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    invoke: Callable[..., Result],
+) -> None:
+    monkeypatch.setenv("BEVEL_STORE_URL", postgres.new_database())
+    shutil.copy(ROOT / "examples" / "quickstart" / "pipeline.py", tmp_path / "quick.py")
+    bucket = s3.new_bucket()
+    for args in (
+        ["component", "register", "artifact_store", "s3-store", "--flavor", "s3",
+         "--path", f"s3://{bucket}/team", "--endpoint-url", s3.endpoint_url,
+         "--key", "testing", "--secret", "testing"],
+        ["component", "register", "orchestrator", "cluster", "--flavor", "dask",
+         "--address", cluster.address],
+        ["stack", "register", "team", "-o", "cluster", "-a", "s3-store"],
+    ):  # fmt: skip
+        done = invoke(*args)
+        assert done.exit_code == 0, done.output
+    ran = invoke("run", "quick.py:training", "-p", "C=0.5", "--stack", "team")
+    assert ran.exit_code == 0, ran.output
+    reader = subprocess.run(
+        [sys.executable, "-c",
+         "from bevel import Client\n"
+         "run = Client(stack='team').last_run('training')\n"
+         "print(run.status.value, run.stack, round(run.steps['evaluate'].outputs['accuracy'].load(), 3))\n"
+         "print(sorted({Client(stack='team').store.get_metadata('step_run', s.id).get('worker', '-')"
+         " for s in run.steps.values()}))"],
+        cwd="/", capture_output=True, text=True, timeout=120, env={**os.environ},
+    )  # fmt: skip
+    assert reader.returncode == 0, reader.stderr
+    status, stack_name, accuracy = reader.stdout.splitlines()[0].split()
+    assert (status, stack_name) == ("completed", "team")
+    assert 0.9 < float(accuracy) <= 1.0
+    workers = set(cluster.worker_pids())
+    used = set(eval(reader.stdout.splitlines()[1]))
+    assert used and used <= workers  # every step ran on a Dask worker
