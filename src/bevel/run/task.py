@@ -34,7 +34,7 @@ from bevel.artifacts.materializers.registry import get_materializer, import_ref,
 from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, save_artifact
 from bevel.cache import cache_key, code_parts
 from bevel.dag.params import called_params
-from bevel.dag.plan import Plan, StepSpec, element, fold_lists
+from bevel.dag.plan import Plan, StepSpec, element, fold_lists, split_instance
 from bevel.errors import (
     ArtifactStoreUnavailable,
     BevelError,
@@ -352,7 +352,8 @@ def _record(
     )
     for art in stored:  # a clean-up that ran between save and record must not lose them
         ensure_stored(
-            stack.artifact_store, art.uri, tried.objects[art.output_name], art.materializer,
+            stack.artifact_store, art.uri, _value_of(tried.objects, art.output_name),
+            art.materializer,
             name=art.name,
         )  # fmt: skip
     outputs = {art.output_name: art for art in stored}
@@ -396,6 +397,14 @@ def _save_outputs(
                 chosen = PICKLE if out.pickle else choose_materializer(spec, name, item)
                 saved[name] = _save_one(spec, stack, run, record, ctx, name, item, chosen, "")
     return saved
+
+
+def _value_of(objects: dict[str, Any], output: str) -> Any:
+    """The value saved as ``output``: an output, or an element ``name[i]`` of one."""
+    if output in objects:
+        return objects[output]
+    base, index = split_instance(output)
+    return objects[base][index]
 
 
 def _elements(spec: StepSpec, output: str, value: Any) -> list[Any]:
