@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from bevel import names
@@ -16,17 +16,17 @@ from bevel._text import with_article
 from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition
 from bevel.authoring.step import StepDefinition
-from bevel.authoring.tracing import MappedRef, OutputRef, StepInvocation, Unmapped
+from bevel.authoring.tracing import OutputRef, StepInvocation
 from bevel.dag.checks import (
     check_input_type,
     check_json_output,
     check_json_param,
-    check_list_output,
     check_param_type,
     check_run_name,
     check_step_names,
 )
 from bevel.dag.config import RunConfig
+from bevel.dag.mapping import Bound, bind_wired, mark_elements
 from bevel.dag.params import prepare as prepare_params
 from bevel.dag.plan import (
     ArtifactInput,
@@ -34,7 +34,6 @@ from bevel.dag.plan import (
     Plan,
     StepOptions,
     StepSpec,
-    element,
     expiration_seconds,
     split_instance,
 )
@@ -131,19 +130,7 @@ def _output_spec(
     return OutputSpec(decl.name, type_ref, materializer, version, pickle=wants_pickle)
 
 
-@dataclass
-class _Bound:
-    """A call's arguments, sorted: literals, single inputs (list elements as ``name[i]``),
-    arguments mapped over, fan-ins of mapped steps, and which arguments are lists."""
-
-    params: dict[str, Any]
-    inputs: dict[str, OutputRef]
-    map_over: dict[str, OutputRef]
-    gather: dict[str, OutputRef]
-    lists: list[str]
-
-
-def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> _Bound:
+def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> Bound:
     """Split a call's arguments into parameters (literals) and inputs (refs)."""
     step = inv.step
     sig = step.signature
@@ -157,7 +144,7 @@ def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> _Bou
         ) from exc
     params: dict[str, Any] = {}
     inputs: dict[str, OutputRef] = {}
-    out = _Bound(params, inputs, {}, {}, [])
+    out = Bound(params, inputs, {}, {}, [])
     for name, p in sig.parameters.items():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             if bound.arguments.get(name):
@@ -169,7 +156,7 @@ def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> _Bou
             continue
         if name in bound.arguments:
             value = bound.arguments[name]
-            if _bind_wired(out, name, value, inv):
+            if bind_wired(out, name, value, inv):
                 if name in step_config:
                     raise _config_sets_artifact(name, inv, source)
                 continue
@@ -213,63 +200,6 @@ def _bind(inv: StepInvocation, step_config: dict[str, Any], source: str) -> _Bou
     return out
 
 
-def _bind_wired(out: _Bound, name: str, value: Any, inv: StepInvocation) -> bool:
-    """Bind ``value`` when it wires outputs in a way only lists and maps do (True if so)."""
-    if isinstance(value, Unmapped):
-        if not inv.mapped:
-            raise DefinitionError(
-                f"unmapped() is for arguments of .map(), and '{inv.step.name}' is called plainly",
-                where=inv.where,
-                hint=f"pass the value itself: {inv.step.name}(..., {name}=value)",
-            )
-        inner = value.value
-        if isinstance(inner, MappedRef):
-            out.gather[name] = inner
-            out.lists.append(name)
-        elif isinstance(inner, OutputRef):
-            out.inputs[name] = inner
-        elif _bind_list(out, name, inner, inv):
-            pass
-        else:
-            return False  # a literal: a parameter, as without unmapped()
-        return True
-    if isinstance(value, MappedRef):
-        if inv.mapped:
-            out.map_over[name] = value
-        else:
-            out.gather[name] = value
-            out.lists.append(name)
-        return True
-    if isinstance(value, OutputRef) and inv.mapped:
-        out.map_over[name] = value
-        return True
-    return _bind_list(out, name, value, inv)
-
-
-def _bind_list(out: _Bound, name: str, value: Any, inv: StepInvocation) -> bool:
-    """A list (or tuple) of step outputs as one argument: fan-in, one input per element."""
-    if not isinstance(value, list | tuple) or not value:
-        return False
-    refs = [v for v in value if isinstance(v, OutputRef)]
-    if not refs:
-        return False
-    if len(refs) != len(value) or any(isinstance(r, MappedRef) for r in refs):
-        raise DefinitionError(
-            f"argument '{name}' of step '{inv.step.name}' mixes step outputs with other values"
-            " in one list",
-            where=inv.where,
-            hint="a list argument holds only plain step outputs (fan-in), e.g."
-            " select_best([a, b, c]); pass a mapped step's outputs directly, not in a list",
-        )
-    producers = {r.step_id for r in refs}
-    if isinstance(value, tuple) and len(producers) == 1:
-        return False  # a whole multi-output tuple: refused below with the unpacking hint
-    for index, ref in enumerate(refs):
-        out.inputs[element(name, index)] = ref
-    out.lists.append(name)
-    return True
-
-
 def _nested_refs(value: Any) -> list[OutputRef]:
     if isinstance(value, OutputRef):
         return [value]
@@ -310,29 +240,6 @@ def _config_sets_artifact(name: str, inv: StepInvocation, source: str) -> Parame
         "another step's output",
         hint="only literal parameters can be set from the config",
     )
-
-
-def _mark_elements(specs: list[StepSpec], by_id: dict[str, StepInvocation]) -> list[StepSpec]:
-    """Mark the list outputs that a step is mapped over: their producer saves each element as
-    an artifact of its own (part of its cache key, so an earlier run without them is no hit)."""
-    mapped = {s.id for s in specs if s.map_over}
-    wanted: dict[str, set[str]] = {}
-    for spec in specs:
-        for ref in spec.map_over.values():
-            if ref.step not in mapped:
-                wanted.setdefault(ref.step, set()).add(ref.output)
-    marked = []
-    for spec in specs:
-        names = wanted.get(spec.id)
-        if not names:
-            marked.append(spec)
-            continue
-        for out in spec.outputs:
-            if out.name in names:
-                check_list_output(by_id[spec.id].step.hints.get("return"), spec, out.name)
-        outputs = tuple(replace(o, elements=o.name in names) for o in spec.outputs)
-        marked.append(replace(spec, outputs=outputs))  # elements are in its cache key too
-    return marked
 
 
 def _check_cache_flags(config: RunConfig, run_cache: bool | None, pipeline_cache: bool) -> bool:
@@ -378,7 +285,7 @@ def compile_plan(
     for inv in trace.invocations:
         check_step_names(inv)
         specs.append(_compile_step(inv, by_id, config, tools, run_cache, enable_cache))
-    specs = _mark_elements(specs, by_id)
+    specs = mark_elements(specs, by_id)
     fingerprint = hashlib.sha256("".join(s.code_hash for s in specs).encode()).hexdigest()
     plan = Plan(
         pipeline=pipeline.name,

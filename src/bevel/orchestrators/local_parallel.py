@@ -20,8 +20,15 @@ from typing import Any
 
 from bevel.dag.plan import Plan
 from bevel.errors import StackError
-from bevel.orchestrators.parallel import Capacity, ParallelExecutor
-from bevel.orchestrators.resources import Claim, detect_gpus, gpu_ids, parse_memory, total_memory
+from bevel.orchestrators.parallel import ParallelExecutor
+from bevel.orchestrators.resources import (
+    Capacity,
+    Claim,
+    detect_gpus,
+    gpu_ids,
+    parse_memory,
+    total_memory,
+)
 
 MODES = ("process", "thread")
 

@@ -39,76 +39,11 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
-from bevel.orchestrators.resources import Claim, format_memory
+from bevel.orchestrators.resources import Capacity, Claim, Free
 
 WORKER_MODULE = "bevel.run.procworker"
 TIMEOUT_GRACE_SECONDS = 5.0
 _MAX_START_FAILURES = 3  # workers dying before their first job: the environment is broken
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What the orchestrator may hand out at once. ``memory`` 0 means memory is not placed."""
-
-    slots: int
-    cpu: float
-    gpus: tuple[str, ...] = ()
-    memory: int = 0
-    custom: dict[str, float] = field(default_factory=dict)
-
-    def refuse(self, claim: Claim) -> str | None:
-        """Why ``claim`` can never be placed (None when it can)."""
-        problems = []
-        if claim.cpu > self.cpu:
-            problems.append(f"{claim.cpu:g} CPUs (there are {self.cpu:g})")
-        if claim.gpu > len(self.gpus):
-            problems.append(f"{claim.gpu} GPU(s) (there are {len(self.gpus)})")
-        if self.memory and claim.memory > self.memory:
-            problems.append(
-                f"{format_memory(claim.memory)} of memory (there is {format_memory(self.memory)})"
-            )
-        for key, amount in claim.custom.items():
-            if amount > self.custom.get(key, 0.0):
-                problems.append(f"{amount:g} {key} (there are {self.custom.get(key, 0.0):g})")
-        return ", ".join(problems) or None
-
-
-class _Free:
-    """What is left of a :class:`Capacity` while steps hold parts of it."""
-
-    def __init__(self, capacity: Capacity) -> None:
-        self.slots = capacity.slots
-        self.cpu = capacity.cpu
-        self.gpus = list(capacity.gpus)
-        self.memory = capacity.memory
-        self.placed_memory = capacity.memory > 0
-        self.custom = dict(capacity.custom)
-
-    def fits(self, claim: Claim) -> bool:
-        return (
-            self.slots >= 1
-            and claim.cpu <= self.cpu + 1e-9
-            and claim.gpu <= len(self.gpus)
-            and (not self.placed_memory or claim.memory <= self.memory)
-            and all(v <= self.custom.get(k, 0.0) + 1e-9 for k, v in claim.custom.items())
-        )
-
-    def take(self, claim: Claim) -> list[str]:
-        self.slots -= 1
-        self.cpu -= claim.cpu
-        self.memory -= claim.memory if self.placed_memory else 0
-        for key, amount in claim.custom.items():
-            self.custom[key] -= amount
-        devices, self.gpus = self.gpus[: claim.gpu], self.gpus[claim.gpu :]
-        return devices
-
-    def give(self, claim: Claim, devices: list[str]) -> None:
-        self.slots += 1
-        self.cpu += claim.cpu
-        self.memory += claim.memory if self.placed_memory else 0
-        for key, amount in claim.custom.items():
-            self.custom[key] += amount
-        self.gpus = sorted([*self.gpus, *devices], key=lambda d: (len(d), d))
 
 
 @dataclass(eq=False)
@@ -210,7 +145,7 @@ class ParallelExecutor(Executor):
         self.capacity = capacity
         self.processes = processes
         self.grace = grace
-        self._free = _Free(capacity)
+        self._free = Free(capacity)
         self._lock = threading.Lock()
         self._queue: list[_Job] = []
         self._running: list[_Job] = []

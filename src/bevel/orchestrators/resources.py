@@ -15,7 +15,16 @@ from typing import Any
 
 from bevel.authoring.resources import format_memory, parse_memory
 
-__all__ = ["Claim", "detect_gpus", "format_memory", "gpu_ids", "parse_memory", "total_memory"]
+__all__ = [
+    "Capacity",
+    "Claim",
+    "Free",
+    "detect_gpus",
+    "format_memory",
+    "gpu_ids",
+    "parse_memory",
+    "total_memory",
+]
 
 
 @dataclass(frozen=True)
@@ -71,3 +80,68 @@ def total_memory() -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
         return 0
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the orchestrator may hand out at once. ``memory`` 0 means memory is not placed."""
+
+    slots: int
+    cpu: float
+    gpus: tuple[str, ...] = ()
+    memory: int = 0
+    custom: dict[str, float] = field(default_factory=dict)
+
+    def refuse(self, claim: Claim) -> str | None:
+        """Why ``claim`` can never be placed (None when it can)."""
+        problems = []
+        if claim.cpu > self.cpu:
+            problems.append(f"{claim.cpu:g} CPUs (there are {self.cpu:g})")
+        if claim.gpu > len(self.gpus):
+            problems.append(f"{claim.gpu} GPU(s) (there are {len(self.gpus)})")
+        if self.memory and claim.memory > self.memory:
+            problems.append(
+                f"{format_memory(claim.memory)} of memory (there is {format_memory(self.memory)})"
+            )
+        for key, amount in claim.custom.items():
+            if amount > self.custom.get(key, 0.0):
+                problems.append(f"{amount:g} {key} (there are {self.custom.get(key, 0.0):g})")
+        return ", ".join(problems) or None
+
+
+class Free:
+    """What is left of a :class:`Capacity` while steps hold parts of it."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        self.slots = capacity.slots
+        self.cpu = capacity.cpu
+        self.gpus = list(capacity.gpus)
+        self.memory = capacity.memory
+        self.placed_memory = capacity.memory > 0
+        self.custom = dict(capacity.custom)
+
+    def fits(self, claim: Claim) -> bool:
+        return (
+            self.slots >= 1
+            and claim.cpu <= self.cpu + 1e-9
+            and claim.gpu <= len(self.gpus)
+            and (not self.placed_memory or claim.memory <= self.memory)
+            and all(v <= self.custom.get(k, 0.0) + 1e-9 for k, v in claim.custom.items())
+        )
+
+    def take(self, claim: Claim) -> list[str]:
+        self.slots -= 1
+        self.cpu -= claim.cpu
+        self.memory -= claim.memory if self.placed_memory else 0
+        for key, amount in claim.custom.items():
+            self.custom[key] -= amount
+        devices, self.gpus = self.gpus[: claim.gpu], self.gpus[claim.gpu :]
+        return devices
+
+    def give(self, claim: Claim, devices: list[str]) -> None:
+        self.slots += 1
+        self.cpu += claim.cpu
+        self.memory += claim.memory if self.placed_memory else 0
+        for key, amount in claim.custom.items():
+            self.custom[key] += amount
+        self.gpus = sorted([*self.gpus, *devices], key=lambda d: (len(d), d))
