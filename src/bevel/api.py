@@ -235,6 +235,7 @@ def _resume_on(
     listener: RunListener | None,
     raise_on_failure: bool,
 ) -> RunView:
+    reap_dead_runs(stack.metadata_store)  # a run whose driver died is failed: resumable
     old = stack.metadata_store.get_run(ref)
     if old.status is RunStatus.RUNNING:
         raise ConfigError(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -152,3 +153,32 @@ def test_resume_refuses_completed_and_running_runs_and_the_hints_work(
     assert new.steps["quick"].status == "cached"  # it had completed
     resumed.kill()
     resumed.wait()
+
+
+def test_a_run_whose_driver_was_killed_is_resumed_without_cancelling_it_first(
+    project: Path, tmp_path: Path
+) -> None:
+    """Before: the killed run was still recorded running and resume refused it ("cancel it
+    first"); resume is a writer, so it reaps the dead run (recorded failed) and resumes it."""
+    marker = tmp_path / "started"
+    driver = _start(project, marker, "")
+    driver.send_signal(signal.SIGKILL)
+    driver.communicate(timeout=60)
+    assert Client().get_run("to-cancel").status == "running"  # reading never reaps
+    marker.unlink()
+    resumed = subprocess.Popen(
+        [*BEVEL, "runs", "resume", "to-cancel"], cwd=project, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        while not marker.exists():
+            assert resumed.poll() is None, resumed.communicate()[0]
+            time.sleep(0.05)
+    finally:
+        resumed.kill()
+        resumed.wait()
+    old = Client().get_run("to-cancel")
+    assert old.status == "failed"
+    assert (old.error or "").startswith("marked failed: the process driving this run died")
+    new = Client().runs(pipeline="cancellable")[0]
+    assert new.metadata["resumed_from"] == old.id

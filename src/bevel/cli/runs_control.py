@@ -68,7 +68,8 @@ def cancel(run: str, stack: str | None) -> None:
 @stack_option
 def resume(run: str, stack: str | None) -> None:
     """Run a failed or cancelled run again as a new run: the steps it completed are reused, the
-    rest run with the code as it is now. The new run records which run it resumes.
+    rest run with the code as it is now. The new run records which run it resumes. A run whose
+    driver died (still recorded running) is reaped first: recorded failed, then resumed.
 
     \b
     Example:
