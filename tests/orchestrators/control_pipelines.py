@@ -53,17 +53,3 @@ def side() -> str:
 def fixable(fixed: str) -> None:
     finish(flaky(start(), fixed))
     side()
-
-
-@step
-def chatty(marker: str) -> int:
-    print("first line", flush=True)
-    while not Path(marker).exists():
-        time.sleep(0.05)
-    print("second line", flush=True)
-    return 1
-
-
-@pipeline
-def talking(marker: str) -> None:
-    chatty(marker)

@@ -87,3 +87,17 @@ def added(values: list[int]) -> int:
 @pipeline
 def mapped(n: int = 5) -> None:
     added(square.map(numbers(n)))
+
+
+@step(enable_cache=False)
+def chatty(marker: str) -> int:
+    print("first line", flush=True)
+    while not Path(marker).exists():  # the test creates it once it has read the first line
+        time.sleep(0.05)
+    print("second line", flush=True)
+    return 1
+
+
+@pipeline
+def talking(marker: str) -> None:
+    chatty(marker)

@@ -239,3 +239,60 @@ def test_the_quickstart_on_s3_and_postgresql_read_back_from_a_fresh_process(
     workers = set(cluster.worker_pids())
     used = set(eval(reader.stdout.splitlines()[1]))
     assert used and used <= workers  # every step ran on a Dask worker
+
+
+@pytest.mark.servers
+@pytest.mark.timeout(300)
+def test_logs_of_a_step_on_a_worker_are_followed_from_s3_while_it_runs(
+    cluster: Cluster, s3: S3Server, project: Path, invoke: Callable[..., Result]
+) -> None:
+    """Before: on an object store the log was uploaded when the step ended, so `bevel logs -f`
+    showed nothing while a step ran on a worker; now it is uploaded every few seconds."""
+    bucket = s3.new_bucket()
+    for args in (
+        ["component", "register", "artifact_store", "s3-store", "--flavor", "s3",
+         "--path", f"s3://{bucket}/logs", "--endpoint-url", s3.endpoint_url,
+         "--key", "testing", "--secret", "testing"],
+        ["component", "register", "orchestrator", "cluster", "--flavor", "dask",
+         "--address", cluster.address],
+        ["stack", "register", "remote", "-o", "cluster", "-a", "s3-store"],
+    ):  # fmt: skip
+        done = invoke(*args)
+        assert done.exit_code == 0, done.output
+    marker = project / "go-on"
+    bevel = [sys.executable, "-m", "bevel"]
+    runner = subprocess.Popen(
+        [*bevel, "run", "pipes.py:talking", "-p", f"marker={marker}", "--name", "talked",
+         "--stack", "remote"],
+        cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    follower = None
+    try:
+        while not Client(stack="remote").runs(name="talked"):
+            assert runner.poll() is None, runner.stderr.read() if runner.stderr else ""
+            time.sleep(0.1)
+        follower = subprocess.Popen(
+            [*bevel, "logs", "-f", "talked", "chatty", "--interval", "0.1", "--stack", "remote"],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == "first line\n"  # while the step waits for marker
+        step = Client(stack="remote").get_run("talked").steps["chatty"]
+        assert step.status == "running"
+        assert step.logs_uri is not None and step.logs_uri.startswith("s3://")
+        marker.touch()
+        rest, errors = follower.communicate(timeout=120)
+        assert follower.returncode == 0, errors
+        assert rest == "second line\n"
+        assert errors.splitlines()[-1] == "step chatty completed"
+        assert runner.wait(timeout=120) == 0, runner.stderr.read() if runner.stderr else ""
+    finally:
+        marker.touch()
+        for proc in (runner, follower):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    run = Client(stack="remote").get_run("talked")
+    assert run.steps["chatty"].logs() == "first line\nsecond line\n"
+    meta = Client(stack="remote").store.get_metadata("step_run", run.steps["chatty"].id)
+    assert meta.get("worker") in set(cluster.worker_pids())  # it ran on a Dask worker

@@ -286,7 +286,7 @@ class Client:
         run's driver is known to be dead (it would never end it; reaping is a writer's job).
 
         The status is read before the log, so once it is final the last read gets the rest. On
-        object stores the log appears only when the step ends, so that is when it is yielded.
+        object stores the log is uploaded every few seconds while the step writes.
         """
         store = self.artifact_store
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

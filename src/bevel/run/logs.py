@@ -36,6 +36,9 @@ class Sink(Protocol):
     def write(self, text: str, /) -> int: ...
 
 
+#: How often the log of a step on an object store is uploaded while the step writes (seconds).
+UPLOAD_EVERY = 2.0
+
 _SINK: ContextVar[Sink | None] = ContextVar("bevel_log_sink", default=None)
 _install_lock = threading.Lock()
 
@@ -181,11 +184,15 @@ class StepLog:
 
     On a local artifact store every write goes straight to the log file and is flushed, so the
     file is readable (``bevel logs -f``) while the step runs and a crash keeps what was written.
-    Object stores cannot append: the text is kept in memory and uploaded when the step ends
-    (:meth:`publish`), and again after the hooks if they wrote more (:meth:`close`).
+    Object stores cannot append: the text is kept in memory and the whole log is uploaded again
+    at most every ``every`` seconds while the step writes (by a thread started at the first
+    write, so ``bevel logs -f`` follows a step on a remote worker too, a few seconds behind),
+    when the step ends (:meth:`publish`), and after the hooks if they wrote more
+    (:meth:`close`). Each upload holds all the text before it, so a reader that has read
+    ``n`` characters reads on from ``n``.
     """
 
-    def __init__(self, store: ArtifactStore, path: str) -> None:
+    def __init__(self, store: ArtifactStore, path: str, *, every: float = UPLOAD_EVERY) -> None:
         self._store = store
         self.path = path
         self.uri = store.uri(path)
@@ -194,6 +201,11 @@ class StepLog:
         local = store.local_path(path)
         self._file: TextIO | None = None
         self._buffer = io.StringIO()
+        self._every = every
+        self._lock = threading.Lock()  # the buffer: writes (the step's threads) and snapshots
+        self._uploading = threading.Lock()  # one upload at a time, so none lands out of order
+        self._stop = threading.Event()
+        self._uploader: threading.Thread | None = None
         if local is not None:
             store.makedirs(path.rpartition("/")[0])
             self._local: str | None = local
@@ -203,22 +215,43 @@ class StepLog:
 
     @property
     def live(self) -> bool:
-        """Whether other processes can read the log while the step runs."""
-        return self._file is not None
+        """Whether other processes can read the log while the step runs (at once from a local
+        file; from an object store after the next periodic upload)."""
+        return self._file is not None or self._every > 0
 
     def write(self, text: str) -> int:
         text = redact(text)  # a traceback or a hook may show a credential of the stack
         if self._file is not None:
             self._file.write(text)
             self._file.flush()
-        else:
+            self.written += len(text)
+            return len(text)
+        with self._lock:
             self._buffer.write(text)
-        self.written += len(text)
+            self.written += len(text)
+        if self._uploader is None and self._every > 0 and not self._stop.is_set():
+            self._start_uploader()
         return len(text)
+
+    def _start_uploader(self) -> None:
+        with self._lock:
+            if self._uploader is not None:
+                return
+            self._uploader = threading.Thread(
+                target=self._upload_now_and_then, name="bevel-step-log", daemon=True
+            )
+        self._uploader.start()
+
+    def _upload_now_and_then(self) -> None:
+        while not self._stop.wait(self._every):
+            if self.written > max(self._published, 0):
+                with contextlib.suppress(Exception):  # a failed upload: the next one, or the
+                    self._upload()  # final one (which does raise), writes it all
 
     def publish(self, *, keep: bool = False) -> str | None:
         """Make what was written so far durable; the uri to record, or None when the step wrote
         nothing (and ``keep`` is false: no hook is about to write)."""
+        self._stop_uploader()  # from here the step's end uploads, and the hook's
         if not self.written and not keep:
             self._discard()
             return None
@@ -229,6 +262,7 @@ class StepLog:
 
     def close(self) -> None:
         """Finish the log: close the file, or upload what the hooks added after :meth:`publish`."""
+        self._stop_uploader()
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -237,10 +271,18 @@ class StepLog:
         elif self._published != -1 and self.written > self._published:
             self._upload()
 
+    def _stop_uploader(self) -> None:
+        self._stop.set()
+        if self._uploader is not None:
+            self._uploader.join()
+
     def _upload(self) -> None:
-        with self._store.open(self.path, "wb") as fh:
-            fh.write(self._buffer.getvalue().encode("utf-8", errors="replace"))
-        self._published = self.written
+        with self._uploading:
+            with self._lock:
+                text, written = self._buffer.getvalue(), self.written
+            with self._store.open(self.path, "wb") as fh:
+                fh.write(text.encode("utf-8", errors="replace"))
+            self._published = written
 
     def _discard(self) -> None:
         if self._file is not None:
