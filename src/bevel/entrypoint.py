@@ -12,9 +12,10 @@ engines that launch processes (a Kubernetes Job per step, an Airflow task, a Slu
 
 Exit codes: 0 the step completed (or was cached), 1 it failed, 2 it cannot run (the run ended,
 an upstream step has not completed, an unknown step), 143 stopped by SIGTERM (recorded
-cancelled). While a step runs, the process beats the run's heartbeat, so readers see the run
-alive; between steps nothing beats: an engine that leaves a run with no step running for
-longer than the liveness window (5 minutes) lets readers mark it failed. See docs/scale-out.md.
+cancelled). While a step runs, the process beats the run's heartbeat, so the run shows alive;
+between steps nothing beats: an engine that leaves a run with no step running for longer than
+the liveness window (5 minutes) lets a reaper (a run starting, ``bevel runs reap``) record it
+failed. See docs/scale-out.md.
 """
 
 from __future__ import annotations

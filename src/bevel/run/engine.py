@@ -11,7 +11,7 @@ branches go on; the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), n
   and running ones are waited for (a second Ctrl-C stops waiting), so every step's real outcome
   is recorded before the run's final status; a step still running then is recorded as ended
   with the run, and its late report is refused by the store;
-- when another process ended the run (a reader declared it dead, ``bevel runs cancel``), the
+- when another process ended the run (a reaper declared it dead, ``bevel runs cancel``), the
   store refuses this process's heartbeats and writes; the loop stops and says so
   (:attr:`RunResult.lost`) instead of recording anything more.
 """

@@ -1,8 +1,8 @@
 """Signs of life of a running run, and signals that end it.
 
 The process driving a run tells the metadata store every :data:`HEARTBEAT_SECONDS` that it is
-alive; readers that see a run silent for much longer (``bevel.client.liveness``) may mark it
-failed. The store refuses heartbeats for a run that is no longer RUNNING, which is how the
+alive; a reaper (a run that starts, ``bevel runs reap``: ``bevel.client.liveness``) records a
+run silent for much longer as failed. The store refuses heartbeats for a run that is no longer RUNNING, which is how the
 driver learns that another process ended its run (a reaper, ``bevel runs cancel``): the
 refusal is handed to the engine through :attr:`Heartbeat.lost`, a future the engine waits on
 beside its steps.
