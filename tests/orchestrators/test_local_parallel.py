@@ -9,13 +9,13 @@ from typing import Any
 
 import par_pipelines as pp
 import pytest
+from orch_helpers import overlap, peak, ran
 
 from bevel import Client
 from bevel.api import run_pipeline
 from bevel.errors import RunFailed, StackError
 from bevel.orchestrators.local import LocalOrchestrator
 from bevel.orchestrators.local_parallel import LocalParallelOrchestrator
-from conftest import overlap, peak, ran
 
 
 def test_independent_branches_run_at_once_in_worker_processes(on: Any, tmp_path: Path) -> None:
