@@ -10,6 +10,7 @@ import time
 import pytest
 
 from bevel.artifacts.fsspec_store import FsspecArtifactStore
+from bevel.client.client import _read_log
 from bevel.run.logs import StepLog
 from bevel.testing.servers import S3Server
 
@@ -21,8 +22,8 @@ def _read_when(store: FsspecArtifactStore, path: str, expected: str) -> str:
     text, deadline = "", time.monotonic() + 60
     while time.monotonic() < deadline:
         if store.exists(path):
-            with store.open(path, "rb") as fh:
-                text = fh.read().decode()
+            # as `bevel logs -f` reads it: a read that spans a replacement is tried again
+            text = _read_log(store, path, 0).decode()
             if text == expected:
                 break
         time.sleep(0.02)

@@ -273,13 +273,12 @@ class Client:
         path = artifact_path(self.artifact_store, step.logs_uri)
         if not self.artifact_store.exists(path):
             if step.status is StepStatus.RUNNING:
-                return ""  # an object store: the log is uploaded when the step ends
+                return ""  # an object store: nothing uploaded yet
             raise ArtifactMissing(
                 f"the logs of step {step.step_id!r} are gone: {step.logs_uri}",
                 hint="they were deleted from the artifact store",
             )
-        with self.artifact_store.open(path, "rb") as fh:
-            return fh.read().decode("utf-8", errors="replace")
+        return _read_log(self.artifact_store, path, 0).decode("utf-8", errors="replace")
 
     def follow_logs(self, step: StepView, poll: float) -> Iterator[str]:
         """New text of a step's log as it is written, until the step run ends, or until its
@@ -301,9 +300,7 @@ class Client:
             done = orphaned or StepStatus(record.status) is not StepStatus.RUNNING
             path = artifact_path(store, record.logs_uri) if record.logs_uri else None
             if path is not None and store.exists(path):
-                with store.open(path, "rb") as fh:
-                    fh.seek(offset)
-                    data = fh.read()
+                data = _read_log(store, path, offset)
                 offset += len(data)
                 text = decoder.decode(data, final=done)
                 if text:
@@ -386,3 +383,19 @@ def _step_option(plan: dict[str, Any], step_id: str) -> float | None:
             value = spec.get("options", {}).get("cache_expiration")
             return float(value) if isinstance(value, int | float) else None
     return None
+
+
+def _read_log(store: ArtifactStore, path: str, offset: int) -> bytes:
+    """The bytes of a log from ``offset``. On an object store a running step's log is replaced
+    by a longer one every few seconds, and a read that spans a replacement is refused (S3: the
+    object's ETag changed, a failed precondition): read again, from the new object."""
+    tries = 0
+    while True:
+        try:
+            with store.open(path, "rb") as fh:
+                fh.seek(offset)
+                return bytes(fh.read())
+        except OSError:
+            tries += 1
+            if tries == 3:  # not a replacement: a store that keeps failing
+                raise
