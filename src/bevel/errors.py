@@ -35,6 +35,7 @@ BevelError
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── ModelError                   a model operation that cannot be done (no metric to compare)
 ├── RunFailed                    a run ended failed (names the failed steps)
+├── RunCancelled                 the run was cancelled from another process (bevel runs cancel)
 └── TransientError               ᵀ it may pass by itself: retrying can help (kind: network,
                                    timeout, throttled, busy); step retries retry these
 BevelWarning (Warning)           things that work but deserve attention
@@ -42,7 +43,8 @@ BevelWarning (Warning)           things that work but deserve attention
 
 A run that is interrupted (Ctrl-C, SIGTERM) is recorded as cancelled and re-raises
 ``KeyboardInterrupt`` (``Terminated`` for a signal), not a bevel error: callers that catch
-``Exception`` must not swallow an interrupt.
+``Exception`` must not swallow an interrupt. A run cancelled from elsewhere (``bevel runs
+cancel``) interrupted nothing in the caller's process: ``run_pipeline`` raises ``RunCancelled``.
 
 The tree is also grouped by what the caller can do, as httpx groups its transport errors:
 *transient* errors (``TransientError``, marked ᵀ; they are also in their component's branch, so
@@ -308,6 +310,15 @@ class RunFailed(BevelError):
 
     def __init__(self, message: str, *, run_id: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
+        self.run_id = run_id
+
+
+class RunCancelled(BevelError):
+    """The run was cancelled from another process (``bevel runs cancel``) while this one drove
+    it; its steps were stopped and it is recorded as cancelled."""
+
+    def __init__(self, message: str, *, run_id: str) -> None:
+        super().__init__(message)
         self.run_id = run_id
 
 

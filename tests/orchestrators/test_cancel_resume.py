@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from click.testing import Result
 
 from bevel import Client
+from bevel.api import load_pipeline, run_pipeline
+from bevel.errors import RunCancelled
 
 HERE = Path(__file__).parent
 BEVEL = [sys.executable, "-m", "bevel"]
@@ -182,3 +185,32 @@ def test_a_run_whose_driver_was_killed_is_resumed_without_cancelling_it_first(
     assert (old.error or "").startswith("marked failed: the process driving this run died")
     new = Client().runs(pipeline="cancellable")[0]
     assert new.metadata["resumed_from"] == old.id
+
+
+def test_run_pipeline_raises_run_cancelled_when_cancelled_from_another_process(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    marker = tmp_path / "started"
+    cancelled: list[subprocess.CompletedProcess[str]] = []
+
+    def cancel_once_started() -> None:
+        while not marker.exists() or not marker.read_text():
+            time.sleep(0.05)
+        cancel = [*BEVEL, "runs", "cancel", "in-process"]
+        cancelled.append(subprocess.run(cancel, cwd=project, capture_output=True, text=True))
+
+    canceller = threading.Thread(target=cancel_once_started, daemon=True)
+    canceller.start()
+    with pytest.raises(RunCancelled) as caught:
+        run_pipeline(
+            load_pipeline("pipes.py:cancellable"), params={"marker": str(marker)},
+            run_name="in-process", stack="parallel",
+        )  # fmt: skip
+    canceller.join(timeout=60)
+    assert cancelled and cancelled[0].returncode == 0, cancelled
+    assert str(caught.value).startswith(
+        "run in-process was cancelled from another process (cancelled with `bevel runs cancel` by "
+    )
+    assert caught.value.run_id == Client().get_run("in-process").id
+    assert Client().get_run("in-process").status == "cancelled"
