@@ -175,3 +175,21 @@ def test_unannotated_steps_are_mapped_too(on: Any) -> None:
     run = run_pipeline(doubled, stack=on(LocalOrchestrator()))
     assert run.steps["listing"].output.load() == [2, 4]
     assert Client().get_run(run.id).steps["double[1]"].output.load() == 4
+
+
+@pipeline
+def first_seed(values: list[int]) -> None:
+    mp.pick_first(mp.seeds(values))
+
+
+def test_a_list_saved_whole_is_not_reused_for_a_step_mapped_over_it(on: Any) -> None:
+    """The producer of a mapped-over list also saves each element: a cached run of it that
+    saved the list only must not be reused (the elements are part of its cache key)."""
+    stack = on(LocalOrchestrator())
+    run_pipeline(first_seed, params={"values": [1, 2]}, stack=stack)
+    mapped = run_pipeline(mp.sweep, params={"values": [1, 2]}, stack=stack)
+    assert statuses(mapped)["seeds"] == "completed"
+    assert mapped.steps["train[1]"].output.load() == 20
+    again = run_pipeline(mp.sweep, params={"values": [1, 2]}, stack=stack)
+    assert statuses(again)["seeds"] == "cached"
+    assert again.steps["train[1]"].inputs["seed"].load() == 2
