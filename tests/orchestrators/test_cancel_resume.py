@@ -45,6 +45,12 @@ def _gone(pid: int) -> bool:
     return "\nState:\tZ" in state
 
 
+def _ignore_sigint() -> None:
+    """Start the driver with SIGINT ignored, as a background job or a daemon's child is (then
+    Python installs no KeyboardInterrupt handler): a cancel must stop it all the same."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start(project: Path, marker: Path, stack: str) -> subprocess.Popen[str]:
     """The run `to-cancel`, once its long step runs (and, on the parallel stack, its quick
     branch has completed beside it)."""
@@ -52,8 +58,9 @@ def _start(project: Path, marker: Path, stack: str) -> subprocess.Popen[str]:
     if stack:
         args += ["--stack", stack]
     driver = subprocess.Popen(
-        [*BEVEL, *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+        [*BEVEL, *args], cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=_ignore_sigint,
+    )  # fmt: skip
     while not marker.exists() or not marker.read_text() or (stack and not _quick_done()):
         assert driver.poll() is None, driver.communicate()[0]
         time.sleep(0.05)

@@ -18,6 +18,7 @@ branches go on; the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,7 +41,12 @@ from bevel.metadata.records import (
 )
 from bevel.run import names, resume, shipping
 from bevel.run.events import NullListener, RunListener
-from bevel.run.heartbeat import HEARTBEAT_SECONDS, Heartbeat, sigterm_as_interrupt
+from bevel.run.heartbeat import (
+    HEARTBEAT_SECONDS,
+    Heartbeat,
+    sigint_as_interrupt,
+    sigterm_as_interrupt,
+)
 from bevel.run.interrupts import Terminated
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.notify import with_components
@@ -203,9 +209,11 @@ class _Driver:
                         ]
                         self.stack.metadata_store.log_metadata(notes)
                     executor = self.stack.orchestrator.executor()
-                    if getattr(executor, "inline", False) and _in_main_thread():
+                    inline = bool(getattr(executor, "inline", False)) and _in_main_thread()
+                    if inline:  # a cancel from elsewhere interrupts it with SIGINT
                         self._inline_in = threading.main_thread().ident
-                    self._loop(executor)
+                    with sigint_as_interrupt() if inline else contextlib.nullcontext():
+                        self._loop(executor)
                 except KeyboardInterrupt as interrupt:
                     why = describe_interrupt(interrupt) if isinstance(interrupt, Terminated) else ""
                     self._wind_down(f"the run was {why or 'cancelled'}", StepStatus.CANCELLED)

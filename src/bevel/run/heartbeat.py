@@ -109,3 +109,23 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def sigint_as_interrupt() -> Iterator[None]:
+    """SIGINT raises ``KeyboardInterrupt`` in the main thread while the block lasts, even in a
+    process started with SIGINT ignored (a background job, a daemon's child: Python then
+    installs no handler). The engine interrupts a step running inline in the main thread that
+    way when the run is cancelled from elsewhere (``bevel runs cancel``); without a handler the
+    step would go on to its end."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    ):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
