@@ -28,9 +28,9 @@ from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
-from bevel.authoring.sweep import sweep_options
 from bevel.authoring.resources import ResourceSettings
 from bevel.authoring.resources import normalise as normalise_resources
+from bevel.authoring.sweep import sweep_options
 from bevel.authoring.tracing import OutputRef, StepInvocation, active_trace
 from bevel.errors import DefinitionError
 
