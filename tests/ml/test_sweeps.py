@@ -171,3 +171,41 @@ def test_bad_sweeps_are_refused_where_they_are_written() -> None:
 
     with pytest.raises(DefinitionError, match="'gamma' is not a parameter of step 'fit'"):
         unknown_param()
+
+
+@pytest.mark.slow  # worker processes start under load: ~1 min
+def test_trials_run_in_worker_processes_on_local_parallel(bevel_home: Path) -> None:
+    import dataclasses
+    import os
+
+    import sweep_pipelines as sp
+
+    from bevel.orchestrators.local_parallel import LocalParallelOrchestrator
+
+    stack = dataclasses.replace(
+        default_stack(), orchestrator=LocalParallelOrchestrator(processes=2)
+    )
+    try:
+        run = run_pipeline(sp.par_sweep, stack=stack)
+        store = stack.metadata_store
+        trials = {
+            sid: store.get_metadata("step_run", view.id)
+            for sid, view in run.steps.items()
+            if sid.startswith("timed_trial.trial-")
+        }
+        assert len(trials) == 4
+        pids = {meta["pid"] for meta in trials.values()}
+        assert os.getpid() not in pids  # trials ran in the orchestrator's worker processes
+        # two at a time, once both workers are up (a fresh pool starts its processes lazily)
+        spans = [(m["start"], m["end"]) for m in trials.values()]
+        assert any(
+            min(a[1], b[1]) - max(a[0], b[0]) > 0
+            for i, a in enumerate(spans)
+            for b in spans[i + 1 :]
+        )
+        again = run_pipeline(sp.par_sweep, stack=stack)
+        assert all(
+            again.steps[sid].status is StepStatus.CACHED for sid in trials
+        )  # the re-run is fully cached on local_parallel too
+    finally:
+        stack.close()

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
-from bevel.run.worker import StackRef, portable, worker_stack
+from bevel.run.worker import StackRef, StepTask, run_recorded, worker_stack
 from bevel.settings import load_settings
 from bevel.stack.stack import Stack
 
@@ -100,16 +100,11 @@ def _suggest(trial: optuna.Trial, space: dict[str, dict[str, Any]]) -> dict[str,
 
 
 @dataclass(frozen=True)
-class TrialTask:
-    """A trial as it crosses to another process: the trial's spec and the usual task data."""
+class TrialTask(StepTask):
+    """A trial as it crosses to another process: a step task plus the trial's own spec (the
+    plan the worker reads from the run record has the swept step, not its trials)."""
 
-    run_id: str
-    step_id: str
-    step_run_id: str
-    stack: StackRef
-    spec: dict[str, Any]
-    inputs: dict[str, Any]
-    resources: dict[str, Any]
+    spec: dict[str, Any] = field(default_factory=dict)
 
 
 def run_trial(task: TrialTask) -> StepOutcome:
@@ -118,15 +113,7 @@ def run_trial(task: TrialTask) -> StepOutcome:
     run = stack.metadata_store.get_run(task.run_id)
     plan = Plan.from_dict(run.plan)
     spec = Plan.from_dict({**run.plan, "steps": [task.spec]}).steps[0]
-    outcome = run_step(
-        replace(plan, steps=(*plan.steps, spec)),
-        spec.id,
-        run=run,
-        stack=stack,
-        inputs=StepInputs(dict(task.inputs)),
-        step_run_id=task.step_run_id,
-    )
-    return portable(outcome)
+    return run_recorded(stack, replace(plan, steps=(*plan.steps, spec)), run, task)
 
 
 def run_sweep(
@@ -283,17 +270,12 @@ def _submit(
         step_id=spec.id,
         step_run_id=step_run_id,
         stack=StackRef.of(stack, load_settings()),
-        spec=_spec_dict(spec),
         inputs=dict(inputs.artifacts),
         resources=dict(spec.options.resources),
+        timeout=spec.options.timeout,
+        spec=asdict(spec),
     )
     return executor.submit(run_trial, task)
-
-
-def _spec_dict(spec: StepSpec) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(spec)
 
 
 def _value(stack: Stack, outcome: StepOutcome, metric: str) -> float | None:

@@ -141,6 +141,16 @@ class _GuardedListener:
         self._call("on_run_end", run)
 
 
+def _called(fn: Any, task: StepTask) -> Future[StepOutcome]:
+    """``fn(task)`` run now, as a finished future (what an inline executor gives)."""
+    future: Future[StepOutcome] = Future()
+    try:
+        future.set_result(fn(task))
+    except Exception as exc:  # collected like an executor's failure; Ctrl-C propagates
+        future.set_exception(exc)
+    return future
+
+
 class _InProcess:
     """What an in-process executor calls: ``run_step`` with the live stack, the step's
     definition and its inputs' objects (the in-memory hand-off)."""
@@ -281,8 +291,11 @@ class _Driver:
         )
         del sched.pending[spec.id]
         self.submitted[spec.id] = task
-        fn: Any = _InProcess(sched, spec, inputs.objects) if self._in_process else run_task
-        future: Future[StepOutcome] = executor.submit(fn, task)
+        # A sweep's driver stays in this process whatever the orchestrator: it submits its
+        # trials to the orchestrator itself (bevel.integrations.optuna), so it runs inline here.
+        here = spec.options.sweep is not None and not self._in_process
+        fn: Any = _InProcess(sched, spec, inputs.objects) if self._in_process or here else run_task
+        future: Future[StepOutcome] = _called(fn, task) if here else executor.submit(fn, task)
         self.running[future] = spec
         if future.done():  # an inline executor ran it already
             self._collect(future)
