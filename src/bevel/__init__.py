@@ -26,14 +26,22 @@ _EXPORTS = {
     "Client": "bevel.client.client:Client",
     "run_pipeline": "bevel.api:run_pipeline",
     "register_materializer": "bevel.artifacts.materializers.registry:register_materializer",
+    "HTMLString": "bevel.artifacts.text_types:HTMLString",
+    "MarkdownString": "bevel.artifacts.text_types:MarkdownString",
+    "CSVString": "bevel.artifacts.text_types:CSVString",
+    "JSONString": "bevel.artifacts.text_types:JSONString",
     "ResourceSettings": "bevel.authoring.resources:ResourceSettings",
     "unmapped": "bevel.authoring.tracing:unmapped",
 }
 
 __all__ = [
+    "CSVString",
     "Client",
     "External",
     "ExternalPath",
+    "HTMLString",
+    "JSONString",
+    "MarkdownString",
     "Model",
     "ResourceSettings",
     "__version__",
@@ -52,6 +60,7 @@ __all__ = [
 if TYPE_CHECKING:
     from bevel.api import run_pipeline
     from bevel.artifacts.materializers.registry import register_materializer
+    from bevel.artifacts.text_types import CSVString, HTMLString, JSONString, MarkdownString
     from bevel.authoring.external import External, ExternalPath
     from bevel.authoring.model import Model
     from bevel.authoring.pipeline import pipeline

@@ -73,6 +73,7 @@ def compile_pipeline(
     config: str | Path | dict[str, Any] | RunConfig | None = None,
     run_name: str | None = None,
     enable_cache: bool | None = None,
+    visualize: bool | None = None,
 ) -> Compiled:
     """Trace and check ``pipeline`` without running it (all compile-time errors surface here)."""
     if not isinstance(pipeline, PipelineDefinition):
@@ -88,6 +89,7 @@ def compile_pipeline(
         TOOLBOX,
         enable_cache=enable_cache,
         run_name=run_name,
+        visualize=visualize,
     )
 
 
@@ -98,6 +100,7 @@ def run_pipeline(
     config: str | Path | dict[str, Any] | RunConfig | None = None,
     run_name: str | None = None,
     enable_cache: bool | None = None,
+    visualize: bool | None = None,
     stack: Stack | str | None = None,
     listener: RunListener | None = None,
     raise_on_failure: bool = True,
@@ -111,6 +114,9 @@ def run_pipeline(
     probed once, so an unreachable endpoint fails fast, naming the component. Runs of this
     stack's metadata store whose process died are then recorded as failed (reads never do it).
 
+    ``visualize=False`` stores no visualizations (statistics, previews) with this run's
+    artifacts, whatever the steps say.
+
     Raises :class:`~bevel.errors.RunFailed` (with the failing step's exception chained) when a
     step fails, unless ``raise_on_failure=False``; also when another process ended the run while
     it ran here (a reader that declared it dead), which ``raise_on_failure=False`` turns into a
@@ -119,7 +125,12 @@ def run_pipeline(
     name, or the active one) is closed before returning; a :class:`Stack` passed in stays open.
     """
     compiled = compile_pipeline(
-        pipeline, params=params, config=config, run_name=run_name, enable_cache=enable_cache
+        pipeline,
+        params=params,
+        config=config,
+        run_name=run_name,
+        enable_cache=enable_cache,
+        visualize=visualize,
     )
     if stack is None:
         stack = pipeline.config.stack

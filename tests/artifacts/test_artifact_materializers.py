@@ -142,10 +142,12 @@ def test_dataframe(store: LocalArtifactStore) -> None:
     assert saved.metadata["rows"] == 3
     assert saved.metadata["columns"] == ["x", "y", "t"]
     assert saved.metadata["dtypes"]["x"] == "int64"
-    html_uri = saved.visualizations["table"]
-    assert html_uri.endswith(".html")
-    html = Path(html_uri).read_text()
-    assert "<table" in html and "describe" in html and "head" in html
+    assert saved.visualizations.keys() == {"preview", "statistics"}
+    preview = Path(saved.visualizations["preview"]).read_text()
+    assert preview.startswith('<div class="bv">') and "<table" in preview
+    assert all(v in preview for v in ("2024-01-01", ">b<", "datetime64"))
+    statistics = Path(saved.visualizations["statistics"]).read_text()
+    assert "Statistics" in statistics and "3 rows" in statistics
 
 
 def test_dataframe_with_mixed_column_says_how_to_fix(store: LocalArtifactStore) -> None:

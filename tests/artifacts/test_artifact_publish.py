@@ -89,7 +89,7 @@ def test_visualizations_are_stored_once_per_content(tmp_path: Path) -> None:
     first = save_artifact(store, frame, DATAFRAME_MATERIALIZER)
     second = save_artifact(store, frame.copy(), DATAFRAME_MATERIALIZER)
     assert first.visualizations == second.visualizations
-    uri = first.visualizations["table"]
+    uri = first.visualizations["statistics"]
     assert artifact_path(store, uri).startswith(f"viz/{first.content_hash[7:]}/")
     delete_artifact_files(store, first.uri)
     assert not Path(uri).exists()

@@ -5,7 +5,7 @@ Layout of a store (paths relative to its root)::
 
     data/<hex[:2]>/<hex>/...         one folder per distinct content (sha256 of its files)
     data/<hex[:2]>/<hex>.complete    its completion marker: manifest + last use (see marker.py)
-    viz/<hex>/<name>.html|.md        visualizations of that content
+    viz/<hex>/<name>.<ext>           visualizations of that content (.html .md .png .svg .json...)
     .tmp/<pid>-<host>-<random>/      folders and files being written
 
 Saving materializes into a temporary folder (inside the store when it is local, so publishing is
@@ -44,6 +44,7 @@ from bevel.artifacts.materializers.base import Materializer
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.remote_cache import fetch, private_copy
 from bevel.errors import ArtifactError, ArtifactMissing, BevelError, BevelWarning
+from bevel.viz.kinds import Visualization
 
 __all__ = [
     "DATA_DIR",
@@ -78,11 +79,12 @@ class SavedArtifact:
 
 
 def save_artifact(
-    store: ArtifactStore, obj: Any, materializer: str, *, name: str = ""
+    store: ArtifactStore, obj: Any, materializer: str, *, name: str = "", visualize: bool = True
 ) -> SavedArtifact:
     """Materialize ``obj`` with ``materializer`` (a ``"module:Class"`` ref) and publish it.
 
-    ``name`` (optional) only makes error messages name the artifact.
+    ``name`` (optional) only makes error messages name the artifact. ``visualize=False`` skips
+    the materializer's ``visualizations()`` (a step's or run's ``visualize`` option).
     """
     mat = get_materializer(materializer)
     what = f"artifact {name!r}" if name else with_article(type(obj).__qualname__)
@@ -112,7 +114,9 @@ def save_artifact(
         content_hash=content_hash,
         size=size,
         metadata=_metadata(mat, materializer, obj),
-        visualizations=_save_visualizations(store, mat, materializer, obj, content_hash),
+        visualizations=(
+            _save_visualizations(store, mat, materializer, obj, content_hash) if visualize else {}
+        ),
         python_version=_python_version() if getattr(mat, "pickled", False) else None,
     )
 
@@ -194,13 +198,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 def _save_visualizations(
     store: ArtifactStore, mat: Materializer, ref: str, obj: Any, content_hash: str
 ) -> dict[str, str]:
-    """Store each visualization once per content under ``viz/<hex>/``; return name -> uri."""
+    """Store each visualization once per content as ``viz/<hex>/<name><ext>`` (the extension
+    says its kind, see :mod:`bevel.viz.kinds`); return name -> uri. A failure only warns."""
     try:
-        texts = mat.visualizations(obj)
-        if not isinstance(texts, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in texts.items()
-        ):
-            raise TypeError(f"it returned {texts!r:.80}, not a dict of name -> HTML/Markdown text")
+        values = mat.visualizations(obj)
+        if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+            raise TypeError(f"it returned {values!r:.80}, not a dict of name -> visualization")
+        found = {name: Visualization.of(value) for name, value in values.items()}
     except Exception as exc:
         warnings.warn(
             f"{ref}.visualizations() failed, so the artifact has no visualizations: {exc!r}",
@@ -209,17 +213,16 @@ def _save_visualizations(
         )
         return {}
     uris: dict[str, str] = {}
-    for viz_name, text in texts.items():
-        ext = ".html" if text.lstrip().startswith("<") else ".md"
-        path = f"{VIZ_DIR}/{hex_of(content_hash)}/{_UNSAFE.sub('_', viz_name) or 'viz'}{ext}"
+    for viz_name, viz in found.items():
+        stem = _UNSAFE.sub("_", viz_name) or "viz"
+        path = f"{VIZ_DIR}/{hex_of(content_hash)}/{stem}{viz.extension}"
         if not store.exists(path):
-            _write_text(store, path, text)
+            _write_bytes(store, path, viz.to_bytes())
         uris[viz_name] = store.uri(path)
     return uris
 
 
-def _write_text(store: ArtifactStore, path: str, text: str) -> None:
-    data = text.encode("utf-8")
+def _write_bytes(store: ArtifactStore, path: str, data: bytes) -> None:
     if store.local_path("") is None:  # an object store PUT is atomic already
         with store.open(path, "wb") as f:
             f.write(data)

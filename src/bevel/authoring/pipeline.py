@@ -29,6 +29,7 @@ from bevel.errors import DefinitionError, ParameterError
 class PipelineConfig:
     name: str | None = None
     enable_cache: bool = True
+    visualize: bool = True  # store visualizations (statistics, previews) with the artifacts
     run_name: str | None = None
     config: str | Path | dict[str, Any] | None = None  # a YAML run config (file or dict)
     # The stack to run on: a name, or a built bevel.stack.stack.Stack (typed Any: authoring sits
@@ -110,7 +111,8 @@ class PipelineDefinition:
         return trace
 
     def with_options(self, **options: Any) -> PipelineDefinition:
-        """A copy with other options: ``config=``, ``run_name=``, ``enable_cache=``, ``name=``,
+        """A copy with other options: ``config=``, ``run_name=``, ``enable_cache=``,
+        ``visualize=``, ``name=``,
         ``stack=`` (a stack name such as ``"team"``)."""
         try:
             return PipelineDefinition(self.func, replace(self.config, **options))
@@ -171,6 +173,7 @@ def pipeline(
     *,
     name: str | None = None,
     enable_cache: bool = True,
+    visualize: bool = True,
     run_name: str | None = None,
     config: str | Path | dict[str, Any] | None = None,
     stack: Any = None,

@@ -52,6 +52,7 @@ class StepConfig:
     retries: int = 0
     retry_delay: float = 0.5
     enable_cache: bool | None = None  # None: inherit from the pipeline / run
+    visualize: bool | None = None  # store the outputs' visualizations; None: inherit
     pickle: bool | tuple[str, ...] = False  # opt into pickling all / the named outputs
     on_success: Hook | None = None
     on_failure: Hook | None = None
@@ -369,6 +370,7 @@ def step(
     retries: int = 0,
     retry_delay: float = 0.5,
     enable_cache: bool | None = None,
+    visualize: bool | None = None,
     pickle: bool | Sequence[str] = False,
     on_success: Hook | None = None,
     on_failure: Hook | None = None,
@@ -384,7 +386,8 @@ def step(func: Callable[P, R] | None = None, /, **options: Any) -> Any:
     """Make ``func`` a pipeline step; usable bare (``@step``) or with options (``@step(retries=2)``).
 
     Options: ``retries`` and ``retry_delay`` (seconds, doubled after each failure),
-    ``enable_cache``, ``pickle`` (True or output names: explicit opt-in to pickling outputs that
+    ``enable_cache``, ``visualize`` (False: store no statistics or previews with the outputs),
+    ``pickle`` (True or output names: explicit opt-in to pickling outputs that
     have no materializer), ``on_success`` / ``on_failure`` hooks (keyword-only:
     ``def notify(*, step, error=None, **_)``), ``resources`` (e.g. ``{"cpu": 2, "gpu": 1,
     "memory": "4GiB"}`` or a :class:`~bevel.authoring.resources.ResourceSettings`: what

@@ -74,6 +74,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: Subcommands kept in their own modules: group name -> {subcommand: "module:attribute"}. They
+#: are attached when their group loads (their modules import only what the group already has).
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "artifacts": {"visualize": "bevel.cli.visualize:visualize"},
+}
+
 EXIT_ERROR = 1
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
@@ -85,6 +91,13 @@ def load_command(name: str) -> click.Command:
     command = getattr(importlib.import_module(module_name), attr)
     if not isinstance(command, click.Command):
         raise TypeError(f"{COMMANDS[name][0]} is not a click command")
+    if isinstance(command, click.Group):
+        for sub_name, ref in SUBCOMMANDS.get(name, {}).items():
+            if sub_name not in command.commands:
+                sub_module, _, sub_attr = ref.partition(":")
+                command.add_command(
+                    getattr(importlib.import_module(sub_module), sub_attr), sub_name
+                )
     return command
 
 

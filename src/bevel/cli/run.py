@@ -48,6 +48,11 @@ def _params_callback(
 )
 @click.option("--no-cache", is_flag=True, help="Run every step, even when cached outputs exist.")
 @click.option(
+    "--no-visualize",
+    is_flag=True,
+    help="Store no visualizations (statistics, previews) with this run's artifacts.",
+)
+@click.option(
     "--name",
     "run_name",
     help="A name for this run, or a template: {date}, {time}, {pipeline}, {id}, {n} (a counter); "
@@ -59,6 +64,7 @@ def run(
     params: dict[str, Any],
     config_file: str | None,
     no_cache: bool,
+    no_visualize: bool,
     run_name: str | None,
     stack: str | None,
 ) -> None:
@@ -85,6 +91,7 @@ def run(
             config=config_file,
             run_name=run_name,
             enable_cache=False if no_cache else None,
+            visualize=False if no_visualize else None,
             stack=stack,
             listener=listener,
             raise_on_failure=False,

@@ -26,6 +26,8 @@ from bevel.client import format as fmt
 from bevel.client import render
 from bevel.client.liveness import Liveness, assess
 from bevel.client.metrics import MetricSeries
+from bevel.client.visualize import ArtifactVisualization
+from bevel.client.visualize import visualize as visualize_artifact
 from bevel.errors import NotFound
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -86,6 +88,12 @@ class ArtifactView:
     def load(self) -> Any:
         """Read the object back through its materializer (verifying the content hash)."""
         return self._client.load_artifact(self)
+
+    def visualize(self) -> ArtifactVisualization:
+        """Its visualizations (statistics, previews, plots...), rendered: in a notebook the
+        result shows itself; ``.html()`` is one self-contained page, ``.save(path)`` writes it.
+        See :mod:`bevel.client.visualize`."""
+        return visualize_artifact(self)
 
     def path(self) -> str:
         """Where the files are: a local folder for a local store, else the store uri."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bevel import names
@@ -242,6 +242,27 @@ def _config_sets_artifact(name: str, inv: StepInvocation, source: str) -> Parame
     )
 
 
+def _visualize_flag(
+    inv: StepInvocation, config: RunConfig, forced: bool | None, pipeline_default: bool
+) -> bool:
+    """Whether a step's outputs get visualizations, as caching is decided: turned off for the
+    run (``--no-visualize``, ``run_pipeline(visualize=False)``) wins; then the run config's step
+    entry, ``@step(visualize=)``, the run's value (argument, run config), the pipeline's
+    option (default on)."""
+    if forced is False:
+        return False
+    step_cfg = config.steps.get(inv.id)
+    if step_cfg is not None and step_cfg.visualize is not None:
+        return step_cfg.visualize
+    if inv.step.config.visualize is not None:
+        return inv.step.config.visualize
+    if forced is not None:
+        return forced
+    if config.visualize is not None:
+        return config.visualize
+    return pipeline_default
+
+
 def _check_cache_flags(config: RunConfig, run_cache: bool | None, pipeline_cache: bool) -> bool:
     if run_cache is not None:
         return run_cache
@@ -258,6 +279,7 @@ def compile_plan(
     *,
     enable_cache: bool | None = None,
     run_name: str | None = None,
+    visualize: bool | None = None,
 ) -> Compiled:
     """Trace ``pipeline`` with ``params`` and compile it into a checked :class:`Plan`."""
     names.check(
@@ -284,7 +306,9 @@ def compile_plan(
     specs: list[StepSpec] = []
     for inv in trace.invocations:
         check_step_names(inv)
-        specs.append(_compile_step(inv, by_id, config, tools, run_cache, enable_cache))
+        spec = _compile_step(inv, by_id, config, tools, run_cache, enable_cache)
+        shown = _visualize_flag(inv, config, visualize, pipeline.config.visualize)
+        specs.append(replace(spec, options=replace(spec.options, visualize=shown)))
     specs = mark_elements(specs, by_id)
     fingerprint = hashlib.sha256("".join(s.code_hash for s in specs).encode()).hexdigest()
     plan = Plan(

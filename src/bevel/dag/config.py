@@ -4,6 +4,7 @@ Example ``run.yaml``::
 
     run_name: nightly-{date}
     enable_cache: false
+    visualize: false   # store no visualizations with the artifacts (statistics, previews...)
     parameters:        # pipeline parameters
       C: 0.5
     steps:
@@ -11,6 +12,7 @@ Example ``run.yaml``::
         parameters: {max_iter: 500}
         retries: 3
         enable_cache: true
+        visualize: true
 
 Unknown keys and wrong types are errors that name the key and the file. The file is read within
 the limits of :mod:`bevel.bounded` (size, nesting, YAML aliases, UTF-8).
@@ -29,12 +31,14 @@ from bevel.errors import ConfigError
 _STEP_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "parameters": dict,
     "enable_cache": bool,
+    "visualize": bool,
     "retries": int,
     "retry_delay": (int, float),
 }
 _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
     "run_name": str,
     "enable_cache": bool,
+    "visualize": bool,
     "parameters": dict,
     "steps": dict,
 }
@@ -44,6 +48,7 @@ _TOP_LEVEL: dict[str, type | tuple[type, ...]] = {
 class StepRunConfig:
     parameters: dict[str, Any] = field(default_factory=dict)
     enable_cache: bool | None = None
+    visualize: bool | None = None
     retries: int | None = None
     retry_delay: float | None = None
 
@@ -52,6 +57,7 @@ class StepRunConfig:
 class RunConfig:
     run_name: str | None = None
     enable_cache: bool | None = None
+    visualize: bool | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     steps: dict[str, StepRunConfig] = field(default_factory=dict)
     source: str = "<config>"  # the file it came from, for error messages
@@ -108,12 +114,14 @@ def parse_run_config(data: Any, source: str = "<config>") -> RunConfig:
         steps[str(step_id)] = StepRunConfig(
             parameters=dict(options.get("parameters") or {}),
             enable_cache=options.get("enable_cache"),
+            visualize=options.get("visualize"),
             retries=options.get("retries"),
             retry_delay=options.get("retry_delay"),
         )
     return RunConfig(
         run_name=data.get("run_name"),
         enable_cache=data.get("enable_cache"),
+        visualize=data.get("visualize"),
         parameters=dict(data.get("parameters") or {}),
         steps=steps,
         source=source,

@@ -50,6 +50,7 @@ class StepOptions:
     retries: int = 0
     retry_delay: float = 1.0  # seconds before the first retry, doubled each time (backoff)
     enable_cache: bool = True
+    visualize: bool = True  # produce the outputs' visualizations when saving them
     on_success: str | None = None  # "module:qualname" of a keyword-only hook
     on_failure: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)  # e.g. {"gpu": 1}; for orchestrators

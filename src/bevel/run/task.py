@@ -432,7 +432,9 @@ def _save_one(
 ) -> ArtifactRecord:
     name = f"{run.pipeline}.{spec.id}.{output}"
     try:
-        artifact = save_artifact(stack.artifact_store, obj, materializer, name=name)
+        artifact = save_artifact(
+            stack.artifact_store, obj, materializer, name=name, visualize=spec.options.visualize
+        )
     except BevelError:
         raise
     except Exception as exc:

@@ -34,6 +34,7 @@ padding:6px 10px;white-space:nowrap;background:#fff}
 .bv table.bv-t td{padding:6px 10px;border-bottom:1px solid #eef1f4;vertical-align:top;
 text-align:left}
 .bv table.bv-t tr:last-child td{border-bottom:none}
+.bv table.bv-t.bv-plain th{text-transform:none;letter-spacing:0;font-size:12px;color:#1f2328}
 .bv table.bv-t td.n,.bv table.bv-t th.n{text-align:right;font-variant-numeric:tabular-nums;
 white-space:nowrap}
 .bv table.bv-t tr.bv-row-diff td{background:#fff8c5}
@@ -147,9 +148,11 @@ def table(
     *,
     numeric: Iterable[int] = (),
     row_classes: Sequence[str] | None = None,
+    plain_headers: bool = False,
 ) -> str:
     """A table of markup cells (escape values with :func:`esc` first); columns whose index is
-    in ``numeric`` are right-aligned with tabular figures."""
+    in ``numeric`` are right-aligned with tabular figures. ``plain_headers`` keeps the headers'
+    case (for user data: column and run names)."""
     right = set(numeric)
 
     def cls(i: int) -> str:
@@ -161,9 +164,7 @@ def table(
         extra = row_classes[r] if row_classes and r < len(row_classes) else ""
         tr = f'<tr class="{extra}">' if extra else "<tr>"
         body.append(tr + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(row)) + "</tr>")
-    return (
-        f'<table class="bv-t"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    )
+    return f'<table class="{"bv-t bv-plain" if plain_headers else "bv-t"}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def heading(title: str, subtitle: str = "") -> str:

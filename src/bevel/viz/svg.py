@@ -58,6 +58,19 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     return ticks
 
 
+def nice_domain(low: float, high: float, count: int = 5) -> tuple[float, float, list[float]]:
+    """``[low, high]`` widened to round ticks at both ends, and those ticks."""
+    ticks = nice_ticks(low, high, count)
+    if len(ticks) < 2:
+        return low, high, ticks
+    step = ticks[1] - ticks[0]
+    if ticks[0] > low + step * 1e-9:
+        ticks.insert(0, round(ticks[0] - step, 12))
+    if ticks[-1] < high - step * 1e-9:
+        ticks.append(round(ticks[-1] + step, 12))
+    return ticks[0], ticks[-1], ticks
+
+
 def _scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
     span = d1 - d0
     if span == 0:
@@ -131,11 +144,11 @@ def histogram(
     left, right, top, bottom = 44, 10, 14 if title else 6, 22
     if not counts or len(edges) != len(counts) + 1:
         return _svg(width, height, "", "no values")
-    peak = max(max(counts), 1)
+    _, peak, y_ticks = nice_domain(0, max(max(counts), 1), 4)
     x = _scale(edges[0], edges[-1], left, width - right)
     y = _scale(0, peak, height - bottom, top)
     parts = [_title(title, width)] if title else []
-    for tick in nice_ticks(0, peak, 4):
+    for tick in y_ticks:
         parts.append(_hgrid(y(tick), left, width - right, num(tick)))
     for i, c in enumerate(counts):
         x0, x1 = x(edges[i]), x(edges[i + 1])
@@ -209,11 +222,8 @@ def line_chart(
     xs_all = [a for a, _ in every]
     ys_all = [b for _, b in every]
     x_ticks = nice_ticks(min(xs_all), max(xs_all), 6)
-    y_ticks = nice_ticks(min(ys_all), max(ys_all), 4)
-    x0 = min([*xs_all, *x_ticks[:1]])
-    x1 = max([*xs_all, *x_ticks[-1:]])
-    y0 = min([*ys_all, *y_ticks[:1]])
-    y1 = max([*ys_all, *y_ticks[-1:]])
+    x0, x1 = min(xs_all), max(xs_all)
+    y0, y1, y_ticks = nice_domain(min(ys_all), max(ys_all), 4)
     x = _scale(x0, x1, left, width - right)
     y = _scale(y0, y1, height - bottom, top)
     parts = [_title(title, width)] if title else []

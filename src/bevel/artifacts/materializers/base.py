@@ -27,6 +27,10 @@ import abc
 from typing import Any, ClassVar
 
 from bevel.errors import ArtifactError
+from bevel.viz.kinds import Visualization
+
+#: What ``visualizations()`` may map a name to (see :mod:`bevel.viz.kinds`).
+VisualizationValue = str | bytes | Visualization
 
 REQUIRED = ("save", "load")
 
@@ -61,9 +65,13 @@ class Materializer(abc.ABC):
         JSON-able; anything else is stored as its ``str()``. Default: none."""
         return {}
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        """name -> HTML (text starting with ``<``) or Markdown, stored once per content and shown
-        by ``bevel artifacts show``, notebooks and the dashboard. Default: none."""
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        """name -> what to show: HTML (text starting with ``<``), Markdown (other text), a PNG
+        (``bytes``) or a :class:`bevel.viz.kinds.Visualization` (HTML, Markdown, PNG, SVG,
+        JSON, CSV or text). Produced when the artifact is saved (unless the step or run turned
+        visualizations off), stored once per content beside it, and shown by
+        ``artifact.visualize()``, ``bevel artifacts visualize`` and the dashboard. Keep it cheap:
+        it runs on every save. Default: none."""
         return {}
 
     def preview(self, directory: str, type_: type | None) -> str | None:
@@ -112,7 +120,7 @@ class _Completed(Materializer):
         method = getattr(self.inner, "metadata", None)
         return method(obj) if method is not None else {}  # type: ignore[no-any-return]
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
         method = getattr(self.inner, "visualizations", None)
         return method(obj) if method is not None else {}  # type: ignore[no-any-return]
 

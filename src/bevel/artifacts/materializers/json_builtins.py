@@ -23,9 +23,12 @@ import sys
 from typing import Any, ClassVar
 
 from bevel._text import with_article
+from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
+from bevel.viz.kinds import Visualization
 
 FILENAME = "data.json"
+_VIZ_ITEMS = 2_000
 
 _SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
 _BUILTINS: tuple[type, ...] = (*_SCALARS, list, dict, tuple)
@@ -174,5 +177,9 @@ class JsonMaterializer:
             facts["length"] = len(obj)
         return facts
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        return {}
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        """Lists and dicts (of up to 2,000 items) shown as pretty JSON; scalars need no view."""
+        if not isinstance(obj, list | tuple | dict) or len(obj) > _VIZ_ITEMS:
+            return {}
+        text = json.dumps(_as_builtin(obj), ensure_ascii=False, indent=2, default=_json_default)
+        return {"json": Visualization("json", text)}

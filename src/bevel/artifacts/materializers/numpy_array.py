@@ -1,8 +1,9 @@
 """numpy arrays (and numpy scalars) as one ``.npy`` file.
 
 ``.npy`` is numpy's own format: written with one header plus the raw buffer (no extra copy for
-contiguous arrays, hashed while it is written) and readable without bevel. Pickle inside ``.npy`` is refused, so object
-arrays need an explicit opt-in.
+contiguous arrays, hashed while it is written) and readable without bevel. The visualization
+(shape, dtype, a summary and a plot) is described in :mod:`._array_viz`. Pickle inside
+``.npy`` is refused, so object arrays need an explicit opt-in.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bevel.artifacts.hashing import write_hashed
+from bevel.artifacts.materializers._array_viz import array_html
+from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
 
 FILENAME = "array.npy"
@@ -88,8 +91,8 @@ class NumpyMaterializer:
             "nbytes": int(array.nbytes),
         }
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        return {}
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        return {"array": array_html(np.asarray(obj))}
 
     def preview(self, directory: str, type_: type | None) -> str | None:
         # Memory-mapped: printing reads only the elements shown (numpy summarises large arrays).

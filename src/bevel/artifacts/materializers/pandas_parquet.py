@@ -1,8 +1,9 @@
 """pandas DataFrames and Series as one Parquet file (pyarrow).
 
-Parquet keeps dtypes and the index, is columnar, and is readable by every data tool. A Series is
-stored as a one-column frame; its name goes into a small JSON file because a Series name need
-not be a string while a Parquet column name must be.
+Parquet keeps dtypes and the index, is columnar, and is readable by every data tool. Each save
+also stores a preview and statistics (:mod:`bevel.data.previews`: computed on a sample, so they
+cost a fraction of the save). A Series is stored as a one-column frame; its name goes into a
+small JSON file because a Series name need not be a string while a Parquet column name must be.
 
 Written for speed, not size, unless configured: no compression, and dictionary encoding only
 for columns of neither numbers nor booleans (text, categoricals), where it usually pays. Between
@@ -17,7 +18,6 @@ compression: subclass and set ``compression`` (``"zstd"``, ``"snappy"``, ``"lz4"
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from typing import Any, ClassVar
@@ -25,6 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from bevel.artifacts.materializers.base import VisualizationValue
+from bevel.data.previews import frame_visualizations
 from bevel.errors import ArtifactError
 
 FILENAME = "data.parquet"
@@ -39,7 +41,7 @@ _MASKED_DTYPES = (  # the nullable dtypes (public classes)
 )  # fmt: skip
 SERIES_FILENAME = "series.json"
 _MAX_COLUMNS = 200  # metadata lists at most this many columns
-_VIZ_COLUMNS = 50
+_VIZ_COLUMNS = 50  # the text preview shows at most this many columns
 
 
 class ParquetOptions:
@@ -103,19 +105,6 @@ def _frame_metadata(frame: pd.DataFrame) -> dict[str, Any]:
     if frame.shape[1] > _MAX_COLUMNS:
         facts["columns_truncated"] = True
     return facts
-
-
-def _frame_html(frame: pd.DataFrame) -> str:
-    """head() and describe() of the first columns, as a small self-contained HTML table."""
-    shown = frame.iloc[:, :_VIZ_COLUMNS]
-    parts = [
-        f"<p>{len(frame)} rows &times; {frame.shape[1]} columns</p>",
-        "<h4>head</h4>",
-        shown.head(10).to_html(border=0),
-    ]
-    with contextlib.suppress(ValueError):  # no columns to describe
-        parts += ["<h4>describe</h4>", shown.describe().to_html(border=0)]
-    return "\n".join(parts)
 
 
 def _head(directory: str, rows: int = 10) -> tuple[pd.DataFrame, int]:
@@ -218,8 +207,8 @@ class DataFrameMaterializer(ParquetOptions):
     def metadata(self, obj: Any) -> dict[str, Any]:
         return _frame_metadata(obj)
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        return {"table": _frame_html(obj)}
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        return dict(frame_visualizations(obj))
 
     def preview(self, directory: str, type_: type | None) -> str | None:
         head, total = _head(directory)
@@ -263,8 +252,8 @@ class SeriesMaterializer(ParquetOptions):
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"rows": len(obj), "name": str(obj.name), "dtype": str(obj.dtype)}
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        return {"table": _frame_html(obj.to_frame())}
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        return dict(frame_visualizations(obj.to_frame()))
 
     def preview(self, directory: str, type_: type | None) -> str | None:
         with open(os.path.join(directory, SERIES_FILENAME), encoding="utf-8") as f:

@@ -14,7 +14,39 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
+from bevel.viz.html import esc, fragment, num, table
+from bevel.viz.kinds import Visualization
+
+_VIZ_BYTES = 5_000_000
+_LISTED = 200
+_FILE_KINDS = {
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".csv": "csv",
+    ".json": "json",
+    ".png": "png",
+    ".svg": "svg",
+    ".txt": "text",
+    ".log": "text",
+}
+
+
+def folder_listing(folder: Path) -> str:
+    """The files of a folder (the first 200, by path) with their sizes."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    rows = [
+        [f"<code>{esc(p.relative_to(folder).as_posix())}</code>", esc(num(p.stat().st_size))]
+        for p in files[:_LISTED]
+    ]
+    more = f'<p class="bv-m">… and {len(files) - _LISTED} more</p>' if len(files) > _LISTED else ""
+    return fragment(
+        table(("file", "bytes"), rows, numeric=(1,)) + more,
+        title=f"{folder.name}/",
+        subtitle=f"{len(files)} files",
+    )
 
 
 class PathMaterializer:
@@ -53,8 +85,21 @@ class PathMaterializer:
         size = source.stat().st_size if source.is_file() else 0
         return {"kind": "file", "name": source.name, "size": size}
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
-        return {}
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        """A file of a kind bevel shows (HTML, Markdown, CSV, JSON, PNG, SVG, text) is shown as
+        such, up to 5 MB; a folder as the list of its files."""
+        source = Path(obj)
+        if source.is_dir():
+            return {"files": Visualization("html", folder_listing(source))}
+        kind = _FILE_KINDS.get(source.suffix.lower())
+        if kind is None or not source.is_file() or source.stat().st_size > _VIZ_BYTES:
+            return {}
+        data = source.read_bytes()
+        return {
+            source.name: Visualization(
+                kind, data if kind in ("png", "svg") else data.decode("utf-8", "replace")
+            )
+        }
 
     def preview(self, directory: str, type_: type | None) -> str | None:
         """What the artifact holds, read in place (loading would copy it all): a folder's first

@@ -55,7 +55,10 @@ PATH_MATERIALIZER = f"{_PKG}.path_copy:PathMaterializer"
 PICKLE_MATERIALIZER = f"{_PKG}.pickled:PickleMaterializer"
 SKLEARN_MATERIALIZER = "bevel.integrations.sklearn:SklearnMaterializer"
 _TORCH = "bevel.integrations.torch"
-_DATA = "bevel.data.materializers"
+_DATA = f"{_PKG}.data_reports"
+TEXT_MATERIALIZER = f"{_PKG}.text:TextMaterializer"
+FIGURE_MATERIALIZER = f"{_PKG}.matplotlib_figure:FigureMaterializer"
+IMAGE_MATERIALIZER = f"{_PKG}.pil_image:ImageMaterializer"
 
 # Keys are "module:qualname" as the class reports it (``cls.__module__``): pandas 3 says
 # "pandas:DataFrame", pandas 2 "pandas.core.frame:DataFrame", so both are listed. Any other
@@ -82,6 +85,12 @@ _DEFAULT_TABLE: dict[str, str] = {
     "torch:Tensor": f"{_TORCH}:TensorMaterializer",
     "torch.utils.data.dataset:TensorDataset": f"{_TORCH}:TensorDatasetMaterializer",
     "torch.utils.data.dataloader:DataLoader": f"{_TORCH}:DataLoaderMaterializer",
+    "matplotlib.figure:Figure": FIGURE_MATERIALIZER,
+    "PIL.Image:Image": IMAGE_MATERIALIZER,
+    **{
+        f"bevel.artifacts.text_types:{name}": TEXT_MATERIALIZER
+        for name in ("HTMLString", "MarkdownString", "CSVString", "JSONString")
+    },
     # bevel.data's artifacts (statistics, schemas, anomaly and drift reports)
     "bevel.data.statistics:Profile": f"{_DATA}:ProfileMaterializer",
     "bevel.data.schema:Schema": f"{_DATA}:SchemaMaterializer",
@@ -110,6 +119,7 @@ _EXTRAS = {
     "fastapi": "serve",
     "uvicorn": "serve",
     "scipy": "data",
+    "matplotlib": "examples",
     "pandera": "data",
 }
 

@@ -17,16 +17,16 @@ import json
 import os
 from typing import Any, ClassVar
 
+from bevel.artifacts.materializers.base import Materializer, VisualizationValue
 from bevel.data.drift_detection import DriftReport
 from bevel.data.schema import Schema
 from bevel.data.statistics import Profile
 from bevel.data.validation import AnomalyReport
 
 
-class _JsonReport:
+class _JsonReport(Materializer):
     """A dataclass with ``to_dict``/``from_dict``/``html`` as one JSON file and one report."""
 
-    version: ClassVar[str] = "1"
     filename: ClassVar[str]
     viz_name: ClassVar[str]
     kind: ClassVar[Any]
@@ -40,10 +40,7 @@ class _JsonReport:
         with open(os.path.join(directory, self.filename), encoding="utf-8") as f:
             return self.kind.from_dict(json.loads(f.read()))
 
-    def metadata(self, obj: Any) -> dict[str, Any]:
-        return {}
-
-    def visualizations(self, obj: Any) -> dict[str, str]:
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
         return {self.viz_name: obj.html()}
 
 
@@ -78,8 +75,7 @@ class DriftReportMaterializer(_JsonReport):
         }
 
 
-class SchemaMaterializer:
-    version: ClassVar[str] = "1"
+class SchemaMaterializer(Materializer):
     filename: ClassVar[str] = "schema.yaml"
 
     def save(self, obj: Any, directory: str) -> None:
@@ -91,5 +87,5 @@ class SchemaMaterializer:
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"n_columns": len(obj.columns), "strict": obj.strict}
 
-    def visualizations(self, obj: Any) -> dict[str, str]:
+    def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
         return {"schema": obj.html()}
