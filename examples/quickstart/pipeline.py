@@ -1,13 +1,17 @@
 """bevel quickstart: a small, real ML pipeline on a dataset that ships inside scikit-learn.
 
-Run it twice and watch the second run come from the cache:
+It profiles the data (statistics with a report), checks it against a reviewed schema
+(``schema.yaml``: edit it and the check re-runs), then trains and evaluates a model. Run it
+twice and watch the second run come from the cache:
 
     python examples/quickstart/pipeline.py
     bevel run examples/quickstart/pipeline.py:training -p C=0.5
+    bevel artifacts visualize training.profile_step.statistics --open
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -18,8 +22,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from bevel import current, log_metric, pipeline, step
+from bevel.data import Schema, profile_step, validate_step
 
 TARGET = "target"
+# The schema the data must match (inferred once with bevel.data.infer_schema, then reviewed).
+# Passed as a parameter, its content is part of the validation step's cache key.
+SCHEMA = Schema.load(Path(__file__).with_name("schema.yaml")).to_dict()
 
 
 @step
@@ -55,7 +63,10 @@ def evaluate(model: Pipeline, test: pd.DataFrame) -> Annotated[float, "accuracy"
 
 @pipeline
 def training(n_rows: int = 569, C: float = 1.0) -> None:
-    train_df, test_df = split(load(n_rows))
+    data = load(n_rows)
+    profile_step(data)
+    checked = validate_step(data, schema=SCHEMA)  # fails the run, naming each anomaly
+    train_df, test_df = split(data, after=checked)
     evaluate(train(train_df, C=C), test_df)
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
 
-from bevel import MarkdownString, pipeline, step
+from bevel import Client, MarkdownString, log_metric, pipeline, step
 from bevel.api import run_pipeline
 from bevel.data import drift, infer_schema, profile, validate
 from bevel.viz.html import external_references, page
@@ -133,3 +133,31 @@ def test_artifact_visualizations(chromium: Browser, bevel_home: Path, tmp_path: 
         assert check.images == images, step_id
         for text in texts:
             assert text in check.text, (step_id, text)
+
+
+@step
+def fit(C: float, depth: int = 3) -> float:
+    for epoch in range(8):
+        log_metric("loss", 1.0 / (1 + epoch * C) + depth / 100, step=epoch)
+    log_metric("accuracy", 0.8 + C / 50 - abs(depth - 4) / 100)
+    log_metric("f1", 0.7 + C / 40)
+    return C
+
+
+@pipeline
+def sweep(C: float = 1.0, depth: int = 3) -> None:
+    fit(C=C, depth=depth)
+
+
+def test_run_comparison_report(chromium: Browser, bevel_home: Path, tmp_path: Path) -> None:
+    runs = [
+        run_pipeline(sweep, params={"C": c, "depth": d}, run_name=f"C{c}-d{d}")
+        for c, d in ((0.5, 3), (1.0, 4), (2.0, 5), (4.0, 4))
+    ]
+    with Client() as client:
+        html = client.compare_report(runs, metric="accuracy").html()
+    check = chromium.check(write(tmp_path, "compare", html), "compare-runs")
+    assert_clean(check)
+    assert check.svgs >= 5  # 2 metric bars, 1 series, 1 parallel coordinates (+ sparklines)
+    for text in ("Runs side by side", "Metrics per run", "Metric series", "C4.0-d4", "Parameters"):
+        assert text in check.text, text

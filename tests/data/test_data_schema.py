@@ -126,7 +126,7 @@ def test_policies_fail_warn_and_ignore(frame: pd.DataFrame) -> None:
     schema = infer_schema(frame)
     bad = frame.drop(columns=["city"])
     assert len(validate(bad, schema)) == 1  # ignore: just the report
-    with pytest.warns(AnomaliesFound, match="1 anomalies"):
+    with pytest.warns(AnomaliesFound, match="1 anomaly in"):
         validate(bad, schema, on_anomaly="warn")
     with pytest.raises(DataValidationFailed) as err:
         validate(bad, schema, on_anomaly="fail")

@@ -25,9 +25,9 @@ from __future__ import annotations
 import codecs
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.gc import GRACE_SECONDS
@@ -54,6 +54,11 @@ from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 
 _LIVENESS_CHECK_S = 5.0  # how often a log follower checks that the run's driver still lives
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bevel.client.compare_report import ComparisonReport
 
 
 def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
@@ -174,6 +179,26 @@ class Client:
 
     def get_artifact(self, id_or_prefix: str) -> ArtifactView:
         return ArtifactView.from_record(self.store.get_artifact(id_or_prefix), self)
+
+    # --- comparing runs -----------------------------------------------------------------------
+    def compare(self, runs: Iterable[RunView | str]) -> pd.DataFrame:
+        """Runs side by side: one row per run (names, ids, id prefixes or views, in the given
+        order) with ``params.*``, ``steps.<step>.*``, ``metrics.*`` (last values) and duration
+        columns. See :mod:`bevel.client.compare`."""
+        from bevel.client import compare  # pandas: only when comparing
+
+        return compare.frame(compare.gather(self, runs))
+
+    def compare_report(
+        self, runs: Iterable[RunView | str], *, metric: str | None = None
+    ) -> ComparisonReport:
+        """The comparison with charts (each metric per run, metric series over steps, parallel
+        coordinates of the parameters that differ -> ``metric``): shows itself in a notebook,
+        ``.save(path)`` writes one self-contained HTML page."""
+        from bevel.client import compare
+        from bevel.client.compare_report import ComparisonReport
+
+        return ComparisonReport(compare.gather(self, runs), metric=metric)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:

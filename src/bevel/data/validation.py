@@ -91,7 +91,8 @@ class AnomalyReport:
         kinds = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items())
         columns = sorted({a.column for a in self.anomalies})
         shown = ", ".join(columns[:5]) + (", ..." if len(columns) > 5 else "")
-        return f"{len(self.anomalies)} anomalies in {self.rows:,} rows ({kinds}): {shown}"
+        noun = "anomaly" if len(self.anomalies) == 1 else "anomalies"
+        return f"{len(self.anomalies)} {noun} in {self.rows:,} rows ({kinds}): {shown}"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per anomaly: column, anomaly, count, share of rows, detail, examples."""

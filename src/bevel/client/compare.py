@@ -1,0 +1,136 @@
+"""Comparing runs side by side: parameters, metrics and durations, as a table and a report.
+
+``Client().compare(runs)`` gives a pandas DataFrame with one row per run (indexed by run name),
+named as :meth:`RunList.to_pandas` names them: ``pipeline``, ``status``, ``created``, ``duration``
+(seconds), ``params.<name>`` for the pipeline's parameters (nested dicts flattened with dots),
+``steps.<step>.<name>`` for the step parameters that are not simply a pipeline parameter passed
+down, ``metrics.<key>`` for the last value of each metric, and ``duration.<step>`` (seconds).
+``Client().compare_report(runs)`` (:mod:`bevel.client.compare_report`) adds the charts.
+
+Reading a run costs what its view costs (its steps, their inputs and outputs, its metrics: four
+queries); runs are compared by the handful, not by the thousand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bevel.client.lists import flatten
+from bevel.client.views import RunView
+from bevel.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bevel.client.client import Client
+
+IDENTITY = ("pipeline", "status", "created", "duration")
+
+
+@dataclass
+class RunFacts:
+    """What is compared of one run."""
+
+    run: RunView
+    params: dict[str, Any] = field(default_factory=dict)  # "params.C" / "steps.fit.seed" -> value
+    metrics: dict[str, float] = field(default_factory=dict)  # "accuracy" -> 0.93 (last value)
+    series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # key -> (x, y)
+    durations: dict[str, float | None] = field(default_factory=dict)  # step id -> seconds
+
+
+def resolve(client: Client, runs: Iterable[RunView | str]) -> list[RunView]:
+    """Run views for names, ids, id prefixes or views, in the given order, without repeats."""
+    seen: dict[str, RunView] = {}
+    for item in runs:
+        view = item if isinstance(item, RunView) else client.get_run(str(item))
+        seen.setdefault(view.id, view)
+    if not seen:
+        raise ConfigError(
+            "compare: no runs given",
+            hint="name the runs, e.g. Client().compare(['run-a', 'run-b']), or pass a list: "
+            "Client().compare(Client().runs(pipeline='training', limit=5))",
+        )
+    return list(seen.values())
+
+
+def gather(client: Client, runs: Iterable[RunView | str]) -> list[RunFacts]:
+    return [facts_of(view) for view in resolve(client, runs)]
+
+
+def facts_of(view: RunView) -> RunFacts:
+    out = RunFacts(run=view, metrics=dict(view.metrics))
+    for name, value in flatten(view.params).items():
+        out.params[f"params.{name}"] = value
+    for step in view.steps.values():
+        for name, value in sorted(step.params.items()):
+            if name in view.params and _key(view.params[name]) == _key(value):
+                continue  # the pipeline parameter, passed down
+            out.params[f"steps.{step.step_id}.{name}"] = value
+        out.durations[step.step_id] = step.duration
+    for key, series in view.metric_series.items():
+        if len(series) > 1:  # x: the step the user gave, else the logging order
+            out.series[key] = sorted(
+                (float(p.step) if p.step is not None else float(i), p.value)
+                for i, p in enumerate(series.points)
+            )
+    return out
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def frame(facts: Sequence[RunFacts]) -> pd.DataFrame:
+    """The comparison table: one row per run (see the module docstring)."""
+    try:
+        import pandas as pd  # optional dependency, imported on use
+    except ImportError as exc:
+        raise ConfigError(
+            "comparing runs as a table needs pandas", hint="pip install 'bevel[pandas]'"
+        ) from exc
+    param_cols = ordered_keys(f.params for f in facts)
+    metric_cols = ordered_keys(f.metrics for f in facts)
+    step_cols = ordered_keys(f.durations for f in facts)
+    rows = []
+    for f in facts:
+        row: dict[str, Any] = {
+            "pipeline": f.run.pipeline,
+            "status": f.run.status.value,
+            "created": f.run.created,
+            "duration": f.run.duration,
+        }
+        row.update({c: f.params.get(c) for c in param_cols})
+        row.update({f"metrics.{k}": f.metrics.get(k) for k in metric_cols})
+        row.update({f"duration.{s}": f.durations.get(s) for s in step_cols})
+        rows.append(row)
+    return pd.DataFrame(rows, index=pd.Index([f.run.name for f in facts], name="run"))
+
+
+def ordered_keys(dicts: Iterable[dict[str, Any]]) -> list[str]:
+    """The keys of several dicts, each once, in first-seen order."""
+    keys: dict[str, None] = {}
+    for d in dicts:
+        for k in d:
+            keys.setdefault(k, None)
+    return list(keys)
+
+
+def differing(table: pd.DataFrame) -> list[str]:
+    """The columns whose values are not all the same. ``created`` and the durations are left
+    out: they always differ."""
+    result = []
+    for column in table.columns:
+        name = str(column)
+        if name in ("created", "duration") or name.startswith("duration."):
+            continue
+        if len({_key(_missing_as_none(v)) for v in table[column].tolist()}) > 1:
+            result.append(name)
+    return result
+
+
+def _missing_as_none(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
