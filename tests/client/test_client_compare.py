@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 
 from bevel import Client, log_metric, pipeline, step
 from bevel.api import run_pipeline
+from bevel.client.compare import lower_is_better
 from bevel.errors import ConfigError, NotFound
-from bevel.viz.html import external_references
+from bevel.viz import svg
+from bevel.viz.html import external_references, num
 
 
 @step
@@ -136,3 +139,38 @@ def test_cli_errors_say_what_to_do(runs: list[Any], invoke: Any) -> None:
     assert missing.exit_code == 1 and "nope-nope" in missing.output
     # the hint works as written
     assert invoke("runs", "compare", "--last", "2").exit_code == 0
+
+
+def test_the_best_run_is_the_lowest_loss_and_the_highest_accuracy(runs: list[Any]) -> None:
+    with Client() as client:
+        report = client.compare_report(runs, metric="loss")
+    html = report.html()
+
+    def marked(metric: str) -> list[str]:  # the values drawn as the best run's (dark) bar
+        panel = html.split(f"<h4>{metric}</h4>", 1)[1].split("</svg>", 1)[0]
+        bars = re.findall(r'fill="(#[0-9a-f]+)"/><text[^>]*>([^<]+)</text>', panel)
+        assert len(bars) == 3
+        return [value for fill, value in bars if fill == svg.ACCENT]
+
+    table = report.frame
+    assert marked("loss") == [num(table.loc["bigger-c", "metrics.loss"])]  # 1/9, not deeper's 1/3
+    assert marked("accuracy") == [num(table.loc["bigger-c", "metrics.accuracy"])]
+    assert "coloured by loss (darker is better: lower)" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "lower"),
+    [
+        ("loss", True),
+        ("val_loss", True),
+        ("train/mse", True),
+        ("error_rate", True),
+        ("latency_ms", True),
+        ("accuracy", False),
+        ("f1", False),
+        ("auc", False),
+        ("lossless_ratio", False),
+    ],
+)
+def test_which_metrics_are_lower_is_better(name: str, lower: bool) -> None:
+    assert lower_is_better(name) is lower

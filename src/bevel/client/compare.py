@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,19 @@ def differing(table: pd.DataFrame) -> list[str]:
         if len({_key(_missing_as_none(v)) for v in table[column].tolist()}) > 1:
             result.append(name)
     return result
+
+
+_LOWER_IS_BETTER = re.compile(
+    r"(?:^|[^a-z])(loss|logloss|error|err|mse|rmse|mae|mape|smape|perplexity|latency|cost|wer|cer"
+    r"|regret)(?:$|[^a-z])"
+)
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether the smaller value of ``metric`` is the better one, judged by its name: losses,
+    errors and costs (``loss``, ``val_loss``, ``train/mse``, ``error_rate``, ``latency_ms``).
+    The charts mark the best run with it; everything else counts as higher-is-better."""
+    return bool(_LOWER_IS_BETTER.search(metric.lower()))
 
 
 def _missing_as_none(value: Any) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bevel.client import format as fmt
-from bevel.client.compare import RunFacts, differing, frame, ordered_keys
+from bevel.client.compare import RunFacts, differing, frame, lower_is_better, ordered_keys
 from bevel.viz import svg
 from bevel.viz.html import badge, esc, fragment, num, page, table
 
@@ -123,13 +123,14 @@ class ComparisonReport:
         for key in metrics:
             items = [(f.run.name, f.metrics.get(key)) for f in self.facts]
             values = [v for _, v in items if v is not None]
-            best = max(values) if values else None
+            best = (min if lower_is_better(key) else max)(values) if values else None
             chart = svg.bar_chart(items, width=340, highlight=_is(best, values=items))
             panels.append(f'<div class="bv-panel"><h4>{esc(key)}</h4>{chart}</div>')
         return fragment(
             f'<div class="bv-grid">{"".join(panels)}</div>',
             title="Metrics per run",
-            subtitle="the last logged value of each metric; the highest is darker",
+            subtitle="the last logged value of each metric; the best run's bar is darker (the "
+            "lowest for losses, errors and costs, else the highest)",
         )
 
     def _series(self, keys: list[str]) -> str:
@@ -165,14 +166,18 @@ class ComparisonReport:
             (c.removeprefix("params."), [_axis_value(v) for v in data[c].tolist()]) for c in scalar
         ]
         axes.append((metric, [f.metrics.get(metric) for f in self.facts]))
+        low = lower_is_better(metric)
         chart = svg.parallel_coordinates(
-            axes, names=[f.run.name for f in self.facts], width=max(420, 170 * len(axes))
+            axes,
+            names=[f.run.name for f in self.facts],
+            width=max(420, 170 * len(axes)),
+            dark_low=low,
         )
         return fragment(
             chart,
             title=f"Parameters → {metric}",
             subtitle="one line per run across the parameters that differ, coloured by "
-            f"{esc(metric)} (darker is higher)",
+            f"{esc(metric)} (darker is better: {'lower' if low else 'higher'})",
         )
 
 
@@ -180,7 +185,7 @@ _STATUS_TONE = {"completed": "ok", "cached": "info", "failed": "bad", "running":
 
 
 def _is(best: float | None, *, values: list[tuple[str, float | None]]) -> Callable[[int], bool]:
-    """Whether bar ``i`` holds the best value (the highest)."""
+    """Whether bar ``i`` holds the best value."""
 
     def check(i: int) -> bool:
         return best is not None and values[i][1] == best

@@ -268,12 +268,13 @@ def parallel_coordinates(
     width: int = 640,
     height: int = 260,
     title: str = "",
+    dark_low: bool = False,
 ) -> str:
     """One polyline per row across vertical axes (parameters, then the metric last).
 
     Text values are placed at evenly spaced positions on their axis; a line is coloured by its
-    value on the last axis (low: pale, high: dark blue), so "which settings give a high metric"
-    reads at a glance.
+    value on the last axis (high: dark blue, low: pale; the other way round with ``dark_low``,
+    for a loss), so "which settings give the best metric" reads at a glance.
     """
     top, bottom, side = 30 if title else 16, 26, 40
     n_rows = max((len(v) for _, v in axes), default=0)
@@ -306,6 +307,7 @@ def parallel_coordinates(
         if len(coords) < 2:
             continue
         shade = 0.5 if hi == lo or last[r] is None else (float(last[r] or 0) - lo) / (hi - lo)
+        shade = 1 - shade if dark_low else shade
         stroke = _blend("#b6cff5", "#0b3d91", shade)
         label = names[r] if r < len(names) else f"row {r + 1}"
         path = " ".join(f"{a:.1f},{b:.1f}" for a, b in coords)
