@@ -1,5 +1,7 @@
 """Headless Chromium for the HTML reports: Debian's /usr/bin/chromium driven by Playwright (never
-``playwright install``), one browser per session. Every page is opened from a file with the
+``playwright install``), one browser per test module
+(module scope: Playwright's sync API allows one instance at a time, and other suites, e.g.
+tests/server, start their own). Every page is opened from a file with the
 network cut off (any request that is not ``file:`` or ``data:`` is recorded and aborted), and a
 full-page screenshot is kept in ``$BEVEL_SCREENSHOTS`` (default: a folder in the temp dir).
 In CI (``CI`` set) a missing Chromium or Playwright fails the tests instead of skipping them.
@@ -98,7 +100,7 @@ class Browser:
         return result
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     missing = ""
     try:

@@ -5,7 +5,7 @@ each is kept (see conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,9 @@ from bevel import Client, MarkdownString, log_metric, pipeline, step
 from bevel.api import run_pipeline
 from bevel.data import drift, infer_schema, profile, validate
 from bevel.viz.html import external_references, page
-from conftest import Browser, PageCheck
+
+if TYPE_CHECKING:  # not imported at run time: another suite's conftest may be first on sys.path
+    from conftest import Browser, PageCheck
 
 
 def frame(n: int = 3_000, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:
