@@ -42,7 +42,7 @@ def test_team_demo(tmp_path: Path, postgres: object, s3: object) -> None:
     ):
         assert command in out, out
     assert "registered stack team: orchestrator=local, artifact_store=s3-store" in out
-    assert ": 4 ran, 0 cached" in out and ": 0 ran, 4 cached" in out
+    assert ": 6 ran, 0 cached" in out and ": 0 ran, 6 cached" in out
     read_back = re.search(r"accuracy (0\.\d+), stored at (s3://\S+)", out)
     assert read_back and 0.9 < float(read_back[1]) <= 1.0, out
     assert re.search(r"run training-\S+: completed on stack team, 4 steps", out)

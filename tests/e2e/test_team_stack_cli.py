@@ -66,9 +66,9 @@ def test_register_run_and_read_back_a_team_stack(
 
     bevel_cli("stack", "set", "team")
     out = bevel_cli("run", f"{EXAMPLE}:training", "-p", "C=0.5").stdout
-    assert "4 ran, 0 cached" in out
+    assert "6 ran, 0 cached" in out
     out = bevel_cli("run", f"{EXAMPLE}:training", "-p", "C=0.5").stdout
-    assert "0 ran, 4 cached" in out
+    assert "0 ran, 6 cached" in out
     bevel_cli("stack", "set", "default")
 
     # nothing landed in the local stack ...

@@ -210,6 +210,7 @@ def test_the_quickstart_on_s3_and_postgresql_read_back_from_a_fresh_process(
 ) -> None:
     monkeypatch.setenv("BEVEL_STORE_URL", postgres.new_database())
     shutil.copy(ROOT / "examples" / "quickstart" / "pipeline.py", tmp_path / "quick.py")
+    shutil.copy(ROOT / "examples" / "quickstart" / "schema.yaml", tmp_path / "schema.yaml")
     bucket = s3.new_bucket()
     for args in (
         ["component", "register", "artifact_store", "s3-store", "--flavor", "s3",
