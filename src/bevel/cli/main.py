@@ -26,6 +26,7 @@ import click
 
 import bevel
 from bevel.errors import BevelError, BevelWarning, ConfigError
+from bevel.redaction import redact
 
 #: name -> ("module:attribute", one-line help). The help is shown by ``bevel --help`` without
 #: importing the module; a test checks it matches the first line of the command's own help.
@@ -161,8 +162,6 @@ class LazyGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception:
-            from bevel.redaction import redact  # only on this path: a bug's traceback
-
             click.echo(redact(traceback.format_exc()), err=True, nl=False)
             click.echo("bevel: unexpected error (the traceback is above)", err=True)
             ctx.exit(EXIT_ERROR)

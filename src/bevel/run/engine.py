@@ -39,6 +39,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.redaction import redact
 from bevel.run import names, resume, shipping
 from bevel.run.events import NullListener, RunListener
 from bevel.run.heartbeat import (
@@ -453,7 +454,6 @@ def _in_main_thread() -> bool:
 
 
 def _describe(exc: BaseException) -> str:
-    from bevel.redaction import redact  # loaded already (bevel.errors uses it): no cost
 
     return redact(f"{type(exc).__name__}: {exc}")  # recorded: never with a secret in it
 

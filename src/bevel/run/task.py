@@ -52,6 +52,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.models import register as models
+from bevel.redaction import redact
 from bevel.run.caching import reuse, step_ingredients
 from bevel.run.context import _CURRENT, StepContext
 from bevel.run.hooks import hook_due, run_hook
@@ -371,7 +372,6 @@ def _error_text(error: BaseException) -> str:
 
 def _masked(text: str) -> str:
     """``text`` with secret values masked: what a step records never shows one."""
-    from bevel.redaction import redact  # loaded already (bevel.errors uses it): no cost
 
     return redact(text)
 
