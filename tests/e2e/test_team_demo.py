@@ -45,7 +45,7 @@ def test_team_demo(tmp_path: Path, postgres: object, s3: object) -> None:
     assert ": 6 ran, 0 cached" in out and ": 0 ran, 6 cached" in out
     read_back = re.search(r"accuracy (0\.\d+), stored at (s3://\S+)", out)
     assert read_back and 0.9 < float(read_back[1]) <= 1.0, out
-    assert re.search(r"run training-\S+: completed on stack team, 4 steps", out)
+    assert re.search(r"run training-\S+: completed on stack team, 6 steps", out)
     assert "servers stopped" in out and re.search(r"done in \d+\.\ds", out)
     # nothing left running or lying around
     pg_url = re.search(r"PostgreSQL  (\S+)", out)[1]  # type: ignore[index]
