@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -40,6 +40,18 @@ def _npy_header(array: np.ndarray) -> bytes | None:
     return None
 
 
+def _load(path: str, mmap_mode: Literal["r"] | None) -> np.ndarray:
+    """``np.load`` of an artifact's file, whatever the length of its header. numpy refuses
+    headers over 10 kB by default (a structured array with a few hundred fields has one), as a
+    guard against untrusted files; an artifact's header was written by :meth:`save`, and is
+    never longer than the file."""
+    limit = max(10_000, os.path.getsize(path))
+    loaded: np.ndarray = np.load(
+        path, mmap_mode=mmap_mode, allow_pickle=False, max_header_size=limit
+    )
+    return loaded
+
+
 class NumpyMaterializer:
     version: ClassVar[str] = "1"
 
@@ -61,7 +73,7 @@ class NumpyMaterializer:
         write_hashed(directory, FILENAME, [header, data.reshape(-1).view(np.uint8)])
 
     def load(self, directory: str, type_: type | None) -> Any:
-        array = np.load(os.path.join(directory, FILENAME), mmap_mode=None, allow_pickle=False)
+        array = _load(os.path.join(directory, FILENAME), mmap_mode=None)
         if type_ is not None and issubclass(type_, np.generic):
             return array[()]  # a 0-d array back to the numpy scalar it was
         return array
@@ -96,6 +108,6 @@ class NumpyMaterializer:
 
     def preview(self, directory: str, type_: type | None) -> str | None:
         # Memory-mapped: printing reads only the elements shown (numpy summarises large arrays).
-        array = np.load(os.path.join(directory, FILENAME), mmap_mode="r", allow_pickle=False)
+        array = _load(os.path.join(directory, FILENAME), mmap_mode="r")
         text = np.array2string(np.asarray(array) if array.ndim == 0 else array, threshold=60)
         return f"{text}\n[shape {tuple(array.shape)}, dtype {array.dtype}]"
