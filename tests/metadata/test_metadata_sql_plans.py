@@ -90,6 +90,7 @@ def _workload(store: SqlMetadataStore) -> None:
     store.get_artifact(model.id[:8])
     store.get_artifact(f"{model.name}:1")
     store.get_artifact(model.name)
+    store.list_artifacts(ArtifactFilter())  # bevel artifacts list
     store.list_artifacts(ArtifactFilter(name=model.name))
     store.list_artifacts(ArtifactFilter(run_id=first.id))
     store.references("/store/", [model.uri])
@@ -151,4 +152,24 @@ def test_listing_runs_walks_the_creation_index_without_sorting(tmp_path: Path) -
         )
         assert "USING INDEX ix_runs_" in plan, plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan, plan  # the id tie-break: RIGHT PART
+    db.close()
+
+
+def test_listing_artifacts_walks_the_creation_index_without_sorting(tmp_path: Path) -> None:
+    """`bevel artifacts list` (newest first) reads a page off ix_artifacts_created (revision
+    0005); before it, SQLite read the whole table and sorted it."""
+    path = tmp_path / "metadata.db"
+    store = SqlMetadataStore(f"sqlite:///{path}")
+    store.list_runs()
+    with trace_statements() as statements:
+        store.list_artifacts(ArtifactFilter(limit=50))
+        store.list_artifacts(ArtifactFilter(limit=50, offset=50))
+    store.close()
+    db = sqlite3.connect(path)
+    for sql in statements:
+        plan = " / ".join(
+            row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", _bind_all(sql))
+        )
+        assert "USING INDEX ix_artifacts_created" in plan, plan
+        assert "TEMP B-TREE FOR ORDER BY" not in plan, plan
     db.close()

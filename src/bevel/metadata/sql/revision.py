@@ -8,5 +8,5 @@ constants match the scripts in ``migrations/versions``: add a revision there, ad
 from __future__ import annotations
 
 # Oldest first; the last one is the head this bevel writes.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD: str = KNOWN_REVISIONS[-1]

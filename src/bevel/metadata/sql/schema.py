@@ -138,6 +138,7 @@ artifacts = Table(
     Index(None, "content_hash"),
     Index(None, "run_id"),
     Index(None, "producer_step_run_id"),
+    Index(None, "created"),  # the artifact listing, newest first (revision 0005)
 )
 
 lineage = Table(

@@ -249,3 +249,5 @@ CREATE TABLE model_events (
 );
 
 CREATE INDEX ix_model_events_model_id ON model_events (model, id);
+
+CREATE INDEX ix_artifacts_created ON artifacts (created);
