@@ -2,10 +2,10 @@
 
 Real servers, started once per session and only when a selected test needs them
 (:mod:`bevel.testing.servers`): ``postgres``, ``mariadb`` (each hands out fresh databases with
-``new_database()``) and ``s3`` (moto; ``new_bucket()``). Where a server's programs or packages
-are missing the tests that need it are skipped with a message saying how to install them; in CI
-(``CI`` set) they fail instead, so CI never passes by skipping. ``-m "not servers"`` leaves them
-all out.
+``new_database()``), ``s3`` (moto; ``new_bucket()``) and ``mlflow_srv`` (``mlflow server``).
+Where a server's programs or packages are missing the tests that need it are skipped with a
+message saying how to install them; in CI (``CI`` set) they fail instead, so CI never passes by
+skipping. ``-m "not servers"`` leaves them all out.
 
 Tests in a module marked ``all_databases`` run four times, with ``bevel_home``'s metadata store
 on SQLite (``.bevel/metadata.db``), PostgreSQL and MariaDB (``BEVEL_STORE_URL`` set to a fresh
@@ -29,10 +29,12 @@ from bevel.redaction import _forget_secrets
 from bevel.testing.servers import (
     BevelServer,
     DatabaseServer,
+    MlflowServer,
     S3Server,
     ServerUnavailable,
     bevel_server,
     mariadb_server,
+    mlflow_server,
     moto_s3_server,
     postgres_server,
 )
@@ -113,6 +115,12 @@ def mariadb() -> Iterator[DatabaseServer]:
 def s3() -> Iterator[S3Server]:
     """moto's S3 server for the session (``new_bucket()`` gives a fresh bucket)."""
     yield from _start(moto_s3_server, "the S3 server (moto)", "pip install -e '.[dev]'")
+
+
+@pytest.fixture(scope="session")
+def mlflow_srv() -> Iterator[MlflowServer]:
+    """``mlflow server`` (SQLite backend, artifacts in a temporary folder), from its own venv."""
+    yield from _start(mlflow_server, "the MLflow server", "pip install -e '.[dev]'")
 
 
 @pytest.fixture(scope="session")

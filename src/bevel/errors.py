@@ -13,7 +13,8 @@ BevelError
 │   ├── MaterializerNotFound     no materializer registered for an output type
 │   └── PipelineFileError        the pipeline file fails to import (its own error, user frames)
 ├── StackError                   a stack or component that cannot be built or used
-│   └── ArtifactStoreUnavailable ᵀ  the artifact store's service cannot be reached right now
+│   ├── ArtifactStoreUnavailable ᵀ  the artifact store's service cannot be reached right now
+│   └── ComponentUnavailable ᵀ   another component's service (an MLflow server) cannot be reached
 ├── ArtifactError                an artifact that cannot be saved or loaded
 │   ├── ArtifactCorrupted        bytes on disk no longer match the recorded content hash
 │   └── ArtifactMissing          the artifact's files are gone
@@ -167,6 +168,11 @@ class StackError(BevelError):
 
 class ArtifactStoreUnavailable(StackError, TransientError):
     """The artifact store's service cannot be reached right now (network, timeout, throttling)."""
+
+
+class ComponentUnavailable(StackError, TransientError):
+    """A stack component's service (an experiment tracker's or model registry's server) cannot
+    be reached right now; the message names the component and its URL."""
 
 
 class ArtifactError(BevelError):

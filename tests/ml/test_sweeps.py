@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pytest
@@ -209,3 +209,50 @@ def test_trials_run_in_worker_processes_on_local_parallel(bevel_home: Path) -> N
         )  # the re-run is fully cached on local_parallel too
     finally:
         stack.close()
+
+
+def test_runs_show_counts_the_planned_steps_and_the_trials_apart(invoke: Any) -> None:
+    """It said "steps 11 of 3" (trials counted as steps of a 3-step plan)."""
+    run = tuned(n_trials=5)
+    shown = invoke("runs", "show", run.name)
+    assert shown.exit_code == 0, shown.output
+    fields = {line.split(None, 1)[0]: line.split(None, 1)[1] for line in
+              shown.output.split("\n\n")[0].splitlines() if line.strip()}  # fmt: skip
+    assert fields["steps"] == "3 of 3: 3 ran, 0 cached, 0 failed"
+    assert (
+        fields["trials"]
+        == "5 of fit (sweep, best trial-"
+        + str(run.steps["fit"].metadata["sweep"]["best_trial"])
+        + "): 5 ran, 0 cached, 0 failed, 0 pruned"
+    )
+    again = invoke("runs", "show", tuned(n_trials=5).name)
+    # the sweep's driver asks its study again (trials cached): it ran, cheaply
+    assert "steps     3 of 3: 1 ran, 2 cached, 0 failed" in again.output
+    assert ": 0 ran, 5 cached, 0 failed, 0 pruned" in again.output
+
+
+def test_trials_are_compared_side_by_side(invoke: Any) -> None:
+    """Client().compare(trials=True) and bevel runs compare --trials: one row per trial, its
+    parameters and objective in the columns the run's own (best) values are in."""
+    run = tuned(n_trials=4)
+    table = Client().compare([run.name], trials=True)
+    names = [f"{run.name}/fit.trial-{i}" for i in range(4)]
+    assert list(table.index) == [run.name, *names]
+    for i, name in enumerate(names):
+        trial = run.steps[f"fit.trial-{i}"]
+        assert table.loc[name, "steps.fit.C"] == trial.params["C"]
+        assert table.loc[name, "metrics.accuracy"] == trial.metrics["accuracy"]
+        assert table.loc[name, "status"] == "completed"
+    best = run.steps["fit"].metadata["sweep"]
+    assert table.loc[run.name, "steps.fit.C"] == best["best_params"]["C"]
+    assert table.loc[run.name, "metrics.accuracy"] == best["best_value"]
+    # without trials=True, a sweep run is one row: no column per trial
+    plain = Client().compare([run.name, tuned(n_trials=2).name])
+    assert not [c for c in plain.columns if ".trial-" in c]
+
+    shown = invoke("runs", "compare", run.name, "--trials")
+    assert shown.exit_code == 0, shown.output
+    header = shown.output.splitlines()[0]
+    assert "fit.trial-0" in header and "fit.trial-3" in header
+    assert any(line.split()[:1] == ["*"] and "steps.fit.C" in line
+               for line in shown.output.splitlines())  # fmt: skip

@@ -3,7 +3,7 @@
 Before, ``stack/protocols.py`` declared five optional protocols that nothing in bevel called, and
 ``docs/extending.md`` showed how to write an alerter that no run would ever use. Now an alerter
 is told when a run fails or is cancelled, an experiment tracker gets each run's parameters and
-metrics, and the types nothing would call (model registry, deployer, data validator) cannot be
+metrics, and the types nothing would call (a data validator) cannot be
 registered. The components are real ones, from the example flavor package, writing to files.
 """
 
@@ -129,31 +129,34 @@ def test_broken_components_never_change_the_outcome(
         assert client.last_run("training").status == "failed"
 
 
-# model_deployer is called now (bevel models deploy, current.model.deploy): tests/ml/test_serving.py
-@pytest.mark.parametrize("type_", ["model_registry", "data_validator"])
+# model_deployer is called now (bevel models deploy, current.model.deploy): tests/ml/test_serving.py;
+# model_registry too (a trainer's version, a promotion): tests/ml/test_mlflow.py
+@pytest.mark.parametrize("type_", ["data_validator"])
 def test_types_nothing_calls_cannot_be_registered(defs: Definitions, type_: str) -> None:
     with pytest.raises(ConfigError, match=f"unknown component type '{type_}'") as err:
         defs.register_component(type_, "x", "anything", {})
-    assert err.value.hint and "experiment_tracker, model_deployer, alerter" in err.value.hint
+    assert err.value.hint and "experiment_tracker, model_registry, model_deployer, alerter" in (
+        err.value.hint
+    )
 
 
 def test_a_stored_stack_with_a_type_this_bevel_does_not_use(
     defs: Definitions, settings: Settings
 ) -> None:
-    """A definition written by another version (a model registry member): a clear error."""
+    """A definition written by another version (a data validator member): a clear error."""
     from datetime import UTC, datetime
 
     from bevel.metadata.records import ComponentRecord, StackRecord
 
     now = datetime.now(UTC)
-    defs.store.create_component(ComponentRecord("reg", "model_registry", "mlflow", {}, now, now))
+    defs.store.create_component(ComponentRecord("val", "data_validator", "evidently", {}, now, now))
     members = {"orchestrator": "local", "artifact_store": "local-artifacts",
-               "metadata_store": "home-metadata", "model_registry": "reg"}  # fmt: skip
+               "metadata_store": "home-metadata", "data_validator": "val"}  # fmt: skip
     defs.store.create_stack(StackRecord("old", members, now))
     with pytest.raises(StackError) as err:
         build_stack("old", settings).close()
     assert err.value.message == (
-        "stack 'old' has a component of type model_registry ('reg'), which this bevel does not use"
+        "stack 'old' has a component of type data_validator ('val'), which this bevel does not use"
     )
     assert err.value.hint and err.value.hint.startswith(
         "register the stack again without it: bevel stack register old --force"

@@ -18,10 +18,23 @@ from typing import Any
 from bevel.errors import DefinitionError
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
+#: A trial's step run is ``<swept step id>.trial-<number>`` (``fit.trial-3``).
+TRIAL_MARK = ".trial-"
 DIRECTIONS = ("maximize", "minimize")
 _EXAMPLE = (
     'e.g. {"C": {"low": 1e-3, "high": 10.0, "log": True}, "depth": (2, 8), "penalty": ["l1", "l2"]}'
 )
+
+
+def trial_id(step_id: str, number: int) -> str:
+    """The step id of trial ``number`` of the sweep of step ``step_id``."""
+    return f"{step_id}{TRIAL_MARK}{number}"
+
+
+def trial_of(step_id: str) -> tuple[str, int] | None:
+    """``("fit", 3)`` for the step run of a trial (``fit.trial-3``); None for other steps."""
+    base, mark, number = step_id.rpartition(TRIAL_MARK)
+    return (base, int(number)) if mark and base and number.isdigit() else None
 
 
 def _range(name: str, low: Any, high: Any, log: bool, step: Any, where: str) -> dict[str, Any]:

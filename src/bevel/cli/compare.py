@@ -42,6 +42,9 @@ def _value(column: str, value: Any) -> str:
     help="Also write an HTML report with charts to this file.",
 )
 @click.option("--metric", help="The metric of the report's parallel-coordinates chart.")
+@click.option(
+    "--trials", is_flag=True, help="A row per trial of each run's sweeps too (one run is enough)."
+)
 @stack_option
 def compare(
     runs: tuple[str, ...],
@@ -50,6 +53,7 @@ def compare(
     only_diff: bool,
     html_path: Path | None,
     metric: str | None,
+    trials: bool,
     stack: str | None,
 ) -> None:
     """Compare runs side by side: parameters, metrics (last values) and durations.
@@ -62,6 +66,7 @@ def compare(
       bevel runs compare training-20240101-120000-ab12cd training-20240102-090000-ef34ab
       bevel runs compare --last 5 --pipeline training --diff
       bevel runs compare run-a run-b run-c --html compare.html
+      bevel runs compare tuned-20240101-120000-ab12cd --trials --diff
     """
     if not runs and last is None:
         raise ConfigError(
@@ -72,16 +77,23 @@ def compare(
         chosen: list[Any] = list(runs)
         if last is not None:
             chosen += list(client.runs(pipeline=pipeline, limit=last))
-        if len(chosen) < 2:
+        if len(chosen) < 2 and not trials:
             raise ConfigError(
                 "comparing needs at least two runs",
-                hint="name another run, or use --last 2",
+                hint="name another run, or use --last 2 (or --trials: a sweep's trials)",
             )
-        report = client.compare_report(chosen, metric=metric)
+        report = client.compare_report(chosen, metric=metric, trials=trials)
         table = report.frame
+        if len(table.index) < 2:
+            raise ConfigError(
+                f"run {table.index[0]} has no sweep trials to compare",
+                hint="name another run too, or a run of a pipeline with a step.sweep(...)",
+            )
         diff = report.differing
         console = output.stdout()
-        headers = ["", "field", *(name for name in table.index)]
+        # a trial's column is named by its step id: its run's column is just before it
+        names = [f.trial.step_id if f.trial is not None else f.name for f in report.facts]
+        headers = ["", "field", *names]
         tbl = output.table(console, *headers)
         shown = 0
         for column in table.columns:

@@ -1,4 +1,5 @@
-"""``bevel models``: list models and versions, show one, promote, read the audit log."""
+"""``bevel models``: list models and versions, show one, promote, read the audit log, mirror
+to the stack's model registry (``sync``), serve and deploy."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
 from bevel.metadata.records import ModelStage, ModelStageEvent
+from bevel.models.control import Models
 from bevel.models.views import ModelVersion
 
 _STAGES = [s.value for s in ModelStage]
@@ -29,6 +31,7 @@ def models() -> None:
       bevel models versions churn --stage archived
       bevel models show churn --version production
       bevel models promote churn 3 --stage production --reason "beats v2 on AUC"
+      bevel models sync churn
     """
 
 
@@ -138,6 +141,50 @@ def show(name: str, ref: str, history: int, stack: str | None) -> None:
             console.print("none yet (a @trainer step links its model when it completes)")
         output.heading(console, "history")
         _history(console, events)
+        _registry(console, client.models, name)
+
+
+def _registry(console: Console, found: Models, name: str) -> None:
+    """The stack's model registry, read back: its versions of NAME and their aliases."""
+    versions = found.registry_versions(name)
+    if versions is None:
+        return
+    output.heading(console, "registry")
+    if not versions:
+        console.print(f"the model registry has no versions of {name!r} (bevel models sync {name})")
+        return
+    tbl = output.table(console, "VERSION", "BEVEL", "ALIASES", "URI", "SOURCE")
+    for v in versions:
+        output.add_row(
+            tbl, v["version"], v["bevel_version"] or "-", ", ".join(v["aliases"]) or "-",
+            v["uri"], v["source"],
+        )  # fmt: skip
+    output.emit(console, tbl)
+
+
+@models.command("sync")
+@click.argument("name")
+@stack_option
+def sync(name: str, stack: str | None) -> None:
+    """Mirror every version of model NAME and its stages to the stack's model registry.
+
+    bevel's store is the source of truth; run this after the registry was unreachable (a
+    promotion or a training run said so) or once it was added to the stack.
+
+    \b
+    Example:
+      bevel models sync churn
+    """
+    with open_client(stack) as client:
+        report = client.models.sync(name)
+        console = output.stdout()
+        done = ", ".join(map(str, report.registered)) or "none"
+        console.print(f"model {name!r}: versions {done} are in the model registry")
+        if report.skipped:
+            skipped = ", ".join(map(str, report.skipped))
+            console.print(f"  not registered (no trained model linked yet): {skipped}")
+        stages = ", ".join(f"{k} -> {v}" for k, v in sorted(report.stages.items())) or "none"
+        console.print(f"  aliases: {stages}")
 
 
 @models.command("promote")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
+from typing import Any
 
 import click
 from rich.console import Console
@@ -13,7 +14,7 @@ from bevel._text import did_you_mean
 from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.client import format as fmt
-from bevel.client import metrics
+from bevel.client import metrics, sweeps
 from bevel.client.lists import RunList, flatten, lookup
 from bevel.client.views import ArtifactView, RunView, StepView
 from bevel.metadata.records import HOOK_ERROR, RunStatus, StepStatus
@@ -217,8 +218,32 @@ def show_run(run: str, stack: str | None) -> None:
         print_run(output.stdout(), client.get_run(run))
 
 
+def _steps_field(run: RunView) -> str:
+    """How many planned steps ran, were cached or failed; a sweep's trials are counted apart
+    (:func:`_trial_fields`), mapped calls per call."""
+    steps = sweeps.planned(run)
+    tally = Counter(s.status.value for s in steps)
+    ended = f"{tally['completed']} ran, {tally['cached']} cached, {tally['failed']} failed"
+    if not any(_base(s.step_id) != s.step_id for s in steps):
+        return f"{len(steps)} of {run.planned_steps}: {ended}"
+    calls = len(_mapped_groups(steps))
+    return f"{len(steps)} step runs ({calls} steps, mapped ones counted per call): {ended}"
+
+
+def _trial_fields(run: RunView) -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for sweep in sweeps.sweeps(run):
+        best = f", best trial-{sweep.best_trial}" if sweep.best_trial is not None else ""
+        n = sweep.states
+        rows.append((
+            "trials",
+            f"{len(sweep.trials)} of {sweep.step.step_id} (sweep{best}): {n['ran']} ran, "
+            f"{n['cached']} cached, {n['failed']} failed, {n['pruned']} pruned",
+        ))  # fmt: skip
+    return rows
+
+
 def print_run(console: Console, run: RunView) -> None:
-    counts = run.counts
     pairs: list[tuple[str, object]] = [
         ("run", Text(run.name, style="bold")),
         ("id", run.id),
@@ -226,23 +251,19 @@ def print_run(console: Console, run: RunView) -> None:
         ("status", run_status(run, hint=True)),
         ("created", fmt.timestamp(run.created)),
         ("duration", fmt.duration(run.duration)),
-        (
-            "steps",
-            f"{counts.total} of {run.planned_steps}: {counts.completed} ran, "
-            f"{counts.cached} cached, {counts.failed} failed"
-            if not any(_base(s) != s for s in run.steps)
-            else f"{counts.total} step runs ({len(_mapped_groups(list(run.steps.values())))} steps,"
-            f" mapped ones counted per call): {counts.completed} ran, {counts.cached} cached,"
-            f" {counts.failed} failed",
-        ),
+        ("steps", _steps_field(run)),
+        *_trial_fields(run),
         ("params", output.mapping(run.params)),
         ("stack", run.stack),
         ("code", fmt.short_hash(run.code_fingerprint) or "-"),
     ]
     if run.config:
         pairs.append(("config", output.mapping(run.config)))
-    if run.metadata:
-        pairs.append(("metadata", output.mapping(run.metadata)))
+    tracked = _tracked(run.metadata)
+    pairs += [(key, _link(link)) for key, link in tracked.items()]
+    rest = {k: v for k, v in run.metadata.items() if k not in tracked}
+    if rest:
+        pairs.append(("metadata", output.mapping(rest)))
     if run.error:
         pairs.append(("error", Text(fmt.first_line(run.error), style="red")))
     output.fields(console, pairs)
@@ -360,14 +381,30 @@ def _print_metrics(console: Console, run: RunView) -> None:
     output.emit(console, tbl)
 
 
+def _tracked(metadata: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """An experiment tracker's links (metadata ``{"run_id": ..., "url": ...}``, e.g.
+    ``mlflow``), shown as the URL of the tracked run rather than cut-off JSON."""
+    return {
+        k: v for k, v in metadata.items() if isinstance(v, dict) and {"run_id", "url"} <= v.keys()
+    }
+
+
+def _link(tracked: dict[str, Any]) -> str:
+    return f"{tracked['url']} (run {tracked['run_id']})"
+
+
 def _print_metadata(console: Console, steps: list[StepView]) -> None:
-    rows = [(s.step_id, k, v) for s in steps for k, v in s.metadata.items()]
+    rows = [  # a tracked run's link in full: it is what one copies
+        (s.step_id, k, _link(v) if k in _tracked(s.metadata) else fmt.value(v, 100))
+        for s in steps
+        for k, v in s.metadata.items()
+    ]
     if not rows:
         return
     output.heading(console, "metadata")
     tbl = output.table(console, "step", "key", "value")
     for step_id, key, value in rows:
-        output.add_row(tbl, step_id, key, fmt.value(value, 100))
+        output.add_row(tbl, step_id, key, value)
     output.emit(console, tbl)
 
 

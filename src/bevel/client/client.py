@@ -181,16 +181,17 @@ class Client:
         return ArtifactView.from_record(self.store.get_artifact(id_or_prefix), self)
 
     # --- comparing runs -----------------------------------------------------------------------
-    def compare(self, runs: Iterable[RunView | str]) -> pd.DataFrame:
+    def compare(self, runs: Iterable[RunView | str], *, trials: bool = False) -> pd.DataFrame:
         """Runs side by side: one row per run (names, ids, id prefixes or views, in the given
         order) with ``params.*``, ``steps.<step>.*``, ``metrics.*`` (last values) and duration
-        columns. See :mod:`bevel.client.compare`."""
+        columns; with ``trials``, a row per trial of each run's sweeps after its run's. See
+        :mod:`bevel.client.compare`."""
         from bevel.client import compare  # pandas: only when comparing
 
-        return compare.frame(compare.gather(self, runs))
+        return compare.frame(compare.gather(self, runs, trials=trials))
 
     def compare_report(
-        self, runs: Iterable[RunView | str], *, metric: str | None = None
+        self, runs: Iterable[RunView | str], *, metric: str | None = None, trials: bool = False
     ) -> ComparisonReport:
         """The comparison with charts (each metric per run, metric series over steps, parallel
         coordinates of the parameters that differ -> ``metric``): shows itself in a notebook,
@@ -198,7 +199,7 @@ class Client:
         from bevel.client import compare
         from bevel.client.compare_report import ComparisonReport
 
-        return ComparisonReport(compare.gather(self, runs), metric=metric)
+        return ComparisonReport(compare.gather(self, runs, trials=trials), metric=metric)
 
     # --- lifecycle ----------------------------------------------------------------------------
     def close(self) -> None:

@@ -5,6 +5,10 @@ named as :meth:`RunList.to_pandas` names them: ``pipeline``, ``status``, ``creat
 (seconds), ``params.<name>`` for the pipeline's parameters (nested dicts flattened with dots),
 ``steps.<step>.<name>`` for the step parameters that are not simply a pipeline parameter passed
 down, ``metrics.<key>`` for the last value of each metric, and ``duration.<step>`` (seconds).
+A sweep's trials are not steps of the plan: the swept step shows the best trial's parameters,
+and with ``trials=True`` each trial is a row of its own after its run's (``<run>/fit.trial-3``:
+the trial's parameters under ``steps.fit.*``, its metrics, the objective among them, under
+``metrics.*``, its status and duration), so trials line up with runs side by side.
 ``Client().compare_report(runs)`` (:mod:`bevel.client.compare_report`) adds the charts.
 
 Reading a run costs what its view costs (its steps, their inputs and outputs, its metrics: four
@@ -21,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bevel.client.lists import flatten
-from bevel.client.views import RunView
+from bevel.client.sweeps import planned, sweeps
+from bevel.client.views import RunView, StepView
 from bevel.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -34,13 +39,29 @@ IDENTITY = ("pipeline", "status", "created", "duration")
 
 @dataclass
 class RunFacts:
-    """What is compared of one run."""
+    """What is compared of one run, or of one trial of a run's sweep (``trial`` set)."""
 
     run: RunView
     params: dict[str, Any] = field(default_factory=dict)  # "params.C" / "steps.fit.seed" -> value
     metrics: dict[str, float] = field(default_factory=dict)  # "accuracy" -> 0.93 (last value)
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # key -> (x, y)
     durations: dict[str, float | None] = field(default_factory=dict)  # step id -> seconds
+    trial: StepView | None = None  # the trial's step run, for a trial's row
+
+    @property
+    def name(self) -> str:
+        """The row's name: the run's, ``<run>/<trial step id>`` for a trial."""
+        return self.run.name if self.trial is None else f"{self.run.name}/{self.trial.step_id}"
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        who = self.trial
+        if who is None:
+            run = self.run
+            return {"pipeline": run.pipeline, "status": run.status.value,
+                    "created": run.created, "duration": run.duration}  # fmt: skip
+        return {"pipeline": self.run.pipeline, "status": who.status.value,
+                "created": who.started, "duration": who.duration}  # fmt: skip
 
 
 def resolve(client: Client, runs: Iterable[RunView | str]) -> list[RunView]:
@@ -58,19 +79,26 @@ def resolve(client: Client, runs: Iterable[RunView | str]) -> list[RunView]:
     return list(seen.values())
 
 
-def gather(client: Client, runs: Iterable[RunView | str]) -> list[RunFacts]:
-    return [facts_of(view) for view in resolve(client, runs)]
+def gather(
+    client: Client, runs: Iterable[RunView | str], *, trials: bool = False
+) -> list[RunFacts]:
+    """The facts of each run; with ``trials``, each run's sweep trials follow it, one each."""
+    out = []
+    for view in resolve(client, runs):
+        out.append(facts_of(view))
+        if trials:
+            out += [trial_facts(view, s.step, t) for s in sweeps(view) for t in s.trials]
+    return out
 
 
 def facts_of(view: RunView) -> RunFacts:
+    """A run's row. A sweep counts once: its driver's parameters are the best trial's, and the
+    trials are rows of their own (``trials=True``), not a column per trial."""
     out = RunFacts(run=view, metrics=dict(view.metrics))
     for name, value in flatten(view.params).items():
         out.params[f"params.{name}"] = value
-    for step in view.steps.values():
-        for name, value in sorted(step.params.items()):
-            if name in view.params and _key(view.params[name]) == _key(value):
-                continue  # the pipeline parameter, passed down
-            out.params[f"steps.{step.step_id}.{name}"] = value
+    for step in planned(view):
+        _step_params(out, view, step.step_id, step)
         out.durations[step.step_id] = step.duration
     for key, series in view.metric_series.items():
         if len(series) > 1:  # x: the step the user gave, else the logging order
@@ -79,6 +107,24 @@ def facts_of(view: RunView) -> RunFacts:
                 for i, p in enumerate(series.points)
             )
     return out
+
+
+def trial_facts(view: RunView, driver: StepView, trial: StepView) -> RunFacts:
+    """A trial's row: its parameters in the columns of its swept step's, its metrics (the
+    objective among them) in the run's metric columns."""
+    out = RunFacts(run=view, metrics=dict(trial.metrics), trial=trial)
+    for name, value in flatten(view.params).items():
+        out.params[f"params.{name}"] = value
+    _step_params(out, view, driver.step_id, trial)
+    out.durations[driver.step_id] = trial.duration
+    return out
+
+
+def _step_params(out: RunFacts, view: RunView, step_id: str, step: StepView) -> None:
+    for name, value in sorted(step.params.items()):
+        if name in view.params and _key(view.params[name]) == _key(value):
+            continue  # the pipeline parameter, passed down
+        out.params[f"steps.{step_id}.{name}"] = value
 
 
 def _key(value: Any) -> str:
@@ -98,17 +144,12 @@ def frame(facts: Sequence[RunFacts]) -> pd.DataFrame:
     step_cols = ordered_keys(f.durations for f in facts)
     rows = []
     for f in facts:
-        row: dict[str, Any] = {
-            "pipeline": f.run.pipeline,
-            "status": f.run.status.value,
-            "created": f.run.created,
-            "duration": f.run.duration,
-        }
+        row: dict[str, Any] = dict(f.identity)
         row.update({c: f.params.get(c) for c in param_cols})
         row.update({f"metrics.{k}": f.metrics.get(k) for k in metric_cols})
         row.update({f"duration.{s}": f.durations.get(s) for s in step_cols})
         rows.append(row)
-    return pd.DataFrame(rows, index=pd.Index([f.run.name for f in facts], name="run"))
+    return pd.DataFrame(rows, index=pd.Index([f.name for f in facts], name="run"))
 
 
 def ordered_keys(dicts: Iterable[dict[str, Any]]) -> list[str]:

@@ -67,7 +67,7 @@ class ComparisonReport:
         return parts
 
     def html(self) -> str:
-        names = ", ".join(f.run.name for f in self.facts)
+        names = ", ".join(f.name for f in self.facts)
         return page(
             "Run comparison",
             self.fragments(),
@@ -86,12 +86,12 @@ class ComparisonReport:
     def _table(self) -> str:
         data = self.frame
         diff = set(self.differing)
-        headers = ["", *(f.run.name for f in self.facts)]
+        headers = ["", *(f.name for f in self.facts)]
         rows, classes = [], []
         for column in data.columns:
             values = data[column].tolist()
             if column == "created":
-                cells = [esc(fmt.timestamp(f.run.created)) for f in self.facts]
+                cells = [esc(fmt.timestamp(f.identity["created"])) for f in self.facts]
             elif column == "duration" or str(column).startswith("duration."):
                 cells = [esc(fmt.duration(v)) if v == v else "-" for v in values]
             elif column == "status":
@@ -121,7 +121,7 @@ class ComparisonReport:
     def _metric_bars(self, metrics: list[str]) -> str:
         panels = []
         for key in metrics:
-            items = [(f.run.name, f.metrics.get(key)) for f in self.facts]
+            items = [(f.name, f.metrics.get(key)) for f in self.facts]
             values = [v for _, v in items if v is not None]
             best = (min if lower_is_better(key) else max)(values) if values else None
             chart = svg.bar_chart(items, width=340, highlight=_is(best, values=items))
@@ -137,7 +137,7 @@ class ComparisonReport:
         panels = []
         for key in keys:
             lines = [
-                (f.run.name, [x for x, _ in f.series[key]], [y for _, y in f.series[key]])
+                (f.name, [x for x, _ in f.series[key]], [y for _, y in f.series[key]])
                 for f in self.facts
                 if key in f.series
             ]
@@ -169,7 +169,7 @@ class ComparisonReport:
         low = lower_is_better(metric)
         chart = svg.parallel_coordinates(
             axes,
-            names=[f.run.name for f in self.facts],
+            names=[f.name for f in self.facts],
             width=max(420, 170 * len(axes)),
             dark_low=low,
         )

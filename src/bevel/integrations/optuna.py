@@ -33,6 +33,7 @@ from typing import Any
 import optuna
 
 from bevel.artifacts.publish import load_recorded
+from bevel.authoring.sweep import trial_id
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import StepFailed
 from bevel.metadata.records import (
@@ -49,10 +50,6 @@ from bevel.settings import load_settings
 from bevel.stack.stack import Stack
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-def trial_id(step_id: str, number: int) -> str:
-    return f"{step_id}.trial-{number}"
 
 
 def _sampler(options: dict[str, Any]) -> optuna.samplers.BaseSampler:

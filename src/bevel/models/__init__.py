@@ -9,5 +9,7 @@ package adds what sits above the store and below the run layer:
 - :mod:`bevel.models.register`: what ``@trainer`` and ``@evaluator`` steps record, and the
   resolution of ``Model("churn", version="production")`` when an inference run starts;
 - :mod:`bevel.models.control`: :class:`Models`, the Python face of ``bevel models``
-  (``Client().models``), and the promotion rule shared by all of them.
+  (``Client().models``), and the promotion rule shared by all of them;
+- :mod:`bevel.models.mirror`: what the stack's model registry (MLflow's) is told, and
+  ``bevel models sync``.
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 from bevel.errors import ModelError
 from bevel.metadata.records import ModelStage, ModelVersionRecord, RunRecord
+from bevel.models import mirror
 from bevel.models.control import Decision, Direction, Models, parse_stage
 from bevel.models.views import ModelVersion
 from bevel.stack.stack import Stack
@@ -76,7 +77,9 @@ class ModelBinding:
     def log_metrics(self, metrics: dict[str, float]) -> None:
         """Record metrics of the version (what promotion rules compare)."""
         values = {str(k): float(v) for k, v in metrics.items()}
-        self._stack.metadata_store.update_model_version(self.version.record.id, metrics=values)
+        version = self.version
+        self._stack.metadata_store.update_model_version(version.record.id, metrics=values)
+        mirror.version_changed(self._stack, self.name, version.number)
 
     def load_artifact(self, name: str = "model") -> Any:
         """Load an artifact linked to the version (default: the trained model)."""
@@ -84,7 +87,7 @@ class ModelBinding:
 
     def promote(self, stage: str | ModelStage = ModelStage.PRODUCTION, reason: str = "") -> None:
         """Move this version to ``stage`` (the holder is archived), audited as this step."""
-        Models(self._stack).promote(
+        Models(self._stack, registry_errors="warn").promote(
             self.name, self.version.number, stage=stage, reason=reason, actor=self.actor
         )
 
@@ -100,7 +103,7 @@ class ModelBinding:
         ``min_delta`` (an empty stage is taken). Returns the decision and its reason, which is
         also the audit log's reason."""
         target = parse_stage(stage) or ModelStage.PRODUCTION
-        return Models(self._stack).promote_if_better(
+        return Models(self._stack, registry_errors="warn").promote_if_better(
             self.name, self.version.number, metric, stage=target, direction=direction,
             min_delta=min_delta, actor=self.actor,
         )  # fmt: skip

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from bevel.errors import ConfigError, ModelError, NotFound
 from bevel.metadata.records import ModelRecord, ModelStage, ModelStageEvent
+from bevel.models import mirror
 from bevel.models.views import ModelVersion
 from bevel.settings import load_settings
 from bevel.stack.flavors import get_flavor
@@ -105,8 +106,11 @@ def decide(
 class Models:
     """Models and their versions on one stack (what ``bevel models`` shows and does)."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, *, registry_errors: Literal["raise", "warn"] = "raise"):
         self.stack = stack
+        # Where a promotion's mirror to the stack's model registry failing goes: raised to a
+        # CLI or Client user; a warning inside a step, whose work is done (bevel.models.mirror).
+        self.registry_errors = registry_errors
 
     def all(self) -> list[ModelRecord]:
         """Every model, by name, with its version count and stage holders."""
@@ -140,10 +144,27 @@ class Models:
         ``staging``/``production`` is archived. Returns the audit entries written."""
         target = parse_stage(stage)
         number = self.version(model, version).number
-        return self.stack.metadata_store.set_model_stage(
+        events = self.stack.metadata_store.set_model_stage(
             model, number, target, actor=actor or user_actor(), reason=reason,
             at=datetime.now(UTC),
         )  # fmt: skip
+        if events:
+            self._mirror_stages(model, number, target)
+        return events
+
+    def sync(self, model: str) -> mirror.SyncReport:
+        """Mirror every version of ``model`` and its stages to the stack's model registry
+        again (after the registry was down, or was added to the stack later)."""
+        return mirror.sync(self.stack, model)
+
+    def registry_versions(self, model: str) -> list[dict[str, Any]] | None:
+        """The stack's model registry's versions of ``model`` (None: the stack has none)."""
+        found = mirror.registry(self.stack)
+        return None if found is None else list(found.versions(model))
+
+    def _mirror_stages(self, model: str, number: int, stage: ModelStage | None) -> None:
+        moved = f"model {model!r} version {number} moved to {stage.value if stage else 'no stage'}"
+        mirror.stages_changed(self.stack, model, warn=self.registry_errors == "warn", what=moved)
 
     def promote_if_better(
         self,
@@ -172,6 +193,8 @@ class Models:
             model, candidate.number, target, actor=actor or user_actor(),
             reason=decision.reason, at=datetime.now(UTC),
         )  # fmt: skip
+        if events:
+            self._mirror_stages(model, candidate.number, target)
         return Decision(True, decision.reason, tuple(events))
 
     # --- deployments -------------------------------------------------------------------------

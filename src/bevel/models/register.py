@@ -8,7 +8,8 @@
 - :func:`after_step` runs after a step is recorded (fresh or cached): a ``@trainer``'s model
   output is linked to the run's version as ``model`` and its inputs as ``data.<input>``, with
   the device it trained on and the model's signature; an ``@evaluator``'s logged metrics become
-  the version's metrics and its outputs are linked as ``<step>.<output>``.
+  the version's metrics and its outputs are linked as ``<step>.<output>``. Both are then
+  mirrored to the stack's model registry, when it has one (:mod:`bevel.models.mirror`).
 
 A cached trainer links the same artifact again: a re-run builds a new version (the run's) whose
 model is the already trained one, without training it again.
@@ -27,6 +28,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.models import mirror
 from bevel.models.binding import ModelBinding
 from bevel.stack.stack import Stack
 
@@ -99,6 +101,7 @@ def after_step(
                 metrics[point.key] = point.value
         metadata["evaluated_by"] = {"run": run.name, "step": spec.id, "cached": _cached(step_run)}
     store.update_model_version(version.id, metadata=metadata, metrics=metrics, artifacts=links)
+    mirror.version_changed(stack, version.model, version.number)
 
 
 def _cached(step_run: StepRunRecord) -> bool:

@@ -6,7 +6,10 @@ Two optional component types have a caller, and this is it:
   name, pipeline, status and error;
 - an **experiment tracker** (``log_params(run_id, params)``, ``log_metrics(run_id, metrics,
   step=None)``) gets a copy of the run's parameters and every metric its steps logged (a series
-  point by point, with its step), once the run has ended, whatever its status.
+  point by point, with its step), once the run has ended, whatever its status. A tracker
+  with ``log_run`` (a :class:`~bevel.stack.protocols.StepTracker`: MLflow's nested runs) is
+  given the run, its step runs and its metrics instead, and the links it returns are recorded
+  as metadata of the run and its step runs (``bevel runs show`` names the tracked runs).
 
 A component that fails never changes the run's recorded outcome, and is never silent either: a
 :class:`~bevel.errors.BevelWarning` names the component, the run and the error. The stack's
@@ -17,11 +20,12 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from bevel.dag.plan import Plan
 from bevel.errors import BevelWarning
-from bevel.metadata.records import RunRecord, RunStatus, StepRunRecord
+from bevel.metadata.records import MetadataEntry, RunRecord, RunStatus, StepRunRecord
 from bevel.run.events import RunListener
 from bevel.stack.stack import Stack
 
@@ -83,6 +87,17 @@ class _ComponentListener:
 
 
 def _mirror(stack: Stack, tracker: Any, run: RunRecord) -> None:
+    store = stack.metadata_store
+    if hasattr(tracker, "log_run"):
+        links = tracker.log_run(run, store.step_runs(run.id), store.metrics(run.id))
+        now = datetime.now(UTC)
+        key = str(links.get("key") or "experiment_tracker")
+        entries = [MetadataEntry("run", run.id, key, links["run"], now)]
+        entries += [
+            MetadataEntry("step_run", sid, key, v, now) for sid, v in links["steps"].items()
+        ]
+        store.log_metadata(entries)
+        return
     tracker.log_params(run.id, dict(run.params))
     single: dict[str, float] = {}
     series: dict[int, dict[str, float]] = defaultdict(dict)

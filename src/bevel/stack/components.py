@@ -8,14 +8,15 @@ from __future__ import annotations
 
 #: Every component type, in display order. A stack has at most one component of each. A type is
 #: here only when bevel calls its components: the optional ones by :mod:`bevel.run.notify` at
-#: the end of a run, the model deployer by ``bevel models deploy`` and ``current.model.deploy``
-#: (protocols in :mod:`bevel.stack.protocols`). Model registries and data validators come with
-#: the features that call them.
+#: the end of a run, the model registry when a model version is trained, evaluated or promoted,
+#: the model deployer by ``bevel models deploy`` and ``current.model.deploy`` (protocols in
+#: :mod:`bevel.stack.protocols`). Data validators come with the feature that calls them.
 COMPONENT_TYPES: tuple[str, ...] = (
     "orchestrator",
     "artifact_store",
     "metadata_store",
     "experiment_tracker",
+    "model_registry",
     "model_deployer",
     "alerter",
 )

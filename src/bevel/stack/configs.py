@@ -287,3 +287,26 @@ class LocalDeployerConfig:
     host: str = option("127.0.0.1", help="address the servers bind (keep 127.0.0.1 unless needed)")
     port: int | None = option(None, help="port of the first server (default: a free one)")
     start_timeout: float = option(60.0, help="seconds to wait for a new server's /health")
+
+
+# --- MLflow (experiment tracker, model registry) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    """An MLflow tracking server (which is also its model registry)."""
+
+    tracking_uri: str = option(help="the MLflow server, e.g. http://127.0.0.1:5000")
+    experiment: str | None = option(
+        None, help="the MLflow experiment runs go to (default: the pipeline's name)"
+    )
+    timeout: float = option(30.0, help="seconds to wait for each answer")
+    retries: int = option(2, help="how often MLflow's client retries a failed request")
+
+    def check(self) -> None:
+        _check_scheme("tracking_uri", self.tracking_uri, ("http://", "https://"),
+                      "http://127.0.0.1:5000")  # fmt: skip
+        if self.timeout <= 0:
+            raise ValueError("field 'timeout' must be positive")
+        if self.retries < 0:
+            raise ValueError("field 'retries' must be 0 or more")

@@ -106,6 +106,7 @@ class Flavor:
 _S3 = "pip install 'bevel[s3]'"
 _PG = "pip install 'bevel[postgresql]'"
 _MYSQL = "pip install 'bevel[mysql]'"
+_MLFLOW = "pip install 'bevel[mlflow]'"
 _CONFIGS = "bevel.stack.configs"
 _OBJECT_STORES = "bevel.stack.object_stores"
 _FACTORIES = "bevel.stack.factories"
@@ -153,6 +154,16 @@ BUILTIN_FLAVORS: dict[tuple[str, str], Flavor] = {
                f"{_CONFIGS}:LocalDeployerConfig",
                "model servers (FastAPI) as background processes on this machine",
                requires=("fastapi", "uvicorn"), install="pip install 'bevel[serve]'"),
+        Flavor("experiment_tracker", "mlflow",
+               "bevel.integrations.mlflow.tracker:MlflowExperimentTracker",
+               f"{_CONFIGS}:MlflowConfig",
+               "each run and its steps as (nested) MLflow runs: parameters, metrics, tags",
+               requires=("mlflow",), install=_MLFLOW, remote=True),
+        Flavor("model_registry", "mlflow",
+               "bevel.integrations.mlflow.registry:MlflowModelRegistry",
+               f"{_CONFIGS}:MlflowConfig",
+               "model versions and their stages (as aliases) in MLflow's model registry",
+               requires=("mlflow",), install=_MLFLOW, remote=True),
     )
 }  # fmt: skip
 

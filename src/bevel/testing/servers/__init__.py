@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL, MariaDB, S3 (moto) and bevel servers on 127.0.0.1, for tests and benchmarks.
+"""Throwaway PostgreSQL, MariaDB, S3 (moto), MLflow and bevel servers on 127.0.0.1, for tests and benchmarks.
 
 Each function is a context manager that starts a private server in a temporary folder, on a free
 port, and stops it and deletes the folder on exit. Nothing here imports pytest: the test suite's
@@ -31,12 +31,14 @@ from bevel.testing.servers._process import (
 )
 from bevel.testing.servers.bevel import BevelServer, bevel_server
 from bevel.testing.servers.databases import DatabaseServer, mariadb_server, postgres_server
+from bevel.testing.servers.mlflow import MlflowServer, mlflow_server
 from bevel.testing.servers.s3 import S3Server, moto_s3_server
 
 __all__ = [
     "HOST",
     "BevelServer",
     "DatabaseServer",
+    "MlflowServer",
     "S3Server",
     "ServerFailed",
     "ServerUnavailable",
@@ -44,6 +46,7 @@ __all__ = [
     "free_port",
     "log_tail",
     "mariadb_server",
+    "mlflow_server",
     "moto_s3_server",
     "postgres_server",
 ]
