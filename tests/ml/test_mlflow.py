@@ -23,7 +23,11 @@ from bevel import Client, Model, current, evaluator, log_metric, pipeline, step,
 from bevel.errors import BevelWarning
 from bevel.testing.servers import MlflowServer, free_port
 
-pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.usefixtures("bevel_home")]
+# The first test also starts the server (and, on a machine that never ran it, builds its venv).
+pytestmark = [
+    pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(900),
+    pytest.mark.usefixtures("bevel_home"),
+]  # fmt: skip
 Invoke = Callable[..., Result]
 
 

@@ -44,6 +44,7 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
+from bevel.run import shipping
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
 from bevel.run.worker import StackRef, StepTask, run_recorded, worker_stack
 from bevel.settings import load_settings
@@ -104,13 +105,26 @@ class TrialTask(StepTask):
     spec: dict[str, Any] = field(default_factory=dict)
 
 
-def run_trial(task: TrialTask) -> StepOutcome:
-    """Run one trial on a worker (the function out-of-process orchestrators are given)."""
+def run_trial(task: TrialTask, *, worker: str | None = None) -> StepOutcome:
+    """Run one trial on a worker (the function out-of-process orchestrators are given;
+    ``worker`` names a Dask worker, as for :func:`~bevel.run.worker.run_task`)."""
     stack = worker_stack(task.stack)
     run = stack.metadata_store.get_run(task.run_id)
     plan = Plan.from_dict(run.plan)
     spec = Plan.from_dict({**run.plan, "steps": [task.spec]}).steps[0]
-    return run_recorded(stack, replace(plan, steps=(*plan.steps, spec)), run, task)
+    return run_recorded(stack, replace(plan, steps=(*plan.steps, spec)), run, task, worker=worker)
+
+
+def shipped_code(stack: Stack, run: RunRecord, plan: Plan) -> shipping.CodeRef | None:
+    """The project source the engine shipped for this run (run metadata ``code.archive``),
+    for trials on workers that import the step from it (Dask); None when nothing was shipped."""
+    if not getattr(stack.orchestrator, "ships_code", False):
+        return None
+    digest = stack.metadata_store.get_metadata("run", run.id).get("code.archive")
+    if not isinstance(digest, str):
+        return None
+    root = shipping.code_root(load_settings().project_root, plan.file)
+    return shipping.CodeRef(digest, shipping.archive_path(digest), str(root))
 
 
 def run_sweep(
@@ -141,6 +155,7 @@ def run_sweep(
     trial_spec = replace(spec, options=replace(spec.options, sweep=None, kind=""))
     outcomes: dict[int, StepOutcome] = {}
     trials: list[dict[str, Any]] = []
+    code = shipped_code(stack, run, plan)
     executor = stack.orchestrator.executor()
     try:
         while len(trials) < options["n_trials"]:
@@ -153,7 +168,11 @@ def run_sweep(
                     trial_spec, id=trial_id(spec.id, trial.number), params={**spec.params, **params}
                 )
                 futures.append(
-                    (trial, params, _submit(executor, plan, one, run, stack, inputs, definition))
+                    (
+                        trial,
+                        params,
+                        _submit(executor, plan, one, run, stack, inputs, definition, code),
+                    )
                 )
             for trial, params, future in futures:  # told in trial order: deterministic
                 outcome = future.result()
@@ -254,6 +273,7 @@ def _submit(
     stack: Stack,
     inputs: StepInputs,
     definition: Any,
+    code: shipping.CodeRef | None,
 ) -> Future[StepOutcome]:
     step_run_id = new_id()
     if stack.orchestrator.in_process:
@@ -270,6 +290,7 @@ def _submit(
         inputs=dict(inputs.artifacts),
         resources=dict(spec.options.resources),
         timeout=spec.options.timeout,
+        code=code,
         spec=asdict(spec),
     )
     return executor.submit(run_trial, task)

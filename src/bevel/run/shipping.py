@@ -171,10 +171,15 @@ def build_archive(root: Path, limit: int = DEFAULT_LIMIT) -> tuple[bytes, str]:
     return data, f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
+def archive_path(digest: str) -> str:
+    """Where the archive of ``digest`` ("sha256:<hex>") is in the artifact store."""
+    return f"code/{digest.partition(':')[2]}.zip"
+
+
 def ship(store: ArtifactStore, root: Path, limit: int = DEFAULT_LIMIT) -> CodeRef:
     """Package the project at ``root`` and upload it (once per content) to ``store``."""
     data, digest = build_archive(root, limit)
-    ref = CodeRef(digest, f"code/{digest.partition(':')[2]}.zip", str(root))
+    ref = CodeRef(digest, archive_path(digest), str(root))
     if not store.exists(ref.path):
         store.makedirs("code")
         tmp = f"code/.{os.urandom(8).hex()}.tmp"
