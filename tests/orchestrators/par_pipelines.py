@@ -21,6 +21,7 @@ def _ran(started: float) -> None:
             "start": started,
             "end": time.time(),
             "pid": os.getpid(),
+            "ppid": os.getppid(),
             "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
         }
     )
@@ -155,3 +156,32 @@ def killed(marker: str, retry: bool = True) -> None:
     x = nap(1, 0.1)
     (dies_once if retry else dies)(marker, after=x)
     nap(2, 0.1)
+
+
+@step
+def draw(i: int, folder: str) -> dict[str, float]:
+    """Random numbers drawn by a worker, at the same time as another worker draws its own."""
+    import random
+
+    import numpy as np
+
+    meet(i, folder, [3 - i])  # both branches at once: on two different workers
+    return {"random": random.random(), "numpy": float(np.random.random())}
+
+
+@pipeline
+def two_draws(folder: str) -> None:
+    draw(1, folder)
+    draw(2, folder)
+
+
+@step
+def sleep_and_tell(marker: str, seconds: float = 60.0) -> int:
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return 1
+
+
+@pipeline
+def long_sleep(marker: str) -> None:
+    sleep_and_tell(marker)

@@ -29,6 +29,7 @@ from bevel.orchestrators.resources import (
     parse_memory,
     total_memory,
 )
+from bevel.orchestrators.workers import template
 
 MODES = ("process", "thread")
 
@@ -73,7 +74,11 @@ class LocalParallelOrchestrator:
         return ParallelExecutor(self.capacity(), processes=self.mode == "process")
 
     def check_plan(self, plan: Plan) -> None:
-        """Refuse, before anything runs, a step that can never be placed here."""
+        """Refuse, before anything runs, a step that can never be placed here; start the
+        workers' template meanwhile (its imports overlap the driver's work until the run
+        starts)."""
+        if self.mode == "process":
+            template()
         capacity = self.capacity()
         for spec in plan.steps:
             claim = Claim.of(spec.options.resources)

@@ -2,8 +2,9 @@
 (or threads), and can stop one of them: the engine of the ``local_parallel`` orchestrator.
 
 Why not ``ProcessPoolExecutor``: it cannot stop one task (a step past its timeout, a cancelled
-run) and it breaks for good when one worker dies. Here each worker is a process of its own
-(``python -m bevel.run.procworker``), one job at a time, killed and replaced when needed:
+run) and it breaks for good when one worker dies. Here each worker is a process of its own,
+forked from a warm template with bevel imported (:mod:`bevel.orchestrators.workers`), one job
+at a time, killed and replaced when needed:
 
 - **placement**: a step starts when a worker is free and its claim fits what is left
   (:class:`Capacity`: CPUs, GPU devices, memory, custom resources), in submission order
@@ -28,20 +29,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import Any
 
 from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
 from bevel.orchestrators.resources import Capacity, Claim, Free
+from bevel.orchestrators.workers import WORKER_MODULE, Worker, worker_env
 
-WORKER_MODULE = "bevel.run.procworker"
 TIMEOUT_GRACE_SECONDS = 5.0
 _MAX_START_FAILURES = 3  # workers dying before their first job: the environment is broken
 
@@ -56,80 +56,8 @@ class _Job:
     timeout: float | None
     devices: list[str] = field(default_factory=list)
     deadline: float | None = None
-    worker: _Worker | None = None
+    worker: Worker | None = None
     timed_out: bool = False
-
-
-class _Worker:
-    """One worker process and its two pipes."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        job_r, job_w = os.pipe()
-        res_r, res_w = os.pipe()
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(job_r), str(res_w)],
-            pass_fds=(job_r, res_w),
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        os.close(job_r)
-        os.close(res_w)
-        self.jobs = Connection(job_w, readable=False)
-        self.results = Connection(res_r, writable=False)
-        self.job: _Job | None = None
-        self.served = 0
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def how_it_ended(self) -> str:
-        try:
-            code = self.popen.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            return "its pipe closed"
-        if code < 0:
-            import signal  # only on this rare path
-
-            try:
-                return f"killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exit code {code}"
-
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.popen.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=5)
-        self.close()
-
-    def stop(self) -> None:
-        """Ask an idle worker to exit (it does at once)."""
-        with contextlib.suppress(OSError):
-            self.jobs.send(None)
-        self.close()
-
-    def close(self) -> None:
-        for conn in (self.jobs, self.results):
-            with contextlib.suppress(OSError):
-                conn.close()
-
-
-#: Heavy modules a worker imports before its first job when this process has them loaded.
-_PRELOAD = ("bevel.metadata.sql.store", "s3fs", "numpy", "pandas", "pyarrow", "sklearn")
-
-
-def _worker_env() -> dict[str, str]:
-    """This process's environment, with its import path, so workers import what it imports
-    (and start importing what it already has: see ``bevel.run.procworker``)."""
-    paths = [p or os.getcwd() for p in sys.path]
-    preload = ",".join(m for m in _PRELOAD if m in sys.modules)
-    return {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
-        "BEVEL_WORKER_PRELOAD": preload,
-    }
 
 
 class ParallelExecutor(Executor):
@@ -155,9 +83,9 @@ class ParallelExecutor(Executor):
         self._start_failures = 0
         self._wake_r, self._wake_w = os.pipe()
         fcntl.fcntl(self._wake_w, fcntl.F_SETFL, os.O_NONBLOCK)
-        self._env = _worker_env() if processes else {}
-        self._workers: list[_Worker] = (
-            [_Worker(self._env) for _ in range(capacity.slots)] if processes else []
+        self._env = worker_env() if processes else {}
+        self._workers: list[Worker] = (
+            [Worker(self._env) for _ in range(capacity.slots)] if processes else []
         )
         self._thread = threading.Thread(target=self._dispatch, name="bevel-dispatch", daemon=True)
         self._thread.start()
@@ -257,10 +185,10 @@ class ParallelExecutor(Executor):
                     daemon=True,
                 ).start()  # fmt: skip
 
-    def _idle_worker(self) -> _Worker | None:
+    def _idle_worker(self) -> Worker | None:
         return next((w for w in self._workers if w.job is None), None)
 
-    def _send(self, worker: _Worker, job: _Job) -> None:
+    def _send(self, worker: Worker, job: _Job) -> None:
         env = {"CUDA_VISIBLE_DEVICES": ",".join(job.devices)} if self.capacity.gpus else {}
         worker.job, job.worker = job, worker
         try:
@@ -278,7 +206,7 @@ class ParallelExecutor(Executor):
             self._finished.append(outcome)
         self._wake()
 
-    def _read(self, worker: _Worker) -> None:
+    def _read(self, worker: Worker) -> None:
         try:
             _, ok, value = worker.results.recv()
         except (EOFError, OSError):
@@ -302,7 +230,7 @@ class ParallelExecutor(Executor):
         else:
             job.future.set_exception(value)
 
-    def _worker_died(self, worker: _Worker) -> None:
+    def _worker_died(self, worker: Worker) -> None:
         how = worker.how_it_ended()
         worker.close()
         self._workers.remove(worker)
@@ -333,7 +261,7 @@ class ParallelExecutor(Executor):
                 )
             )
             return
-        self._workers.append(_Worker(self._env))
+        self._workers.append(Worker(self._env))
 
     def _fail_queue(self, error: BaseException) -> None:
         for job in self._queue:
@@ -352,7 +280,7 @@ class ParallelExecutor(Executor):
                 worker = job.worker
                 worker.kill()
                 self._workers.remove(worker)
-                self._workers.append(_Worker(self._env))
+                self._workers.append(Worker(self._env))
                 how = "its worker process was killed"
                 self._end(job, False, _timed_out(job, how))
             else:  # a thread cannot be stopped: fail the step now, free its claim when it ends
@@ -376,8 +304,7 @@ class ParallelExecutor(Executor):
             else:
                 worker.kill()
         for worker in self._workers:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                worker.popen.wait(timeout=10)
+            worker.wait(timeout=10)
         self._workers.clear()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
