@@ -179,6 +179,28 @@ def log_path(run_id: str, step_id: str, step_run_id: str) -> str:
     return f"logs/{run_id}/{names.file_name(step_id, f'-{step_run_id[:8]}.log')}"
 
 
+#: Tries at opening a log whose run folder another step removes meanwhile (see _open_log).
+_OPEN_TRIES = 5
+
+
+def _open_log(store: ArtifactStore, path: str, local: str) -> TextIO:
+    """Open the log file for appending, in its run's folder, made here if needed.
+
+    Another step of the run that ends with an empty log removes that folder when nothing else
+    is in it (:meth:`StepLog._discard`); with steps in several processes that can happen
+    between making the folder and opening the file (FileNotFoundError), or inside
+    ``os.makedirs`` itself (FileExistsError: it saw the folder, then found it gone). Then the
+    folder is made again; once the file is open the folder is no longer empty and stays."""
+    for attempt in range(_OPEN_TRIES):
+        try:
+            store.makedirs(path.rpartition("/")[0])
+            return open(local, "a", encoding="utf-8", errors="replace", newline="")
+        except (FileNotFoundError, FileExistsError):
+            if attempt == _OPEN_TRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class StepLog:
     """The captured output of one step run, from its first attempt to its hooks.
 
@@ -206,12 +228,9 @@ class StepLog:
         self._uploading = threading.Lock()  # one upload at a time, so none lands out of order
         self._stop = threading.Event()
         self._uploader: threading.Thread | None = None
+        self._local: str | None = local
         if local is not None:
-            store.makedirs(path.rpartition("/")[0])
-            self._local: str | None = local
-            self._file = open(local, "a", encoding="utf-8", errors="replace", newline="")  # noqa: SIM115
-        else:
-            self._local = None
+            self._file = _open_log(store, path, local)
 
     @property
     def live(self) -> bool:
