@@ -101,3 +101,50 @@ def chatty(marker: str) -> int:
 @pipeline
 def talking(marker: str) -> None:
     chatty(marker)
+
+
+@step
+def gate(marker: str) -> int:
+    """Waits for the test to open the gate (by creating ``marker``)."""
+    while not Path(marker).exists():
+        time.sleep(0.05)
+    return 1
+
+
+@step
+def plus(x: int) -> int:
+    log_metadata({"pid": os.getpid()})
+    return x + 1
+
+
+@pipeline
+def gated_chain(marker: str) -> None:
+    plus(plus(gate(marker)))
+
+
+@step
+def broken(x: int) -> int:
+    raise RuntimeError("broken on purpose")
+
+
+@pipeline
+def broken_chain() -> None:
+    x = first()
+    plus(plus(broken(x)))
+    keep(x)
+
+
+@step
+def nap(seconds: float) -> int:
+    time.sleep(seconds)
+    return 1
+
+
+@step(timeout=2)
+def quick(x: int) -> int:
+    return x
+
+
+@pipeline
+def slow_then_quick(seconds: float = 4.0) -> None:
+    quick(nap(seconds))

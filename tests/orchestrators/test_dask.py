@@ -131,6 +131,72 @@ def test_map_and_fan_in_on_dask(cluster: Cluster, project: Path, on_dask: Any) -
     assert again.steps["added"].output.load() == 55
 
 
+def _scheduled_steps(cluster: Cluster) -> set[str]:
+    """The steps the scheduler holds a task for (their keys are ``bevel-STEP-STEPRUNID``)."""
+    from distributed import Client as DaskClient
+
+    with DaskClient(cluster.address, timeout=30) as client:
+        keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    return {str(key).removeprefix("bevel-").rpartition("-")[0] for key in keys}
+
+
+def test_a_chain_is_handed_to_the_scheduler_while_its_first_step_runs(
+    cluster: Cluster, project: Path, on_dask: Any, tmp_path: Path
+) -> None:
+    """Steps waiting for running steps are submitted at once, with their futures as Dask
+    dependencies: the scheduler starts each as the previous one ends, no round trip to the
+    driver in between."""
+    marker = tmp_path / "open"
+    pipe = load_pipeline("pipes.py:gated_chain")
+    stack = on_dask(cluster)
+    thread, box, done = _run_in_thread(
+        lambda: run_pipeline(pipe, params={"marker": str(marker)}, stack=stack, enable_cache=False)
+    )
+    deadline = time.monotonic() + 60
+    while not {"gate", "plus", "plus_2"} <= _scheduled_steps(cluster):
+        assert not done.is_set() and time.monotonic() < deadline, box
+        time.sleep(0.1)
+    assert not done.is_set()  # the gate is closed: the chain waits on the scheduler
+    marker.write_text("")
+    thread.join(120)
+    assert "error" not in box, box.get("error")
+    run = box["run"]
+    assert run.status == "completed"
+    assert run.steps["plus_2"].output.load() == 3
+
+
+def test_a_failed_step_in_a_chain_skips_what_was_chained_on_it(
+    cluster: Cluster, project: Path, on_dask: Any
+) -> None:
+    run = run_pipeline(
+        load_pipeline("pipes.py:broken_chain"), stack=on_dask(cluster), enable_cache=False,
+        raise_on_failure=False,
+    )  # fmt: skip
+    assert run.status == "failed"
+    assert run.steps["broken"].status == "failed"
+    assert "broken on purpose" in (run.steps["broken"].error or "")
+    assert run.steps["keep"].output.load() == 10  # an independent branch went on
+    records = Client().store.step_runs(run.id)
+    for step_id in ("plus", "plus_2"):
+        tries = [s for s in records if s.step_id == step_id]
+        assert [t.status.value for t in tries] == ["skipped"]  # never ran, recorded once
+        assert (tries[0].error or "").startswith("not run: step '")
+        assert (tries[0].error or "").endswith("' did not complete")
+        assert "pid" not in Client().store.get_metadata("step_run", tries[0].id)
+
+
+def test_a_chained_steps_timeout_counts_from_the_end_of_what_it_waited_for(
+    cluster: Cluster, project: Path, on_dask: Any
+) -> None:
+    """`quick` (timeout=2) is chained on a step that takes 4 s: it is not failed while it
+    waits on the scheduler."""
+    run = run_pipeline(
+        load_pipeline("pipes.py:slow_then_quick"), stack=on_dask(cluster), enable_cache=False
+    )
+    assert run.status == "completed"
+    assert run.steps["quick"].output.load() == 1
+
+
 def _kill_when_started(cluster: Cluster, marker: Path, done: threading.Event) -> int:
     while not marker.exists() or not marker.read_text():
         assert not done.is_set(), "the run ended before the step started"

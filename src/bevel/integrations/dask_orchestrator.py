@@ -17,8 +17,11 @@ worker rebuilds the stack from its name, fetches the shipped project source
   failed ("the worker tcp://... died while running step 'train'") and runs it again only when
   the step has retries left (:mod:`bevel.run.redelivery`). When Dask gives up (``KilledWorker``)
   the step fails with that message.
-- **Timeouts** count from submission (Dask does not say when a task starts) and cannot stop the
-  worker's thread: the step is recorded failed at its deadline, what it writes later is
+- **Chaining**: a step whose upstream steps are still running is submitted at once with their
+  Dask futures as dependencies (:meth:`DaskExecutor.submit_after`), so the scheduler starts it
+  as soon as they end, with no round trip through the driver.
+- **Timeouts** count from submission, or for a chained step from the end of the steps it
+  waited for (Dask does not say when a task starts), and cannot stop the worker's thread: the step is recorded failed at its deadline, what it writes later is
   refused. **Cancelling** the run cancels its queued tasks; running ones finish on their
   workers and their late reports are refused.
 """
@@ -29,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Executor, Future
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -36,17 +40,26 @@ from bevel.authoring.resources import parse_memory
 from bevel.dag.plan import Plan
 from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
 from bevel.run.shipping import DEFAULT_LIMIT
-from bevel.run.worker import StepTask
+from bevel.run.worker import NotStarted, StepTask
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 _WATCH_SECONDS = 0.2
 
 
-def run_on_worker(fn: Callable[..., Any], task: StepTask) -> Any:
+def run_on_worker(
+    fn: Callable[..., Any], task: StepTask, upstream: dict[str, Any] | None = None
+) -> Any:
     """What each Dask task runs (importable wherever bevel is installed): ``fn`` is
-    :func:`bevel.run.worker.run_task`, told which worker it is on."""
+    :func:`bevel.run.worker.run_task`, told which worker it is on. A chained task gets the
+    outcomes of the steps it waited for (``upstream``, resolved by Dask from their futures),
+    and answers :class:`~bevel.run.worker.NotStarted` without running when one failed."""
     from distributed import get_worker  # optional dependency: only ever on a Dask worker
 
+    if upstream:
+        resolved = task.after(upstream)
+        if isinstance(resolved, NotStarted):
+            return resolved
+        task = resolved
     return fn(task, worker=get_worker().address)
 
 
@@ -92,6 +105,7 @@ class DaskOrchestrator:
         self.code_size_limit = parse_memory(code_size_limit) if code_size_limit else DEFAULT_LIMIT
         self.continue_on_failure = continue_on_failure
         self._ready: tuple[Any, Any] | None = None  # (client, cluster) opened by check_plan
+        self._offered: set[str] = set()  # the workers' resources, as check_plan found them
 
     @property
     def remote(self) -> bool:
@@ -130,11 +144,8 @@ class DaskOrchestrator:
         """Connect, and refuse a step asking for a resource that no worker offers."""
         client, cluster = self._ready or self._connect()
         self._ready = (client, cluster)
-        workers = client.scheduler_info().get("workers", {}).values()
-        offered: dict[str, float] = {}
-        for info in workers:
-            for key, amount in (info.get("resources") or {}).items():
-                offered[key] = max(offered.get(key, 0.0), float(amount))
+        offered = _offered(client)
+        self._offered = set(offered)  # the run's executor needs no second round trip for it
         for spec in plan.steps:
             for key, amount in dask_resources(spec.options.resources, set(offered)).items():
                 if amount > offered.get(key, 0.0):
@@ -148,9 +159,10 @@ class DaskOrchestrator:
                     )
 
     def executor(self) -> DaskExecutor:
+        offered = self._offered if self._ready is not None else None
         client, cluster = self._ready or self._connect()
         self._ready = None
-        return DaskExecutor(client, cluster)
+        return DaskExecutor(client, cluster, offered=offered)
 
     def close(self) -> None:
         if self._ready is not None:
@@ -161,39 +173,75 @@ class DaskOrchestrator:
                 cluster.close()
 
 
-class DaskExecutor(Executor):
-    """``submit(run_task, task)`` as a Dask task; concurrent.futures results."""
+@dataclass(eq=False)
+class _Remote:
+    """A step's Dask future, and what the deadline watcher needs to know about it."""
 
-    def __init__(self, client: Any, cluster: Any = None) -> None:
+    remote: Any
+    step: str
+    timeout: float | None
+    deadline: float | None
+    upstream: dict[str, Any] = field(default_factory=dict)  # step id -> Dask future
+
+
+class DaskExecutor(Executor):
+    """``submit(run_task, task)`` as a Dask task; concurrent.futures results.
+
+    ``submit_after`` chains a step on steps still running: its task is handed to the
+    scheduler at once with their Dask futures as dependencies, so the scheduler starts it on a
+    worker as soon as they end, without a round trip through the driver (a chain of short
+    steps is as quick as Dask's own chains). It then receives their outcomes and answers
+    :class:`~bevel.run.worker.NotStarted` without running when one did not complete; so does
+    this executor when one of them was cancelled or failed on Dask (a lost worker).
+    """
+
+    def __init__(self, client: Any, cluster: Any = None, offered: set[str] | None = None) -> None:
         self.client = client
         self.cluster = cluster
-        offered: set[str] = set()
-        for info in client.scheduler_info().get("workers", {}).values():
-            offered |= set((info.get("resources") or {}).keys())
-        self._offered = offered
+        self._offered = set(_offered(client)) if offered is None else offered
         self._lock = threading.Lock()
-        self._tasks: dict[Future[Any], tuple[Any, str, float | None]] = {}
+        self._tasks: dict[Future[Any], _Remote] = {}
+        self._remotes: dict[Future[Any], Any] = {}  # every step's Dask future, for chaining
         self._closed = threading.Event()
         self._watch = threading.Thread(target=self._deadlines, name="bevel-dask", daemon=True)
         self._watch.start()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         (task,) = args
+        return self.submit_after(fn, task, {})
+
+    def submit_after(
+        self, fn: Callable[..., Any], task: StepTask, upstream: Mapping[str, Future[Any]]
+    ) -> Future[Any]:
+        """Run ``fn(task)`` once the steps ``upstream`` (step id -> the future this executor
+        gave for it) have ended, with their outcomes (see the class docstring)."""
         future: Future[Any] = Future()
         resources = dask_resources(task.resources, self._offered) or None
-        remote = self.client.submit(
-            run_on_worker, fn, task, key=f"bevel-{task.step_id}-{task.step_run_id}",
-            pure=False, resources=resources,
-        )  # fmt: skip
-        deadline = time.monotonic() + task.timeout if task.timeout else None
         with self._lock:
-            self._tasks[future] = (remote, task.step_id, deadline)
+            waits = {step: self._remotes[f] for step, f in upstream.items()}
+        args = (run_on_worker, fn, task, waits) if waits else (run_on_worker, fn, task)
+        remote = self.client.submit(
+            *args, key=f"bevel-{task.step_id}-{task.step_run_id}", pure=False,
+            resources=resources,
+        )  # fmt: skip
+        timeout = float(task.timeout) if task.timeout else None
+        deadline = time.monotonic() + timeout if timeout and not waits else None
+        with self._lock:
+            self._tasks[future] = _Remote(remote, task.step_id, timeout, deadline, waits)
+            self._remotes[future] = remote
         future.add_done_callback(self._forget)
-        remote.add_done_callback(lambda done: self._settle(done, future, task.step_id))
+        remote.add_done_callback(lambda done: self._settle(done, future, task.step_id, waits))
         return future
 
-    def _settle(self, remote: Any, future: Future[Any], step: str) -> None:
+    def _settle(
+        self, remote: Any, future: Future[Any], step: str, upstream: dict[str, Any]
+    ) -> None:
         if future.done():
+            return
+        failed = next((s for s, r in upstream.items() if r.status in ("error", "cancelled")), None)
+        if failed is not None and remote.status != "finished":
+            if future.set_running_or_notify_cancel():  # it never started: its upstream did not end
+                future.set_result(NotStarted(step, failed))
             return
         try:
             result = remote.result()
@@ -214,16 +262,22 @@ class DaskExecutor(Executor):
         with self._lock:
             found = self._tasks.pop(future, None)
         if future.cancelled() and found is not None:
-            self.client.cancel([found[0]])
+            self.client.cancel([found.remote])
 
     def _deadlines(self) -> None:
+        """Fail steps past their timeout, counted from submission, or for a chained step from
+        the end of the steps it waited for."""
         while not self._closed.wait(_WATCH_SECONDS):
             now = time.monotonic()
             with self._lock:
+                for entry in self._tasks.values():
+                    waited = all(r.done() for r in entry.upstream.values())
+                    if entry.deadline is None and entry.timeout is not None and waited:
+                        entry.deadline = now + entry.timeout
                 late = [
-                    (f, remote, step)
-                    for f, (remote, step, deadline) in self._tasks.items()
-                    if deadline is not None and now >= deadline
+                    (f, entry.remote, entry.step)
+                    for f, entry in self._tasks.items()
+                    if entry.deadline is not None and now >= entry.deadline
                 ]
             for future, remote, step in late:
                 self.client.cancel([remote])
@@ -241,12 +295,22 @@ class DaskExecutor(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._closed.set()
         with self._lock:
-            remotes = [remote for remote, _, _ in self._tasks.values()]
+            remotes = [entry.remote for entry in self._tasks.values()]
+            self._remotes.clear()
         if cancel_futures and remotes:
             self.client.cancel(remotes, force=True)
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _offered(client: Any) -> dict[str, float]:
+    """The most of each resource that one of the cluster's workers offers."""
+    offered: dict[str, float] = {}
+    for info in client.scheduler_info().get("workers", {}).values():
+        for key, amount in (info.get("resources") or {}).items():
+            offered[key] = max(offered.get(key, 0.0), float(amount))
+    return offered
 
 
 def _translated(exc: BaseException, step: str) -> BaseException:

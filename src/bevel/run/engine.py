@@ -1,9 +1,11 @@
 """The one scheduling loop: submit ready steps to the orchestrator's executor, collect outcomes.
 
 Whatever the executor (inline, pool, Dask), the loop is the same: a step is submitted when every
-step it waits for has succeeded; a failed step skips its downstream steps while independent
-branches go on; the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), never stuck
-"running":
+step it waits for has succeeded (or, on an executor that chains, ``submit_after``: Dask, as soon
+as they are all running there: the task carries their futures as dependencies, and answers
+``NotStarted`` when one of them did not complete, which puts the step back as if it had never
+been submitted); a failed step skips its downstream steps while independent branches go on;
+the run ends completed, failed or cancelled (Ctrl-C, SIGTERM), never stuck "running":
 
 - everything after the run is recorded is inside the loop's error handling (an executor that
   cannot start or a listener that raises fails the run);
@@ -53,7 +55,7 @@ from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.notify import with_components
 from bevel.run.scheduler import Scheduler
 from bevel.run.task import StepInputs, StepOutcome, new_id, run_step
-from bevel.run.worker import StackRef, StepTask, run_task
+from bevel.run.worker import NotStarted, StackRef, StepTask, run_task
 from bevel.settings import Settings, load_settings
 from bevel.stack.stack import Stack
 
@@ -251,12 +253,15 @@ class _Driver:
 
     def _loop(self, executor: Executor) -> None:
         sched = self.sched
+        chains = callable(getattr(executor, "submit_after", None)) and not self._in_process
         while self.lost is None and (sched.pending or self.running):
             ready = sched.ready()
             for spec in ready:
                 self._submit(executor, spec)
                 if self.lost is not None:
                     return
+            if chains:
+                self._chain(executor)
             if not self.running:
                 if ready:
                     continue  # an inline executor ran them: look for the next ready steps
@@ -269,17 +274,51 @@ class _Driver:
                 if future in self.running:
                     self._collect(future)  # type: ignore[arg-type]
 
-    def _submit(self, executor: Executor, spec: StepSpec) -> None:
+    def _chain(self, executor: Executor) -> None:
+        """Submit every step that waits only for steps running on an executor that chains
+        (``submit_after``: Dask), chained on their futures, in plan order (so a whole chain
+        is handed over at once). Not mapped steps, fan-ins of mapped steps, sweeps or steps
+        a resume may reuse: those need their upstream's outcome here first."""
+        sched = self.sched
+        futures = {spec.id: f for f, spec in self.running.items() if not f.done()}
+        for spec in list(sched.pending.values()):
+            if spec.map_over or spec.gather or spec.options.sweep or spec.id in self.reuse:
+                continue
+            if not all(u in sched.outputs or u in futures for u in spec.upstream):
+                continue
+            waits = {u: futures[u] for u in spec.upstream if u not in sched.outputs}
+            if waits:
+                future = self._submit(executor, spec, waits)
+                if self.lost is not None:
+                    return
+                if future is not None and not future.done():
+                    futures[spec.id] = future
+
+    def _submit(
+        self,
+        executor: Executor,
+        spec: StepSpec,
+        upstream: dict[str, Future[StepOutcome]] | None = None,
+    ) -> Future[StepOutcome] | None:
+        """Submit ``spec``, chained on the steps ``upstream`` when they still run; its future
+        (None: it was reused from the run resumed)."""
         sched = self.sched
         sched.listener.on_step_start(spec.id, spec.name)
-        inputs = sched.inputs_for(spec)
-        done = self.reuse.get(spec.id)
-        if done is not None:  # resuming: what completed in the old run is reused as it is
-            reused = resume.reuse(self.stack, self.run, spec, new_id(), done, inputs.artifacts)
+        if upstream:
+            done = {n: r for n, r in spec.inputs.items() if r.step not in upstream}
+            artifacts = {n: sched.outputs[r.step][r.output] for n, r in done.items()}
+            inputs = StepInputs(artifacts)
+        else:
+            inputs = sched.inputs_for(spec)
+        done_before = self.reuse.get(spec.id)
+        if done_before is not None:  # resuming: what completed in the old run is reused as it is
+            reused = resume.reuse(
+                self.stack, self.run, spec, new_id(), done_before, inputs.artifacts
+            )
             if reused is not None:
                 del sched.pending[spec.id]
                 sched.collect(spec, reused)
-                return
+                return None
         task = StepTask(
             run_id=self.run.id,
             step_id=spec.id,
@@ -289,6 +328,9 @@ class _Driver:
             resources=dict(spec.options.resources),
             timeout=spec.options.timeout,
             code=self.code,
+            awaits={
+                n: (r.step, r.output) for n, r in spec.inputs.items() if r.step in (upstream or {})
+            },
         )
         del sched.pending[spec.id]
         self.submitted[spec.id] = task
@@ -296,13 +338,34 @@ class _Driver:
         # trials to the orchestrator itself (bevel.integrations.optuna), so it runs inline here.
         here = spec.options.sweep is not None and not self._in_process
         fn: Any = _InProcess(sched, spec, inputs.objects) if self._in_process or here else run_task
-        future: Future[StepOutcome] = _called(fn, task) if here else executor.submit(fn, task)
+        future: Future[StepOutcome]
+        if here:
+            future = _called(fn, task)
+        elif upstream:
+            future = executor.submit_after(fn, task, upstream)  # type: ignore[attr-defined]
+        else:
+            future = executor.submit(fn, task)
         self.running[future] = spec
         if future.done():  # an inline executor ran it already
             self._collect(future)
+        return future
+
+    def _not_started(self, spec: StepSpec, because: str) -> None:
+        """A chained step did not start, since step ``because`` did not complete: it is pending
+        again (the loop submits it when that step is run again), or skipped when that step
+        is failed or skipped for good."""
+        sched = self.sched
+        del self.submitted[spec.id]
+        sched.pending[spec.id] = spec
+        running = {other.id for other in self.running.values()}
+        if because not in sched.pending and because not in running | sched.outputs.keys():
+            sched.skip({spec.id}, because=f"step '{because}' did not complete")
 
     def _collect(self, future: Future[StepOutcome]) -> None:
         spec = self.running.pop(future)
+        if future.exception() is None and isinstance(future.result(), NotStarted):
+            self._not_started(spec, future.result().because)  # type: ignore[attr-defined]
+            return
         exc = future.exception()
         if exc is not None:
             self._tried.add(spec.id)

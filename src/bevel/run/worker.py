@@ -84,6 +84,32 @@ class StepTask:
     resources: dict[str, Any] = field(default_factory=dict)
     timeout: float | None = None
     code: shipping.CodeRef | None = None  # the shipped project source, for remote workers
+    #: Chained on steps still running (an executor that starts it when they end, without a
+    #: round trip to the driver): input name -> (upstream step id, its output name).
+    awaits: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def after(self, upstream: dict[str, StepOutcome]) -> StepTask | NotStarted:
+        """This task with the inputs it awaited taken from its upstream steps' outcomes
+        (step id -> outcome), or :class:`NotStarted` when one of them did not complete."""
+        for step_id, outcome in upstream.items():
+            if not isinstance(outcome, StepOutcome) or not outcome.ok:
+                return NotStarted(self.step_id, step_id)
+        inputs = dict(self.inputs)
+        for name, (step_id, output) in self.awaits.items():
+            found = upstream[step_id].outputs.get(output) if step_id in upstream else None
+            if found is None:
+                return NotStarted(self.step_id, step_id)
+            inputs[name] = found
+        return replace(self, inputs=inputs, awaits={})
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """What a chained task gives back, recording nothing, when a step it waited for did not
+    complete: the engine then handles the step as if it had never been submitted."""
+
+    step_id: str
+    because: str  # the upstream step that did not complete
 
 
 # --- the worker side ----------------------------------------------------------------------------
