@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from bevel.errors import ConfigError
 from bevel.metadata.records import (
     ArtifactRecord,
     ComponentRecord,
@@ -38,7 +39,8 @@ class RunFilter:
     """Which runs ``list_runs`` returns: all conditions must hold.
 
     ``name`` matches run names containing it (case-insensitive): run names are unique, so an
-    exact match is ``get_run``'s job. ``limit <= 0`` means no limit.
+    exact match is ``get_run``'s job. ``limit <= 0`` means no limit. ``sort``: one of
+    :data:`RUN_SORTS`, ``-`` first for descending (ties broken by id, so pages are stable).
     """
 
     pipeline: str | None = None
@@ -46,6 +48,22 @@ class RunFilter:
     name: str | None = None
     limit: int = 50
     offset: int = 0
+    sort: str = "-created"
+
+
+#: The columns runs may be sorted by (``RunFilter.sort``, ``GET /runs?sort=``).
+RUN_SORTS = ("created", "name", "pipeline", "status")
+
+
+def check_run_sort(sort: str) -> tuple[str, bool]:
+    """``"-created"`` -> ``("created", True)``; ConfigError for a column not in RUN_SORTS."""
+    column, descending = sort.removeprefix("-"), sort.startswith("-")
+    if column not in RUN_SORTS:
+        raise ConfigError(
+            f"runs cannot be sorted by {sort!r}",
+            hint=f"sort by one of {', '.join(RUN_SORTS)} (prefix - for descending)",
+        )
+    return column, descending
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,28 @@ class MetadataStoreContract(
         assert store.list_runs(RunFilter(name="%")) == []  # no wildcard injection
         assert store.list_runs(RunFilter(pipeline="nope")) == []
 
+    def test_list_runs_sorted_by_a_column_in_stable_pages(self, store: MetadataStore) -> None:
+        runs = [
+            store.create_run(
+                make_run("train" if i % 3 else "etl", at=i, name=f"run-{(7 * i) % 10}")
+            )
+            for i in range(10)
+        ]
+        by_name = sorted(runs, key=lambda r: r.name)
+        assert [r.name for r in store.list_runs(RunFilter(sort="name", limit=0))] == [
+            r.name for r in by_name
+        ]
+        pages = [store.list_runs(RunFilter(sort="-name", limit=3, offset=o)) for o in (0, 3, 6, 9)]
+        assert [r.name for p in pages for r in p] == [r.name for r in reversed(by_name)]
+        oldest = store.list_runs(RunFilter(sort="created", limit=2))
+        assert [r.id for r in oldest] == [runs[0].id, runs[1].id]
+        piped = store.list_runs(RunFilter(sort="pipeline", limit=0))
+        assert [r.pipeline for r in piped] == ["etl"] * 4 + ["train"] * 6
+        # ties in pipeline: newest first within it
+        assert [r.id for r in piped[:4]] == [runs[9].id, runs[6].id, runs[3].id, runs[0].id]
+        with pytest.raises(ConfigError, match="cannot be sorted by"):
+            store.list_runs(RunFilter(sort="name; DROP TABLE runs"))
+
     def test_list_pipelines_counts_runs(self, store: MetadataStore) -> None:
         for i in range(3):
             store.create_run(make_run("train", at=i))

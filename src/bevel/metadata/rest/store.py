@@ -137,6 +137,7 @@ class RestMetadataStore(ModelMethods):
             "pipeline": flt.pipeline,
             "status": None if flt.status is None else RunStatus(flt.status).value,
             "name": flt.name,
+            "sort": flt.sort,
         }
         items = self._pages("/runs", "listing runs", params, flt.limit, max(flt.offset, 0))
         return decode_list(RunRecord, items)

@@ -14,7 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from bevel.errors import NotFound
-from bevel.metadata.base import ArtifactFilter, CacheHit, RunFilter, StepDetails, StepIO
+from bevel.metadata.base import (
+    ArtifactFilter,
+    CacheHit,
+    RunFilter,
+    StepDetails,
+    StepIO,
+    check_run_sort,
+)
 from bevel.metadata.records import (
     ArtifactRecord,
     LineageEdge,
@@ -104,10 +111,31 @@ def list_runs(conn: Conn, flt: RunFilter) -> list[RunRecord]:
     if flt.name:
         where.append("lower(name) LIKE lower(:name) ESCAPE '/'")
         params["name"] = contains_pattern(flt.name)
+    column, descending = check_run_sort(flt.sort)
+    way = " DESC" if descending else ""
     page, page_params = _page(flt.limit, flt.offset)
     sql = _RUNS + (" WHERE " + " AND ".join(where) if where else "")
-    sql += " ORDER BY created DESC, id DESC" + page
+    # the column comes from RUN_SORTS, never from the caller's text
+    order = f"{column}{way}, id{way}" if column == "created" else f"{column}{way}, created DESC, id"
+    sql += f" ORDER BY {order}" + page
     return RUN.records(conn.all(sql, {**params, **page_params}), conn.dialect)
+
+
+def step_status_counts(conn: Conn, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """How many step runs of each status each run has (one grouped query; the runs list of
+    the dashboard shows them for a page of runs)."""
+    if not run_ids:
+        return {}
+    marks = ", ".join(f":r{i}" for i in range(len(run_ids)))
+    rows = conn.all(
+        f"SELECT run_id, status, count(*) FROM step_runs WHERE run_id IN ({marks})"
+        " GROUP BY run_id, status",
+        {f"r{i}": rid for i, rid in enumerate(run_ids)},
+    )
+    counts: dict[str, dict[str, int]] = {rid: {} for rid in run_ids}
+    for run_id, status, n in rows:
+        counts[str(run_id)][str(status)] = int(n)
+    return counts
 
 
 def list_pipelines(conn: Conn) -> list[PipelineRecord]:

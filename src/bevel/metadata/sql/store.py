@@ -181,6 +181,11 @@ class SqlMetadataStore:
         with self._read("listing runs") as conn:
             return reads.list_runs(conn, flt)
 
+    def step_status_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Run id -> step status -> how many step runs (one query for a page of runs)."""
+        with self._read("counting step runs") as conn:
+            return reads.step_status_counts(conn, list(run_ids))
+
     def delete_run(self, run_id: str, *, force: bool = False) -> list[str]:
         return self._write(
             f"deleting run {run_id}", lambda conn: writes.delete_run(conn, run_id, force=force)

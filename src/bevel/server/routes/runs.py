@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from bevel.errors import ConfigError
-from bevel.metadata.base import RunFilter, StepDetails, StepIO
+from bevel.metadata.base import RUN_SORTS, RunFilter, StepDetails, StepIO, check_run_sort
 from bevel.metadata.records import (
     ArtifactRecord,
     MetricRecord,
@@ -31,6 +31,7 @@ from bevel.server.schemas import (
 )
 
 router = APIRouter(tags=["runs"])
+_SORT_HELP = f"one of {', '.join(RUN_SORTS)}; - first: descending"
 _BIG_LIMIT = Query(1000, ge=1, le=10_000, description="page size (at most 10000)")
 
 
@@ -46,11 +47,16 @@ def list_runs(
     pipeline: str | None = Query(None, max_length=255),
     status: RunStatus | None = None,
     name: str | None = Query(None, max_length=255, description="part of the run name"),
+    sort: str = Query("-created", max_length=40, description=_SORT_HELP),
     limit: int = LIMIT,
     offset: int = OFFSET,
 ) -> Response:
-    """Runs, newest first, filtered in the database (one query)."""
-    flt = RunFilter(pipeline=pipeline, status=status, name=name, limit=limit + 1, offset=offset)
+    """Runs, newest first unless ``sort`` says otherwise, filtered in the database (one
+    query)."""
+    check_run_sort(sort)
+    flt = RunFilter(
+        pipeline=pipeline, status=status, name=name, limit=limit + 1, offset=offset, sort=sort
+    )
     runs = state_of(request).store.list_runs(flt)
     return page(runs, offset=offset, limit=limit, more=len(runs) > limit)
 
