@@ -42,15 +42,16 @@ class _Known:
     problems: dict[str, str] = field(default_factory=dict)  # component -> why it is not built
 
 
-def safe_relative(rel: str) -> str:
-    """``rel`` if it is a plain path under ``viz/``; UnsafePath otherwise."""
+def safe_relative(rel: str, folder: str = "viz") -> str:
+    """``rel`` if it is a plain path under ``folder/`` (``viz``, or ``logs`` for step logs);
+    UnsafePath otherwise."""
     parts = rel.split("/")
     if (
         len(parts) < 2
-        or parts[0] != "viz"
+        or parts[0] != folder
         or any(p in ("", ".", "..") or not _SEGMENT.match(p) for p in parts)
     ):
-        raise UnsafePath(f"refusing to serve {rel!r}: not a file under viz/ of the store")
+        raise UnsafePath(f"refusing to serve {rel!r}: not a file under {folder}/ of the store")
     return rel
 
 
@@ -96,13 +97,13 @@ class ArtifactReader:
                 self._known = self._build()
             return self._known
 
-    def locate(self, uri: str) -> tuple[Any, str]:
-        """The store holding ``uri`` and the (checked) path inside it."""
+    def locate(self, uri: str, folder: str = "viz") -> tuple[Any, str]:
+        """The store holding ``uri`` and the (checked) path inside it, under ``folder/``."""
         for refresh in (False, True):
             known = self._stores(refresh)
             for root, store in sorted(known.stores, key=lambda s: -len(s[0])):
                 if uri.startswith(root + "/"):
-                    rel = safe_relative(uri[len(root) + 1 :])
+                    rel = safe_relative(uri[len(root) + 1 :], folder)
                     _check_inside(store, rel)
                     return store, rel
         problems = "; ".join(f"{k}: {v}" for k, v in sorted(self._stores(False).problems.items()))
@@ -127,6 +128,22 @@ class ArtifactReader:
         if len(data) > MAX_VIZ_BYTES:
             raise ArtifactError(f"the visualization {uri!r} is larger than 64 MiB")
         return data
+
+    def read_log(self, uri: str, offset: int, limit: int) -> tuple[bytes, int, int]:
+        """Up to ``limit`` bytes of a step's log (``logs/...`` of a known store) from
+        ``offset`` (negative: the last ``-offset`` bytes), the offset they start at and the
+        log's size so far. A log not written yet (a step that printed nothing, an object store
+        that uploads at the end) reads as empty."""
+        store, rel = self.locate(uri, "logs")
+        try:
+            with store.open(rel, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                start = max(0, size + offset) if offset < 0 else min(offset, size)
+                f.seek(start)
+                data: bytes = f.read(limit)
+        except FileNotFoundError:
+            return b"", 0, 0
+        return data, start, size
 
 
 def _check_inside(store: Any, rel: str) -> None:

@@ -1,7 +1,8 @@
 """How errors leave the server: a bevel error keeps its class, text and hint, with a status
 code saying what the caller can do (404 not found, 409 a state that refuses it, 400 bad input,
 401/403 access, 503 try again). Anything else is a bug: 500, with the traceback in the server's
-log and not in the answer."""
+log and not in the answer. Outside /api/, an app with ``app.state.page_error`` (the dashboard)
+answers bevel errors with that instead: a login redirect or an HTML error page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bevel.errors import (
@@ -50,7 +51,12 @@ def error_response(status: int, body: Mapping[str, object]) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(BevelError)
-    async def bevel_error(request: Request, err: BevelError) -> JSONResponse:
+    async def bevel_error(request: Request, err: BevelError) -> Response:
+        # pages (the dashboard) answer in HTML: a login redirect, an error page
+        page_error = getattr(request.app.state, "page_error", None)
+        if page_error is not None and not request.url.path.startswith("/api/"):
+            answer: Response = page_error(request, err, status_of(err))
+            return answer
         return error_response(status_of(err), encode_error(err))
 
     @app.exception_handler(RequestValidationError)
