@@ -73,6 +73,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "bevel.cli.login:login",
         "Log in to a bevel server and store its API key.",
     ),
+    "dashboard": (
+        "bevel.cli.dashboard:dashboard",
+        "Open this project's runs in the web dashboard (127.0.0.1 only).",
+    ),
 }
 
 #: Subcommands kept in their own modules: group name -> {subcommand: "module:attribute"}. They

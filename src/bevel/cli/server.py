@@ -120,22 +120,52 @@ def start(
     serve(config, log_level)
 
 
-def serve(config: Any, log_level: str = "info") -> None:
-    """Run uvicorn on ``config`` until interrupted."""
+def serve(config: Any, log_level: str = "info", *, on_ready: Any = None) -> None:
+    """Run uvicorn on ``config`` until interrupted: the API, and the dashboard at ``/`` when
+    Jinja2 is installed (it is part of the server extra). ``on_ready(url)`` is called once the
+    port accepts connections."""
     import uvicorn  # the server extra, imported by `start` only
-
-    from bevel.server.app import create_app
 
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
     )
-    app = create_app(config)
-    auth = "API keys" if config.auth else "no auth (loopback only)"
-    click.echo(f"bevel server on http://{config.host}:{config.port} ({auth})", err=True)
+    if importlib.util.find_spec("jinja2") is not None:
+        from bevel.server.dashboard import create_dashboard_app
+
+        app = create_dashboard_app(config)
+    else:
+        from bevel.server.app import create_app
+
+        app = create_app(config)
+    url = f"http://{config.host}:{config.port}"
+    if on_ready is None:
+        auth = "API keys" if config.auth else "no auth (loopback only)"
+        click.echo(f"bevel server on {url} ({auth})", err=True)
+    else:
+        _when_listening(config.host, config.port, lambda: on_ready(url))
     uvicorn.run(
         app, host=config.host, port=config.port, log_level=log_level, access_log=False,
         server_header=False, proxy_headers=False, timeout_keep_alive=30,
     )  # fmt: skip
+
+
+def _when_listening(host: str, port: int, then: Any, timeout: float = 30.0) -> None:
+    """Call ``then()`` from a thread once ``host:port`` accepts connections."""
+    import socket
+    import threading
+    import time
+
+    def wait() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    then()
+                    return
+            except OSError:
+                time.sleep(0.05)
+
+    threading.Thread(target=wait, name="bevel-ready", daemon=True).start()
 
 
 @server.command("init-admin")

@@ -1,0 +1,48 @@
+"""The web dashboard: server-rendered pages (Jinja2) over the server's store, with htmx for
+navigation and three small ES-module islands (the DAG, metric charts, the log tail).
+
+Layout::
+
+    render.py    the Jinja2 environment, filters, the page CSP, ETag answers
+    static.py    /static/...: the package's CSS, JS and vendored files (vendor/MANIFEST.json)
+    login.py     /login, /logout: an API key kept in the HttpOnly session cookie
+    views.py     what the pages show, shaped from records (counts, DAG nodes, durations)
+    runs.py      /runs: the runs list (filters, sort and pages in SQL; live status)
+    run.py       /runs/{ref}: a run, its DAG, a step's panel, logs
+    templates/   the pages and their fragments
+    static/      app.css, js/*.js (our islands), vendor/ (htmx, dagre + licences)
+
+Every route declares its role like the API's (viewer for pages, editor for writes), so the
+server's guard checks it; an unauthenticated page request is sent to /login instead of
+answered with JSON (:func:`page_error`). Pages carry :data:`bevel.server.dashboard.render.PAGE_CSP`:
+scripts and styles only from this origin, no inline code.
+
+Use :func:`create_dashboard_app` (what ``bevel server start`` and ``bevel dashboard`` run).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
+
+    from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.server.config import ServerConfig
+
+
+def dashboard_routers() -> list[tuple[APIRouter, str]]:
+    """The dashboard's routers, for ``create_app(config, routers=...)``."""
+    from bevel.server.dashboard import login, run, runs, static
+
+    return [(r.router, "") for r in (static, login, runs, run)]
+
+
+def create_dashboard_app(config: ServerConfig, *, store: SqlMetadataStore | None = None) -> FastAPI:
+    """The server's app with the dashboard mounted at ``/`` (the API stays under /api/v1)."""
+    from bevel.server.app import create_app
+    from bevel.server.dashboard.render import page_error
+
+    app = create_app(config, store=store, routers=dashboard_routers())
+    app.state.page_error = page_error
+    return app
