@@ -14,12 +14,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from bevel.metadata.sql.store import SqlMetadataStore
+from bevel.server.auth.store import AuthStore
 from bevel.server.config import ServerConfig
+from bevel.server.dashboard import create_dashboard_app
 
 CHROMIUM = os.environ.get("BEVEL_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -29,15 +34,30 @@ ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-us
 IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+HOSTILE = """<!doctype html><html><body><p>a hostile report</p><script>
+const out = {origin: self.origin};
+try { out.cookie = document.cookie; } catch (e) { out.cookie = "blocked: " + e.name; }
+try { out.parent = window.parent.document.title; } catch (e) { out.parent = "blocked: " + e.name; }
+try { localStorage.setItem("k", "v"); out.storage = "open"; } catch (e) { out.storage = "blocked: " + e.name; }
+fetch("/api/v1/runs", {credentials: "include"})
+  .then(r => r.text().then(t => { out.api = r.status + " " + t.slice(0, 80); }))
+  .catch(e => { out.api = "blocked: " + e.name; })
+  .finally(() => { document.title = JSON.stringify(out); });
+</script></body></html>"""
+
+
 @dataclass
 class Recorded:
     """A project folder with runs: ``good`` (completed), ``bad`` (its ``check`` step failed;
-    ``seeds`` and ``train`` cached from ``good``)."""
+    ``seeds`` and ``train`` cached from ``good``), the model ``churn`` with a version built by
+    each (v1 in production), and ``hostile``: an artifact whose HTML visualization tries to
+    read the cookie, the parent page and the API."""
 
     root: Path
     home: Path
     good: Any  # RunView
     bad: Any
+    hostile: Any = None  # ArtifactRecord
 
     def config(self, **kw: Any) -> ServerConfig:
         from bevel.settings import load_settings
@@ -61,7 +81,41 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         good = run_pipeline(pipelines.experiment, params={"n": 3})
         bad = run_pipeline(pipelines.experiment, params={"n": 3, "lr": 0.2, "limit": 0.1},
                            raise_on_failure=False)  # fmt: skip
-        yield Recorded(root, root / ".bevel", good, bad)
+        recorded = Recorded(root, root / ".bevel", good, bad)
+        recorded.hostile = _record_models_and_a_hostile_artifact(recorded)
+        yield recorded
+
+
+def _record_models_and_a_hostile_artifact(recorded: Recorded) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from bevel.metadata.records import ModelStage, ModelVersionRecord, RunStatus, StepCompletion
+    from bevel.metadata.sql.store import SqlMetadataStore
+    from bevel.settings import load_settings
+    from bevel.testing.records import done, make_artifact, make_run, make_step, new_id
+
+    settings = load_settings(create=False)
+    store = SqlMetadataStore(settings.database_url)
+    try:
+        for run, accuracy in ((recorded.good, 0.8), (recorded.bad, 0.85)):
+            store.create_model_version(ModelVersionRecord(
+                id=new_id(), model="churn", number=0, created=datetime.now(UTC), run_id=run.id,
+                metrics={"accuracy": accuracy}))  # fmt: skip
+        store.set_model_stage("churn", 1, ModelStage.PRODUCTION, actor="alice",
+                              reason="first model", at=datetime.now(UTC))  # fmt: skip
+        folder = settings.artifacts_path / "viz" / "ab"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "report.html").write_text(HOSTILE)
+        run = store.create_run(make_run("reports"))
+        step = make_step(run, "report")
+        store.start_step_run(step)
+        art = make_artifact("reports.report.output", producer_step_run_id=step.id, run_id=run.id,
+                            visualizations={"report": str(folder / "report.html")})  # fmt: skip
+        (recorded_art,) = store.finish_step_run(StepCompletion(step_run=done(step), outputs=(art,)))
+        store.finish_run(run.id, RunStatus.COMPLETED, ended=step.started + timedelta(seconds=2))
+        return recorded_art
+    finally:
+        store.close()
 
 
 def free_port() -> int:
@@ -158,3 +212,57 @@ class Watched:
         path = screenshot_dir() / f"dashboard-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+# --- the app through the test client ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client(recorded: Recorded) -> Iterator[TestClient]:
+    with TestClient(create_dashboard_app(recorded.config(auth=False))) as c:
+        yield c
+
+
+class Inline(HTMLParser):
+    """Collects what a CSP without 'unsafe-inline' would block: inline scripts, style
+    attributes and elements, event-handler attributes, javascript: links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocked: list[str] = []
+        self.in_script: dict[str, str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "script" and not found.get("src") and found.get("type") != "application/json":
+            self.blocked.append(f"inline <script> {found}")
+        if tag == "style":
+            self.blocked.append("<style> element")
+        for name, value in attrs:
+            if name == "style" or name.startswith("on"):
+                self.blocked.append(f"<{tag} {name}=...>")
+            if name in ("href", "src") and (value or "").strip().lower().startswith("javascript:"):
+                self.blocked.append(f"<{tag} {name}=javascript:>")
+
+
+def blocked_by_csp(body: str) -> list[str]:
+    parser = Inline()
+    parser.feed(body)
+    return parser.blocked
+
+
+@pytest.fixture(scope="module")
+def secured(recorded: Recorded) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    from datetime import UTC, datetime
+
+    config = recorded.config(auth=True)
+    store = SqlMetadataStore(config.db_url, name="server")
+    auth = AuthStore(store)
+    now = datetime.now(UTC)
+    keys: dict[str, str] = {}
+    for role in ("viewer", "editor"):
+        name = f"dash-{role}"
+        auth.create_user(name, role=role, kind="user", now=now)
+        keys[role] = auth.create_key(name, label="test", now=now, expires=None)[0]
+    with TestClient(create_dashboard_app(config, store=store)) as c:
+        yield c, keys

@@ -3,6 +3,8 @@ with a hint, and a step that a second run takes from the cache."""
 
 from __future__ import annotations
 
+import pandas as pd
+
 from bevel import log_metric, pipeline, step
 from bevel.errors import ConfigError
 
@@ -36,9 +38,16 @@ def check(value: float, limit: float = 1e9) -> float:
     return value
 
 
+@step
+def table(models: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"seed": range(len(models)), "model": models})
+
+
 @pipeline
 def experiment(n: int = 3, lr: float = 0.1, limit: float = 1e9) -> None:
-    value = score(train.map(seeds(n)), lr=lr)
+    models = train.map(seeds(n))
+    table(models)
+    value = score(models, lr=lr)
     check(value, limit=limit)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bevel.metadata.base import RunFilter
+from bevel.metadata.base import ArtifactFilter, RunFilter
 from bevel.metadata.records import RunStatus
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.dashboard import create_dashboard_app
@@ -36,7 +36,7 @@ def test_runs_list_then_a_run_its_dag_and_a_steps_log(
     watched = Watched(context, server.url)
     page = watched.page
     page.goto(f"{server.url}/runs")
-    assert page.locator("table.runs tbody tr").count() == 2
+    assert page.locator("table.runs tbody tr").count() == 3
     assert page.locator(f"tr[data-run-id='{recorded.bad.id}'] .badge").inner_text() == "failed"
     watched.shot("runs")
 
@@ -47,22 +47,22 @@ def test_runs_list_then_a_run_its_dag_and_a_steps_log(
     page.wait_for_function("() => document.querySelectorAll('table.runs tbody tr').length === 1")
     assert page.evaluate("window.__kept") == "same page"
     page.select_option("select[name=status]", "")
-    page.wait_for_function("() => document.querySelectorAll('table.runs tbody tr').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('table.runs tbody tr').length === 3")
     # two selected rows enable Compare
     assert page.locator("#compare-button").is_disabled()
-    for box in page.locator("input[form=compare-form]").all():
-        box.check()
+    for run in (recorded.good, recorded.bad):
+        page.check(f"input[form=compare-form][value='{run.id}']")
     assert page.locator("#compare-button").is_enabled()
     assert "2 selected" in page.locator("#selected-count").inner_text()
 
     page.click(f"text={recorded.bad.name}")
     page.wait_for_selector("svg.dag-svg g.node")
     nodes = page.locator("svg.dag-svg g.node")
-    assert nodes.count() == 4
+    assert nodes.count() == 5
     assert "s-failed" in (page.locator("g.node[data-step=check]").get_attribute("class") or "")
     assert "s-cached" in (page.locator("g.node[data-step=seeds]").get_attribute("class") or "")
     assert "3/3 done" in (page.locator("g.node[data-step=train]").text_content() or "")
-    assert page.locator("path.edge").count() == 3
+    assert page.locator("path.edge").count() == 4
     # the failed step is focused: its panel shows the error and the hint
     panel = page.locator("#step-panel")
     assert "score 6.0 is above the limit 0.1" in panel.inner_text()
@@ -161,3 +161,137 @@ def test_a_running_run_is_followed_live_without_a_reload(
         if proc.poll() is None:
             flag.touch()
             proc.wait(30)
+
+
+def test_compare_two_runs_and_open_an_artifacts_visualizations(
+    browser: Any, server: LiveServer, recorded: Recorded
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(f"{server.url}/runs")
+    for run in (recorded.good, recorded.bad):
+        page.check(f"input[form=compare-form][value='{run.id}']")
+    page.click("#compare-button")
+    page.wait_for_url("**/compare?runs=*")
+    page.wait_for_selector(".chart-box .uplot canvas")
+    assert page.locator("tr[data-param=n]").is_visible()
+    page.check("#diff-only")
+    assert not page.locator("tr[data-param=n]").is_visible()  # the same in both: hidden
+    assert page.locator("tr[data-param=lr]").is_visible()
+    assert "diff=1" in page.url  # the view state is in the URL
+    watched.shot("compare")
+
+    store = SqlMetadataStore(f"sqlite:///{recorded.home / 'metadata.db'}")
+    try:
+        (table,) = store.list_artifacts(
+            ArtifactFilter(name="experiment.table.output", run_id=recorded.good.id)
+        )
+    finally:
+        store.close()
+    page.goto(f"{server.url}/artifacts/{table.id}")
+    frame = page.frame_locator("details.viz[open] iframe")
+    frame.locator("text=4 rows").or_(frame.locator("text=3 rows")).first.wait_for()
+    assert page.locator("details.viz iframe").first.get_attribute("sandbox") == "allow-scripts"
+    page.click("details.viz:not([open]) summary")  # the second one loads when opened
+    page.frame_locator("details.viz iframe").nth(1).locator("body").wait_for()
+    watched.shot("artifact")
+    assert watched.problems == []
+    context.close()
+
+
+def test_hostile_html_in_an_artifact_cannot_reach_the_dashboard(
+    browser: Any, server: LiveServer, recorded: Recorded
+) -> None:
+    import json
+
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.add_cookies([{"name": "bevel_api_key", "value": "bvl_secret_of_the_user",
+                          "url": server.url, "httpOnly": False, "sameSite": "Strict"}])  # fmt: skip
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(f"{server.url}/artifacts/{recorded.hostile.id}")
+    deadline = time.monotonic() + 20
+    seen: dict[str, str] = {}
+    while time.monotonic() < deadline and not seen:
+        for frame in page.frames:
+            if "/view/report" in frame.url and frame.title().startswith("{"):
+                seen = json.loads(frame.title())
+        time.sleep(0.1)
+    assert seen, "the report's script did not run"
+    assert seen["origin"] == "null", seen  # an opaque origin: not the dashboard's
+    assert seen["cookie"].startswith("blocked"), seen  # not even a script-visible cookie
+    assert seen["parent"].startswith("blocked"), seen  # cannot read the dashboard's page
+    assert seen["storage"].startswith("blocked"), seen
+    assert seen["api"].startswith("blocked"), seen  # no request as the user
+    assert "a hostile report" in page.frame_locator("iframe").locator("p").inner_text()
+    watched.shot("artifact-hostile")
+    # the only complaints come from inside the frame (its blocked fetch), none from the page
+    assert all(
+        "Refused to connect" in p or "/api/v1/runs" in p or "Fetch API" in p
+        for p in watched.problems
+    ), watched.problems
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def secured_server(recorded: Recorded) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    from datetime import UTC, datetime
+
+    from bevel.server.auth.store import AuthStore
+
+    config = recorded.config(auth=True)
+    store = SqlMetadataStore(config.db_url, name="server")
+    auth = AuthStore(store)
+    keys = {}
+    for role in ("viewer", "editor"):
+        auth.create_user(f"browser-{role}", role=role, kind="user", now=datetime.now(UTC))
+        keys[role] = auth.create_key(f"browser-{role}", label="", now=datetime.now(UTC),
+                                     expires=None)[0]  # fmt: skip
+    for live in serve(create_dashboard_app(config, store=store)):
+        yield live, keys
+
+
+def _sign_in(browser: Any, server: LiveServer, key: str) -> tuple[Any, Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(f"{server.url}/models/churn")
+    page.wait_for_url("**/login?next=*")
+    page.fill("#key", key)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/models/churn")
+    return context, watched
+
+
+def test_an_editor_promotes_a_model_and_a_viewer_cannot(
+    browser: Any, secured_server: tuple[LiveServer, dict[str, str]]
+) -> None:
+    server, keys = secured_server
+    context, editor = _sign_in(browser, server, keys["editor"])
+    page = editor.page
+    row = page.locator("tr[data-version='2']")
+    row.locator("select[name=stage]").select_option("staging")
+    row.locator("input[name=reason]").fill("better accuracy")
+    row.locator("button[type=submit]").click()
+    page.wait_for_url("**/models/churn?moved=2")
+    assert page.locator("tr[data-version='2'] [data-stage]").inner_text() == "staging"
+    audit = page.locator("table.audit tbody tr").first.inner_text()
+    assert "browser-editor" in audit and "better accuracy" in audit
+    editor.shot("model-promoted")
+    assert editor.problems == []
+    context.close()
+
+    context, viewer = _sign_in(browser, server, keys["viewer"])
+    page = viewer.page
+    assert page.locator("form.inline-form").count() == 0  # nothing to press
+    status = page.evaluate("""() => fetch("/models/churn/versions/1/stage", {
+        method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"},
+        body: "stage=archived&reason=forged"}).then(r => r.status)""")
+    assert status == 403  # the server refuses, whatever the page shows
+    page.reload()
+    assert page.locator("tr[data-version='1'] [data-stage]").inner_text() == "production"
+    assert "forged" not in page.locator("table.audit").inner_text()
+    viewer.shot("model-viewer")
+    assert [p for p in viewer.problems if "403" not in p] == []
+    context.close()

@@ -6,51 +6,12 @@ script or style, login for a server with auth)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from html.parser import HTMLParser
 
-import pytest
 from fastapi.testclient import TestClient
 
-from bevel.metadata.sql.store import SqlMetadataStore
-from bevel.server.auth.store import AuthStore
 from bevel.server.dashboard import create_dashboard_app
 from bevel.server.dashboard.render import PAGE_CSP
-from conftest import Recorded
-
-
-@pytest.fixture(scope="module")
-def client(recorded: Recorded) -> Iterator[TestClient]:
-    with TestClient(create_dashboard_app(recorded.config(auth=False))) as c:
-        yield c
-
-
-class Inline(HTMLParser):
-    """Collects what a CSP without 'unsafe-inline' would block: inline scripts, style
-    attributes and elements, event-handler attributes, javascript: links."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.blocked: list[str] = []
-        self.in_script: dict[str, str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "script" and not found.get("src") and found.get("type") != "application/json":
-            self.blocked.append(f"inline <script> {found}")
-        if tag == "style":
-            self.blocked.append("<style> element")
-        for name, value in attrs:
-            if name == "style" or name.startswith("on"):
-                self.blocked.append(f"<{tag} {name}=...>")
-            if name in ("href", "src") and (value or "").strip().lower().startswith("javascript:"):
-                self.blocked.append(f"<{tag} {name}=javascript:>")
-
-
-def blocked_by_csp(body: str) -> list[str]:
-    parser = Inline()
-    parser.feed(body)
-    return parser.blocked
+from conftest import Recorded, blocked_by_csp
 
 
 def page_urls(recorded: Recorded) -> list[str]:
@@ -85,7 +46,7 @@ def test_the_runs_list_shows_status_counts_and_links(
     assert f'href="/runs/{good.id}"' in body
     row = body[body.index(f'data-run-id="{bad.id}"') :].split("</tr>")[0]
     assert 'data-status="failed"' in row
-    assert "1 failed" in row and "4 cached" in row and "1 completed" in row
+    assert "1 failed" in row and "5 cached" in row and "1 completed" in row
     assert 'name="runs"' in row and 'form="compare-form"' in row  # selectable for compare
 
 
@@ -103,7 +64,9 @@ def test_filters_sort_and_pages_are_in_the_url(client: TestClient, recorded: Rec
     assert recorded.bad.name in first and recorded.good.name not in first
     assert recorded.good.name in second and recorded.bad.name not in second
     assert 'href="/runs?per=1&amp;page=2"' in first and 'rel="next"' in first
-    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert 'rel="next"' in second and 'rel="prev"' in second
+    last = client.get("/runs?per=1&page=3").text  # the third run (the hostile report's)
+    assert 'rel="next"' not in last and 'rel="prev"' in last
     # sort links keep the filters and flip the direction of the active column
     assert 'href="/runs?status=failed&amp;sort=-name"' in client.get("/runs?status=failed").text
     assert 'href="/runs?sort=name"' in client.get("/runs?sort=-name").text
@@ -138,9 +101,9 @@ def test_the_run_page_shows_the_graph_the_counts_and_the_failed_step(
 
     data = json.loads(graph.group(1))
     nodes = {n["id"]: n for n in data["nodes"]}
-    assert set(nodes) == {"seeds", "train", "score", "check"}
+    assert set(nodes) == {"seeds", "train", "table", "score", "check"}
     assert sorted(map(tuple, data["edges"])) == [("score", "check"), ("seeds", "train"),
-                                                 ("train", "score")]  # fmt: skip
+                                                 ("train", "score"), ("train", "table")]  # fmt: skip
     assert nodes["check"]["status"] == "failed"
     assert nodes["seeds"]["status"] == "cached"
     assert nodes["seeds"]["cached_from"] == recorded.good.name
@@ -152,7 +115,7 @@ def test_the_run_page_shows_the_graph_the_counts_and_the_failed_step(
     assert "Traceback" in panel
     # the cache badge links the step (and run) that produced the reused outputs
     assert f'href="/runs/{recorded.good.id}/steps/seeds"' in body
-    assert "1 failed" in body and "4 cached" in body
+    assert "1 failed" in body and "5 cached" in body
 
 
 def test_a_step_panel_shows_params_io_metrics_cache_and_log(
@@ -175,7 +138,10 @@ def test_a_step_panel_shows_params_io_metrics_cache_and_log(
     instance = client.get(f"/runs/{recorded.good.id}/steps/train[1]").text
     assert 'data-step-id="train[1]"' in instance and "seed" in instance
     missing = client.get(f"/runs/{bad.id}/steps/nope")
-    assert missing.status_code == 404 and "its steps: seeds, train, score, check" in missing.text
+    assert (
+        missing.status_code == 404
+        and "its steps: seeds, train, table, score, check" in missing.text
+    )
 
 
 def test_the_log_is_read_by_offset_and_escaped_by_the_page(
@@ -234,23 +200,6 @@ def test_static_files_are_versioned_and_cached(client: TestClient) -> None:
 
 
 # --- a server with auth ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def secured(recorded: Recorded) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    from datetime import UTC, datetime
-
-    config = recorded.config(auth=True)
-    store = SqlMetadataStore(config.db_url, name="server")
-    auth = AuthStore(store)
-    now = datetime.now(UTC)
-    keys: dict[str, str] = {}
-    for role in ("viewer", "editor"):
-        name = f"dash-{role}"
-        auth.create_user(name, role=role, kind="user", now=now)
-        keys[role] = auth.create_key(name, label="test", now=now, expires=None)[0]
-    with TestClient(create_dashboard_app(config, store=store)) as c:
-        yield c, keys
 
 
 def test_with_auth_pages_send_to_login_and_the_key_becomes_a_cookie(

@@ -9,8 +9,11 @@ Layout::
     views.py     what the pages show, shaped from records (counts, DAG nodes, durations)
     runs.py      /runs: the runs list (filters, sort and pages in SQL; live status)
     run.py       /runs/{ref}: a run, its DAG, a step's panel, logs
+    compare.py   /compare?runs=...: 2-10 runs side by side, metric charts
+    artifacts.py /artifacts/{ref}: an artifact, its sandboxed visualizations, lineage
+    models.py    /models: versions, stages, the audit log; promotion (editors)
     templates/   the pages and their fragments
-    static/      app.css, js/*.js (our islands), vendor/ (htmx, dagre + licences)
+    static/      app.css, js/*.js (our islands), vendor/ (htmx, dagre, uPlot + licences)
 
 Every route declares its role like the API's (viewer for pages, editor for writes), so the
 server's guard checks it; an unauthenticated page request is sent to /login instead of
@@ -33,9 +36,9 @@ if TYPE_CHECKING:
 
 def dashboard_routers() -> list[tuple[APIRouter, str]]:
     """The dashboard's routers, for ``create_app(config, routers=...)``."""
-    from bevel.server.dashboard import login, run, runs, static
+    from bevel.server.dashboard import artifacts, compare, login, models, run, runs, static
 
-    return [(r.router, "") for r in (static, login, runs, run)]
+    return [(r.router, "") for r in (static, login, runs, run, compare, artifacts, models)]
 
 
 def create_dashboard_app(config: ServerConfig, *, store: SqlMetadataStore | None = None) -> FastAPI:

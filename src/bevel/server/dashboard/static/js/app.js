@@ -2,7 +2,7 @@
 // after htmx swaps a part of it. No inline scripts: the page CSP allows scripts from this
 // origin only.
 
-import { FINAL, chips, poll, setBadge, startClock } from "./live.js";
+import { FINAL, chips, duration, poll, setBadge, startClock } from "./live.js";
 import { initLog } from "./logs.js";
 
 let runsPoll = null;
@@ -79,6 +79,7 @@ async function initRun() {
   const fit = document.getElementById("dag-fit");
   if (fit) fit.addEventListener("click", () => dag.svg && dag.fit());
   markTicking(document.querySelector(".run-head"));
+  markTicking(document.querySelector("table.steps"));
   if (box.dataset.live !== "true") return;
   const head = document.querySelector(".run-head");
   runPoll = poll(`/live/runs/${box.dataset.runId}`, (live) => {
@@ -91,6 +92,14 @@ async function initRun() {
       const row = document.querySelector(`table.steps tr[data-step="${CSS.escape(id)}"]`);
       if (!row) continue;
       setBadge(row.querySelector("[data-live=step-status]"), node.status);
+      const cell = row.querySelector("[data-live=step-duration]");
+      if (node.started && node.status === "running") {
+        cell.dataset.started = String(node.started);
+        cell.setAttribute("data-ticking", "");
+      } else if (node.seconds !== null && node.seconds !== undefined) {
+        cell.removeAttribute("data-ticking");
+        cell.textContent = duration(node.seconds);
+      }
     }
     if (FINAL.has(live.status)) {
       // one last look at the open step (its outputs, its final log), then stop
@@ -123,7 +132,14 @@ window.addEventListener("popstate", (ev) => {
   if (document.getElementById("step-panel")) location.reload();
 });
 
+async function initComparePage() {
+  if (!document.getElementById("compare-data")) return;
+  const { initCompare: charts } = await import("./compare.js");
+  charts();
+}
+
 startClock();
+initComparePage();
 initRuns();
 initCompare();
 initRun();
