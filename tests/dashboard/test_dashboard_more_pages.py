@@ -129,3 +129,43 @@ def test_an_editor_promotes_and_a_viewer_is_refused_by_the_server(
 
 def _artifacts(client: TestClient, recorded: Recorded) -> list[dict[str, str]]:
     return list(client.get("/api/v1/artifacts", params={"limit": 100}).json()["items"])
+
+
+def test_pipelines_show_their_latest_runs(client: TestClient, recorded: Recorded) -> None:
+    body = client.get("/pipelines").text
+    assert blocked_by_csp(body) == []
+    row = body[body.index('data-pipeline="experiment"') :].split("</tr>")[0]
+    assert 'href="/runs?pipeline=experiment"' in row
+    assert row.index(recorded.bad.id) < row.index(recorded.good.id)  # newest first
+    assert "tick s-failed" in row and "tick s-completed" in row
+
+
+def test_stacks_and_components_with_credentials_masked(
+    client: TestClient, recorded: Recorded
+) -> None:
+    from datetime import UTC, datetime
+
+    from bevel.metadata.records import ComponentRecord, StackRecord
+    from bevel.metadata.sql.store import SqlMetadataStore
+
+    store = SqlMetadataStore(recorded.config().db_url)
+    now = datetime.now(UTC)
+    try:
+        store.create_component(ComponentRecord(
+            name="lake", type="artifact_store", flavor="s3", created=now, updated=now,
+            config={"path": "s3://team-bucket/bevel", "key": "AKIAEXAMPLEKEY0001",
+                    "secret": "wJalrXUtnFEMI-do-not-show", "endpoint_url": "http://127.0.0.1:9000"},
+        ), replace=True)  # fmt: skip
+        store.create_stack(StackRecord("team", {"artifact_store": "lake", "orchestrator": "local",
+                                                "metadata_store": "home-metadata"}, now),
+                           replace=True)  # fmt: skip
+    finally:
+        store.close()
+    body = client.get("/stacks").text
+    assert blocked_by_csp(body) == []
+    assert "wJalrXUtnFEMI-do-not-show" not in body and "AKIAEXAMPLEKEY0001" not in body
+    lake = body[body.index('data-component="lake"') :].split("</section>")[0]
+    assert "s3://team-bucket/bevel" in lake and "***" in lake and "Used by: team" in lake
+    team = body[body.index('data-stack="team"') :].split("</tr>")[0]
+    assert 'href="#component-lake"' in team
+    assert 'data-stack="default"' in body  # the built-in stack is listed too

@@ -18,7 +18,9 @@ def page_urls(recorded: Recorded) -> list[str]:
     good, bad = recorded.good, recorded.bad
     return ["/runs", "/runs?status=failed&sort=name", f"/runs/{good.id}", f"/runs/{bad.id}",
             f"/runs/{bad.id}/steps/check", f"/runs/{good.id}/steps/train",
-            f"/runs/{good.id}/steps/train[2]", "/runs/nonexistent-run"]  # fmt: skip
+            f"/runs/{good.id}/steps/train[2]", "/runs/nonexistent-run",
+            f"/compare?runs={good.id}&runs={bad.id}", f"/artifacts/{recorded.hostile.id}",
+            "/models", "/models/churn", "/pipelines", "/stacks", "/login"]  # fmt: skip
 
 
 def test_every_page_has_the_csp_and_nothing_inline_it_would_block(

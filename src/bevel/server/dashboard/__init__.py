@@ -12,6 +12,7 @@ Layout::
     compare.py   /compare?runs=...: 2-10 runs side by side, metric charts
     artifacts.py /artifacts/{ref}: an artifact, its sandboxed visualizations, lineage
     models.py    /models: versions, stages, the audit log; promotion (editors)
+    definitions.py  /pipelines (latest statuses), /stacks (components, credentials masked)
     templates/   the pages and their fragments
     static/      app.css, js/*.js (our islands), vendor/ (htmx, dagre, uPlot + licences)
 
@@ -36,9 +37,19 @@ if TYPE_CHECKING:
 
 def dashboard_routers() -> list[tuple[APIRouter, str]]:
     """The dashboard's routers, for ``create_app(config, routers=...)``."""
-    from bevel.server.dashboard import artifacts, compare, login, models, run, runs, static
+    from bevel.server.dashboard import (
+        artifacts,
+        compare,
+        definitions,
+        login,
+        models,
+        run,
+        runs,
+        static,
+    )
 
-    return [(r.router, "") for r in (static, login, runs, run, compare, artifacts, models)]
+    modules = (static, login, runs, run, compare, artifacts, models, definitions)
+    return [(m.router, "") for m in modules]
 
 
 def create_dashboard_app(config: ServerConfig, *, store: SqlMetadataStore | None = None) -> FastAPI:
