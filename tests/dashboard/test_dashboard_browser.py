@@ -295,3 +295,47 @@ def test_an_editor_promotes_a_model_and_a_viewer_cannot(
     viewer.shot("model-viewer")
     assert [p for p in viewer.problems if "403" not in p] == []
     context.close()
+
+
+def test_a_big_graph_is_laid_out_in_a_worker_and_drawn_whole(
+    browser: Any, server: LiveServer, recorded: Recorded
+) -> None:
+    """400 steps (above the worker threshold of 300): a wide fan-in, laid out off the main
+    thread; every node drawn, the failed one focused, no console error."""
+    from dataclasses import replace
+
+    from bevel.metadata.records import RunStatus, StepCompletion, StepStatus
+    from bevel.testing.records import done, make_run, make_step
+
+    steps = [{"id": "source", "name": "source", "inputs": {}, "after": []}]
+    steps += [{"id": f"part_{i}", "name": "part", "inputs": {"x": {"step": "source", "output": "output"}},
+               "after": []} for i in range(398)]  # fmt: skip
+    steps += [{"id": "merge", "name": "merge", "after": [f"part_{i}" for i in range(398)],
+               "inputs": {}}]  # fmt: skip
+    store = SqlMetadataStore(f"sqlite:///{recorded.home / 'metadata.db'}")
+    try:
+        run = store.create_run(replace(make_run("wide"), plan={"pipeline": "wide", "steps": steps}))
+        for i, sid in enumerate(["source", "part_0", "part_1"]):
+            step = make_step(run, sid, at=i)
+            store.start_step_run(step)
+            status = StepStatus.FAILED if sid == "part_1" else StepStatus.COMPLETED
+            store.finish_step_run(StepCompletion(step_run=replace(done(step, status),
+                                                                  error="boom" if status is StepStatus.FAILED else None)))  # fmt: skip
+        store.finish_run(
+            run.id, RunStatus.FAILED, ended=run.created, error="step(s) failed: part_1"
+        )
+    finally:
+        store.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    watched = Watched(context, server.url)
+    page = watched.page
+    page.goto(f"{server.url}/runs/{run.id}")
+    page.wait_for_function("() => document.querySelectorAll('svg.dag-svg g.node').length === 400",
+                           timeout=60_000)  # fmt: skip
+    assert page.locator("path.edge").count() == 398 * 2
+    assert "s-failed" in (page.locator("g.node[data-step=part_1]").get_attribute("class") or "")
+    assert "selected" in (page.locator("g.node[data-step=part_1]").get_attribute("class") or "")
+    assert page.locator("g.node.s-pending").count() == 397
+    watched.shot("run-400-steps")
+    assert watched.problems == []
+    context.close()

@@ -69,10 +69,7 @@ async function initRun() {
   const stepsUrl = box.dataset.stepsUrl;
   const { Dag } = await import("./dag.js");
   dag = new Dag(box, data, { onSelect: (n) => openStep(stepsUrl + encodeURIComponent(n.id)) });
-  const draw = () => {
-    dag.draw();
-    dag.select(box.dataset.selected);
-  };
+  const draw = () => dag.draw().then(() => dag.select(box.dataset.selected));
   if (box.dataset.draw === "true") draw();
   const anyway = document.getElementById("dag-draw-anyway");
   if (anyway) anyway.addEventListener("click", draw);

@@ -3,13 +3,29 @@
 // texts, so zoom, pan and the selection survive them. A mapped step is one node with its
 // instances' counts.
 
-import dagre from "../vendor/dagre.esm.min.js";
 import { duration } from "./live.js";
+import { H, W, layout } from "./layout.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 184;
-const H = 54;
 const MAX_LABEL = 22;
+// Above this many nodes dagre runs in a worker (the page shows "laying out…" meanwhile).
+export const WORKER_NODES = 300;
+
+function laidOut(data) {
+  if (data.nodes.length <= WORKER_NODES || typeof Worker === "undefined") return Promise.resolve(layout(data));
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./layout-worker.js", import.meta.url), { type: "module" });
+    worker.onmessage = (ev) => {
+      worker.terminate();
+      resolve(ev.data);
+    };
+    worker.onerror = (err) => {
+      worker.terminate();
+      reject(err);
+    };
+    worker.postMessage(data);
+  });
+}
 
 function el(name, attrs = {}, parent = null) {
   const node = document.createElementNS(SVG, name);
@@ -47,16 +63,16 @@ export class Dag {
     this.ty = 0;
   }
 
-  draw() {
-    const g = new dagre.graphlib.Graph();
-    g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 54, marginx: 12, marginy: 12, ranker: "tight-tree" });
-    g.setDefaultEdgeLabel(() => ({}));
-    for (const n of this.data.nodes) g.setNode(n.id, { width: W, height: H });
-    for (const [a, b] of this.data.edges) g.setEdge(a, b);
-    dagre.layout(g);
-    const size = g.graph();
-    this.width = size.width || W;
-    this.height = size.height || H;
+  async draw() {
+    if (this.data.nodes.length > WORKER_NODES) {
+      const note = document.createElement("p");
+      note.className = "muted";
+      note.textContent = `Laying out ${this.data.nodes.length} steps…`;
+      this.container.replaceChildren(note);
+    }
+    const g = await laidOut(this.data);
+    this.width = g.width;
+    this.height = g.height;
 
     this.container.replaceChildren();
     const svg = el("svg", { class: "dag-svg", role: "group", "aria-label": `${this.data.nodes.length} steps` }, this.container);
@@ -66,14 +82,14 @@ export class Dag {
     this.svg = svg;
     this.view = el("g", { class: "viewport" }, svg);
     const edges = el("g", { class: "edges" }, this.view);
-    for (const e of g.edges()) {
-      const pts = g.edge(e).points;
+    for (const e of g.edges) {
+      const pts = e.points;
       const d = pts.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
       el("path", { d, class: "edge", "marker-end": "url(#arrow)", "data-from": e.v, "data-to": e.w }, edges);
     }
     const layer = el("g", { class: "nodes" }, this.view);
     for (const n of this.data.nodes) {
-      const pos = g.node(n.id);
+      const pos = g.nodes[n.id];
       const group = el("g", { class: `node s-${n.status}`, transform: `translate(${pos.x - W / 2},${pos.y - H / 2})`, tabindex: "0", role: "button", "data-step": n.id, "aria-label": `${n.id}: ${n.status}` }, layer);
       el("title", {}, group).textContent = n.label === n.id ? n.id : `${n.id} (${n.label})`;
       if (n.total) el("rect", { class: "stack", x: "5", y: "-5", width: W, height: H, rx: "8" }, group);
