@@ -35,6 +35,7 @@ BevelError
 ├── DataError                    data that cannot be profiled, validated or compared
 │   └── DataValidationFailed     validate(..., on_anomaly="fail") found anomalies
 ├── ModelError                   a model operation that cannot be done (no metric to compare)
+├── TrialPruned                  raised in a sweep's trial that its pruner stopped (not a failure)
 ├── RunFailed                    a run ended failed (names the failed steps)
 ├── RunCancelled                 the run was cancelled from another process (bevel runs cancel)
 └── TransientError               ᵀ it may pass by itself: retrying can help (kind: network,
@@ -66,6 +67,7 @@ from __future__ import annotations
 
 import errno
 import sys
+from typing import Any
 
 from bevel.redaction import redact
 
@@ -309,6 +311,21 @@ class ModelError(BevelError):
     """A model control plane operation that cannot be done as asked: a promotion rule whose
     metric the version lacks, ``current.model`` outside a model pipeline, a served model that
     cannot answer."""
+
+
+class TrialPruned(BevelError):
+    """Raised in a sweep's trial step when ``current.trial.should_prune()`` said so: the trial
+    stops early and is recorded as pruned (its step run cancelled, the study told PRUNED), not
+    failed::
+
+        for epoch in range(10):
+            current.trial.report(score(epoch), step=epoch)
+            if current.trial.should_prune():
+                raise TrialPruned()
+    """
+
+    def __init__(self, message: str = "the sweep's pruner stopped this trial", **kw: Any) -> None:
+        super().__init__(message, **kw)
 
 
 class RunFailed(BevelError):

@@ -22,3 +22,22 @@ def timed_trial(x: float = 0.0, nap: float = 2.0) -> float:
 @pipeline
 def par_sweep(parallel: int = 2) -> None:
     timed_trial.sweep({"x": (-10.0, 10.0)}, n_trials=4, metric="score", parallel=parallel)()
+
+
+@step
+def curve(x: float = 0.5) -> float:
+    """Reports x * (epoch + 1) / 5 for 5 epochs, stopping when the sweep's pruner says so."""
+    from bevel.errors import TrialPruned
+
+    current.log_metadata({"pid": os.getpid()})
+    for epoch in range(5):
+        current.trial.report(x * (epoch + 1) / 5, step=epoch)
+        if current.trial.should_prune():
+            raise TrialPruned()
+    return x
+
+
+@pipeline
+def pruned_par_sweep() -> None:
+    curve.sweep({"x": (0.0, 1.0)}, n_trials=8, metric="score", parallel=2,
+                pruner={"name": "median", "n_startup_trials": 2})()  # fmt: skip

@@ -233,6 +233,7 @@ class StepDefinition(Generic[P, R]):
         parallel: int = 1,
         sampler: str = "tpe",
         seed: int | None = 0,
+        pruner: str | dict[str, Any] | None = None,
     ) -> StepDefinition[P, R]:
         """This step as a hyper-parameter sweep on Optuna; call the result like the step.
 
@@ -242,14 +243,18 @@ class StepDefinition(Generic[P, R]):
         ``parallel`` at a time on the active orchestrator; the trial with the best ``metric``
         (logged with ``log_metric`` by the step, or an output of that name) gives the outputs
         that steps downstream receive. ``sampler``: ``tpe`` (default), ``random``, ``qmc`` or
-        ``grid``; with a ``seed`` a re-run suggests the same trials, so it is fully cached::
+        ``grid``; with a ``seed`` a re-run suggests the same trials, so it is fully cached.
+        ``pruner`` (``"median"``, ``"percentile"``, or a dict with its arguments) stops trials
+        that report worse intermediate values than the other trials had at the same step
+        (``current.trial.report(value, step)``, ``current.trial.should_prune()``, then
+        ``raise TrialPruned()``); pruned trials are recorded as pruned, not failed::
 
             model = train.sweep({"C": {"low": 1e-3, "high": 10.0, "log": True}},
                                 n_trials=20, metric="accuracy", parallel=4)(train_df)
         """
         options = sweep_options(
             space, n_trials=n_trials, metric=metric, direction=direction, parallel=parallel,
-            sampler=sampler, seed=seed, where=self.where,
+            sampler=sampler, seed=seed, where=self.where, pruner=pruner,
         )  # fmt: skip
         names = [n for n, p in self.signature.parameters.items()]
         for pname in options["space"]:

@@ -18,6 +18,13 @@ from typing import Any
 from bevel.errors import DefinitionError
 
 SAMPLERS = ("tpe", "random", "grid", "qmc")
+#: Pruners (Optuna's, judged from the other trials' reported values, so a trial on any worker
+#: can ask): name -> the arguments it accepts.
+PRUNERS = {
+    "median": ("n_startup_trials", "n_warmup_steps", "interval_steps", "n_min_trials"),
+    "percentile": ("percentile", "n_startup_trials", "n_warmup_steps", "interval_steps",
+                   "n_min_trials"),
+}  # fmt: skip
 #: A trial's step run is ``<swept step id>.trial-<number>`` (``fit.trial-3``).
 TRIAL_MARK = ".trial-"
 DIRECTIONS = ("maximize", "minimize")
@@ -125,6 +132,7 @@ def sweep_options(
     sampler: str,
     seed: int | None,
     where: str,
+    pruner: str | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything about a sweep, checked, as the JSON the plan records."""
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
@@ -148,7 +156,7 @@ def sweep_options(
         )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise DefinitionError(f"seed must be an integer or None, got {seed!r}", where=where)
-    return {
+    options = {
         "space": normalise_space(space, where),
         "n_trials": n_trials,
         "metric": metric,
@@ -157,3 +165,36 @@ def sweep_options(
         "sampler": sampler,
         "seed": seed,
     }
+    if pruner is not None:  # only then: the plans of sweeps without one stay as they were
+        options["pruner"] = _pruner(pruner, where)
+    return options
+
+
+def _pruner(pruner: Any, where: str) -> dict[str, Any]:
+    """``"median"`` or ``{"name": "percentile", "percentile": 25.0, ...}``, checked."""
+    spec = {"name": pruner} if isinstance(pruner, str) else pruner
+    example = "e.g. pruner='median' or pruner={'name': 'median', 'n_warmup_steps': 2}"
+    if not isinstance(spec, dict) or spec.get("name") not in PRUNERS:
+        raise DefinitionError(
+            f"unknown pruner {pruner!r}", where=where,
+            hint=f"use one of: {', '.join(PRUNERS)} ({example})",
+        )  # fmt: skip
+    allowed = PRUNERS[spec["name"]]
+    for key, value in spec.items():
+        if key == "name":
+            continue
+        if key not in allowed:
+            raise DefinitionError(
+                f"pruner {spec['name']!r} has no argument {key!r}", where=where,
+                hint=f"its arguments: {', '.join(allowed)}",
+            )  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise DefinitionError(
+                f"pruner argument {key!r} must be a number, got {value!r}", where=where
+            )
+    if spec["name"] == "percentile" and "percentile" not in spec:
+        raise DefinitionError(
+            "pruner 'percentile' needs its percentile", where=where,
+            hint="e.g. pruner={'name': 'percentile', 'percentile': 25.0}",
+        )  # fmt: skip
+    return dict(spec)

@@ -35,7 +35,7 @@ import optuna
 from bevel.artifacts.publish import load_recorded
 from bevel.authoring.sweep import trial_id
 from bevel.dag.plan import Plan, StepSpec
-from bevel.errors import StepFailed
+from bevel.errors import StepFailed, TrialPruned
 from bevel.metadata.records import (
     MetadataEntry,
     MetricRecord,
@@ -177,17 +177,13 @@ def run_sweep(
             for trial, params, future in futures:  # told in trial order: deterministic
                 outcome = future.result()
                 outcomes[trial.number] = outcome
-                value = _value(stack, outcome, options["metric"]) if outcome.ok else None
-                if value is None:
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                else:
-                    study.tell(trial, value)
+                state, value = _tell(study, trial, stack, outcome, options["metric"])
                 trials.append(
                     {
                         "number": trial.number,
                         "params": params,
                         "value": value,
-                        "state": "complete" if value is not None else "failed",
+                        "state": state,
                         "step_run": outcome.step_run.id,
                         "cached": outcome.step_run.status is StepStatus.CACHED,
                     }
@@ -202,10 +198,13 @@ def run_sweep(
         raise
     finally:
         executor.shutdown(wait=True)
-    good = [t for t in trials if t["value"] is not None]
+    good = [t for t in trials if t["state"] == "complete"]
     if not good:
         error = StepFailed(
-            f"every one of the {len(trials)} trials of sweep '{spec.id}' failed",
+            f"every one of the {len(trials)} trials of sweep '{spec.id}' failed"
+            if all(t["state"] == "failed" for t in trials)
+            else f"none of the {len(trials)} trials of sweep '{spec.id}' completed "
+            f"({_tally(trials)})",
             step=spec.id,
             where=spec.where,
             hint=f"see a trial's error: bevel runs show {run.name} (steps {trial_id(spec.id, 0)}, ...)",
@@ -294,6 +293,42 @@ def _submit(
         spec=asdict(spec),
     )
     return executor.submit(run_trial, task)
+
+
+def _tell(
+    study: optuna.Study, trial: optuna.Trial, stack: Stack, outcome: StepOutcome, metric: str
+) -> tuple[str, float | None]:
+    """Tell the study how a trial ended: complete (its objective), pruned (the intermediate
+    values it reported, then PRUNED) or failed. Returns the state and value recorded."""
+    if isinstance(outcome.error, TrialPruned):
+        steps = _reported(stack, outcome, metric)
+        for step, point in sorted(steps.items()):
+            trial.report(point, step)
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return "pruned", steps[max(steps)] if steps else None
+    value = _value(stack, outcome, metric) if outcome.ok else None
+    if value is None:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return "failed", None
+    study.tell(trial, value)
+    return "complete", value
+
+
+def _reported(stack: Stack, outcome: StepOutcome, metric: str) -> dict[int, float]:
+    """The intermediate values a trial reported (``metric`` points with a step)."""
+    source = outcome.step_run.id
+    return {
+        p.step: p.value
+        for p in stack.metadata_store.step_details([source]).metrics
+        if p.key == metric and p.step_run_id == source and p.step is not None
+    }
+
+
+def _tally(trials: list[dict[str, Any]]) -> str:
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
 
 
 def _value(stack: Stack, outcome: StepOutcome, metric: str) -> float | None:

@@ -26,6 +26,7 @@ from typing import Any
 from bevel.errors import BevelError
 from bevel.models.binding import no_model
 from bevel.models.device import pick_device
+from bevel.models.trial import not_a_trial
 
 
 @dataclass
@@ -50,6 +51,16 @@ class StepContext:
     model_binding: Any = None
     resources: dict[str, Any] = field(default_factory=dict)
     device_used: str | None = None  # set when the step asked for current.device
+    # ``current.trial`` (a bevel.models.trial.Trial) when the step run is a sweep's trial.
+    sweep_trial: Any = None
+
+    @property
+    def trial(self) -> Any:
+        """The sweep's trial this step run is (``report``, ``should_prune``, ``number``,
+        ``params``); a clear error in a step that is not a trial."""
+        if self.sweep_trial is None:
+            raise not_a_trial(self.step_id)
+        return self.sweep_trial
 
     @property
     def model(self) -> Any:

@@ -40,6 +40,7 @@ from bevel.errors import (
     BevelError,
     StepFailed,
     StepInterrupted,
+    TrialPruned,
     transient_kind,
 )
 from bevel.metadata.records import (
@@ -52,6 +53,7 @@ from bevel.metadata.records import (
     StepStatus,
 )
 from bevel.models import register as models
+from bevel.models.trial import trial_for
 from bevel.redaction import redact
 from bevel.run.caching import reuse, step_ingredients
 from bevel.run.context import _CURRENT, StepContext
@@ -287,6 +289,7 @@ def _attempt(
 ) -> _Tried:
     ctx = _context(spec, run, record, attempt)
     ctx.model_binding = models.binding(plan, run, spec.id, stack)
+    ctx.sweep_trial = trial_for(plan, spec, run, stack, ctx)
     ctx.resources = spec.options.resources
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
@@ -304,6 +307,8 @@ def _attempt(
             except KeyboardInterrupt as exc:
                 tried.status, tried.error = StepStatus.CANCELLED, exc
                 tried.traceback = f"interrupted: {describe_interrupt(exc)}"
+            except TrialPruned as exc:  # a sweep's pruner stopped the trial: not a failure
+                tried.status, tried.error = StepStatus.CANCELLED, exc
             except (Exception, SystemExit) as exc:  # sys.exit() in a step fails that step
                 tried.status, tried.error = StepStatus.FAILED, exc
                 tried.traceback = traceback.format_exc()
