@@ -106,7 +106,7 @@ def sweep(bench: Any) -> None:
     bevel = [str(__import__("pathlib").Path(sys.executable).with_name("bevel"))]
     for args in (
         ["component", "register", "orchestrator", "bench-parallel", "--flavor", "local_parallel"],
-        ["stack", "register", "bench-par", "-o", "bench-parallel"],
+        ["stack", "register", "bench-par", "-o", "bench-parallel", "-a", "local-artifacts"],
     ):
         subprocess.run(bevel + args, env=bench.env, check=True, capture_output=True)
     saved = dict(bench.env)
