@@ -58,3 +58,37 @@ def test_an_empty_log_leaves_no_folder_and_the_next_step_makes_it_again(tmp_path
     assert loud.publish() == loud.uri
     loud.close()
     assert Path(loud.uri).read_text() == "x"
+
+
+class _Counting(LocalArtifactStore):
+    def __init__(self, root: str) -> None:
+        super().__init__(root)
+        self.made: list[str] = []
+
+    def makedirs(self, path: str) -> None:
+        self.made.append(path)
+        super().makedirs(path)
+
+
+def test_a_step_that_prints_nothing_touches_no_file(tmp_path: Path) -> None:
+    """Most steps print nothing: their log costs no file operation at all (before, a file and
+    the run's folder were made and removed again for each of them)."""
+    store = _Counting(str(tmp_path / "artifacts"))
+    log = StepLog(store, "logs/run-1/quiet-00000000.log")
+    assert log.live  # a reader of a running step finds no file yet: an empty log
+    assert log.publish() is None
+    log.close()
+    assert store.made == []
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_a_log_published_for_a_hook_exists_even_when_empty(tmp_path: Path) -> None:
+    """The uri is recorded when the step ends and a hook is due: it points at a file, which
+    the hook's output then goes to."""
+    store = LocalArtifactStore(str(tmp_path / "artifacts"))
+    log = StepLog(store, "logs/run-1/hooked-00000000.log")
+    uri = log.publish(keep=True)
+    assert uri is not None and Path(uri).read_text() == ""
+    log.write("from the hook\n")
+    log.close()
+    assert Path(uri).read_text() == "from the hook\n"

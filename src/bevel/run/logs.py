@@ -206,6 +206,9 @@ class StepLog:
 
     On a local artifact store every write goes straight to the log file and is flushed, so the
     file is readable (``bevel logs -f``) while the step runs and a crash keeps what was written.
+    The file (and the run's log folder) is made at the first write, or when the log is published
+    for a hook to write to: a step that prints nothing costs no file operation (readers take a
+    missing log of a running step as empty).
     Object stores cannot append: the text is kept in memory and the whole log is uploaded again
     at most every ``every`` seconds while the step writes (by a thread started at the first
     write, so ``bevel logs -f`` follows a step on a remote worker too, a few seconds behind),
@@ -228,19 +231,19 @@ class StepLog:
         self._uploading = threading.Lock()  # one upload at a time, so none lands out of order
         self._stop = threading.Event()
         self._uploader: threading.Thread | None = None
-        self._local: str | None = local
-        if local is not None:
-            self._file = _open_log(store, path, local)
+        self._local: str | None = local  # the file on a local store, made at the first write
 
     @property
     def live(self) -> bool:
         """Whether other processes can read the log while the step runs (at once from a local
         file; from an object store after the next periodic upload)."""
-        return self._file is not None or self._every > 0
+        return self._local is not None or self._every > 0
 
     def write(self, text: str) -> int:
         text = redact(text)  # a traceback or a hook may show a credential of the stack
-        if self._file is not None:
+        if self._local is not None:
+            if self._file is None:
+                self._file = _open_log(self._store, self.path, self._local)
             self._file.write(text)
             self._file.flush()
             self.written += len(text)
@@ -274,8 +277,10 @@ class StepLog:
         if not self.written and not keep:
             self._discard()
             return None
-        if self._file is None:
+        if self._local is None:
             self._upload()
+        elif self._file is None:  # nothing written yet, and a hook may write: the uri is recorded
+            self._file = _open_log(self._store, self.path, self._local)
         self._published = self.written
         return self.uri
 
@@ -285,9 +290,9 @@ class StepLog:
         if self._file is not None:
             self._file.close()
             self._file = None
-            if not self.written and self._local and self._published == -1:
+            if not self.written and self._published == -1:
                 self._discard()  # never published and empty: nothing points at it
-        elif self._published != -1 and self.written > self._published:
+        elif self._local is None and self._published != -1 and self.written > self._published:
             self._upload()
 
     def _stop_uploader(self) -> None:
@@ -304,9 +309,11 @@ class StepLog:
             self._published = written
 
     def _discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Remove the log file this made (a step that printed nothing made none)."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
         if self._local is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(self._local)
