@@ -2,7 +2,10 @@
 
 ``python cancel_pipeline.py once``: one Ctrl-C while ``slow`` runs in a pool thread; the step
 finishes a moment after the driver got it. ``python cancel_pipeline.py twice``: a second Ctrl-C arrives while the
-engine waits for ``slow``, which finishes only after the run has ended. Prints one JSON line:
+engine waits for ``slow``, which finishes only after the run has ended. ``python
+cancel_pipeline.py submit``: the same two Ctrl-C, the first one landing inside the executor's
+``submit`` of ``trigger`` (after the pool took the task, before the engine got its future: where
+a busy machine delivers it when ``Thread.start`` waits for the new thread). Prints one JSON line:
 the run and its steps as recorded once every thread is done.
 """
 
@@ -55,7 +58,8 @@ def after(x: int) -> int:
 @step
 def trigger() -> int:
     started.wait(60)
-    ctrl_c()
+    if MODE != "submit":  # in "submit" mode the Ctrl-C came while the engine submitted this step
+        ctrl_c()
     return 2
 
 
@@ -73,14 +77,32 @@ class SecondCtrlC:
     def on_step_start(self, step_id: str, step_name: str) -> None: ...
 
     def on_step_end(self, step_run: StepRunRecord) -> None:
-        if step_run.step_id == "trigger" and MODE == "twice":
+        if step_run.step_id == "trigger" and MODE in ("twice", "submit"):
             ctrl_c()
 
     def on_run_end(self, run: Any) -> None: ...
 
 
+class CtrlCInSubmit(ThreadPoolOrchestrator):
+    """Ctrl-C arrives while ``submit`` of ``trigger`` runs: the pool has the task, the engine
+    does not have its future yet."""
+
+    def executor(self) -> Any:
+        inner = super().executor()
+        real_submit = inner.submit
+
+        def submit(fn: Any, task: Any) -> Any:
+            future = real_submit(fn, task)
+            if task.step_id == "trigger":
+                signal.raise_signal(signal.SIGINT)  # handled here, in the main thread
+            return future
+
+        inner.submit = submit
+        return inner
+
+
 signal.signal(signal.SIGINT, on_ctrl_c)
-orchestrator = ThreadPoolOrchestrator(workers=2)
+orchestrator = CtrlCInSubmit(workers=2) if MODE == "submit" else ThreadPoolOrchestrator(workers=2)
 stack = dataclasses.replace(default_stack(), orchestrator=orchestrator)
 interrupted = False
 try:

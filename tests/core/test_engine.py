@@ -294,6 +294,26 @@ def test_a_second_ctrl_c_stops_waiting_and_the_late_step_is_refused(bevel_home: 
     assert all(s["ended"] <= result["ended"] for s in steps.values()), result
 
 
+def test_a_ctrl_c_inside_submit_does_not_lose_the_step_being_submitted(bevel_home: Path) -> None:
+    # Regression (the flaky second-Ctrl-C test above, about 1 run in 5 on a busy machine): the
+    # first Ctrl-C landed inside the executor's submit (Thread.start waits for the new thread),
+    # after the pool had taken ``trigger`` but before the engine had its future. The engine then
+    # did not know that ``trigger`` ran: it did not wait for it, never heard it end (so the
+    # second Ctrl-C never came), and waited for ``slow`` until it completed inside the run.
+    result = cancel_script(bevel_home, "submit")
+    assert (result["interrupted"], result["status"]) == (True, "cancelled"), result
+    steps = result["steps"]
+    assert {k: s["status"] for k, s in steps.items()} == {
+        "slow": "cancelled",
+        "trigger": "completed",  # waited for: its real outcome
+        "after": "cancelled",
+    }, result
+    assert steps["slow"]["error"] == "not finished: the run was cancelled"
+    assert steps["slow"]["outputs"] == 0
+    assert steps["trigger"]["outputs"] == 1
+    assert all(s["ended"] <= result["ended"] for s in steps.values()), result
+
+
 # --- what the run path opens, it closes ---------------------------------------------------------
 
 

@@ -50,7 +50,7 @@ from bevel.run.heartbeat import (
     sigint_as_interrupt,
     sigterm_as_interrupt,
 )
-from bevel.run.interrupts import Terminated
+from bevel.run.interrupts import Terminated, deferred
 from bevel.run.interrupts import describe as describe_interrupt
 from bevel.run.notify import with_components
 from bevel.run.scheduler import Scheduler
@@ -205,6 +205,7 @@ class _Driver:
             stack.metadata_store, run.id, HEARTBEAT_SECONDS, on_lost=self._interrupt_inline
         )
         self._inline_in: int | None = None  # the thread running inline steps, while it does
+        self._inline = False  # the executor runs each step inside submit, in this thread
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -222,7 +223,8 @@ class _Driver:
                         ]
                         self.stack.metadata_store.log_metadata(notes)
                     executor = self.stack.orchestrator.executor()
-                    inline = bool(getattr(executor, "inline", False)) and _in_main_thread()
+                    self._inline = bool(getattr(executor, "inline", False))
+                    inline = self._inline and _in_main_thread()
                     if inline:  # a cancel from elsewhere interrupts it with SIGINT
                         self._inline_in = threading.main_thread().ident
                     with sigint_as_interrupt() if inline else contextlib.nullcontext():
@@ -339,13 +341,16 @@ class _Driver:
         here = spec.options.sweep is not None and not self._in_process
         fn: Any = _InProcess(sched, spec, inputs.objects) if self._in_process or here else run_task
         future: Future[StepOutcome]
-        if here:
-            future = _called(fn, task)
-        elif upstream:
-            future = executor.submit_after(fn, task, upstream)  # type: ignore[attr-defined]
-        else:
-            future = executor.submit(fn, task)
-        self.running[future] = spec
+        if here or self._inline:  # the step runs now, in this thread: Ctrl-C must reach it
+            future = _called(fn, task) if here else executor.submit(fn, task)
+            self.running[future] = spec
+        else:  # handed over and noted as running together, whenever Ctrl-C comes
+            with deferred():
+                if upstream:
+                    future = executor.submit_after(fn, task, upstream)  # type: ignore[attr-defined]
+                else:
+                    future = executor.submit(fn, task)
+                self.running[future] = spec
         if future.done():  # an inline executor ran it already
             self._collect(future)
         return future
@@ -482,7 +487,8 @@ class _Driver:
         final = replace(self.run, status=status, ended=_now(), error=error)
         if self.lost is None:
             try:
-                store.finish_run(self.run.id, status, ended=final.ended or _now(), error=error)
+                with deferred():  # one more Ctrl-C must not leave the run "running"
+                    store.finish_run(self.run.id, status, ended=final.ended or _now(), error=error)
             except (StatusConflict, NotFound) as exc:
                 self.lost = exc
         if self.lost is not None:
