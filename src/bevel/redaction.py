@@ -50,6 +50,24 @@ def redact(text: str) -> str:
     return text
 
 
+def url_without_password(url: str) -> str:
+    """``url`` for display, a password in it (``//user:pw@host``) shown as ``***``.
+
+    Plain string work, for any scheme and for URLs no parser accepts (a bad port, a missing
+    slash): everything between the user name and the last ``@`` of the authority is masked, so
+    a password holding ``@`` is masked whole.
+    """
+    scheme, sep, rest = url.partition("//")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}//{user}:{MASK}@{host}{slash}{path}"
+
+
 def holds_secret(err: BaseException | None) -> bool:
     """Whether ``err`` or an exception chained to it shows a remembered secret value (then a
     traceback would print it: raise the bevel error ``from None`` instead)."""

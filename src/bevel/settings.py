@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bevel.errors import ConfigError
+from bevel.redaction import url_without_password
 
 HOME_DIRNAME = ".bevel"
 ENV_HOME = "BEVEL_HOME"
@@ -96,6 +97,44 @@ def load_settings(start: Path | None = None, *, create: bool = True) -> Settings
             ) from None
     return Settings(
         home=home,
-        store_url=os.environ.get(ENV_STORE_URL) or None,
+        store_url=_checked_store_url(os.environ.get(ENV_STORE_URL) or None),
         stack=os.environ.get(ENV_STACK) or None,
     )
+
+
+def _checked_store_url(url: str | None) -> str | None:
+    """``$BEVEL_STORE_URL`` as given, once its port is known to be one: a bad port otherwise
+    surfaces as a parser's ValueError deep in a database driver, or as "cannot connect"."""
+    if url is None:
+        return None
+    problem = port_problem(url)
+    if problem is not None:
+        raise ConfigError(
+            f"${ENV_STORE_URL} has {problem}: {url_without_password(url)}",
+            hint=f"write the port as a number from 1 to 65535 (PostgreSQL's is usually 5432, "
+            f"MySQL's and MariaDB's 3306, a bevel server's 8237), e.g. "
+            f"postgresql://user@127.0.0.1:5432/bevel; or unset ${ENV_STORE_URL} to use the "
+            f"project's .bevel/metadata.db",
+        )
+    return url
+
+
+def port_problem(url: str) -> str | None:
+    """What is wrong with the port of ``url`` (``"a port that is not a number ('abc')"``), or
+    None when it has none or a valid one (1 to 65535)."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    host = rest.partition("/")[0].rpartition("@")[2]
+    if host.startswith("["):  # [::1]:5432
+        host = host.partition("]")[2]
+    if ":" not in host:
+        return None
+    port = host.rpartition(":")[2]
+    if port == "":
+        return None  # "host:" is the default port, as parsers read it
+    if not port.isascii() or not port.isdigit():
+        return f"a port that is not a number ({port!r})"
+    if not 1 <= int(port) <= 65535:
+        return f"a port out of range ({port}; ports are 1 to 65535)"
+    return None

@@ -17,16 +17,14 @@ Example::
 
 from __future__ import annotations
 
-import re
-
 from bevel.errors import ConfigError, StackError
 from bevel.metadata.base import DefinitionStore, MetadataStore
+from bevel.redaction import url_without_password
 from bevel.settings import ENV_STORE_URL, Settings
 from bevel.stack.flavors import get_flavor
 
 #: URL schemes that name a flavor other than themselves.
 SCHEME_FLAVORS = {"postgres": "postgresql", "mariadb": "mysql", "http": "rest", "https": "rest"}
-_PASSWORD = re.compile(r"(?P<head>//[^/:@]*:)[^@/]*@")
 
 
 def home_metadata_flavor(url: str) -> str:
@@ -37,7 +35,7 @@ def home_metadata_flavor(url: str) -> str:
 
 def shown_url(url: str) -> str:
     """A store URL of any flavor for display: a password in it (``//user:pw@``) as ``***``."""
-    return _PASSWORD.sub(r"\g<head>***@", url)
+    return url_without_password(url)
 
 
 def _where(settings: Settings) -> str:
