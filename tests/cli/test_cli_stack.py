@@ -248,10 +248,17 @@ def test_secret_commands(invoke: Invoke) -> None:
     assert out.strip() == "created secret db; refer to it as {{db.password}}"
     taken = invoke("secret", "create", "db", "--password", "x")
     assert taken.exit_code == 2 and "--force" in taken.output
-    replaced = ok(invoke("secret", "create", "db", "--force", "--password", "y", "--user", "u"))
+    replaced = ok(
+        invoke("secret", "create", "db", "--force", "--password", "y-secret", "--user", "u-secret")
+    )
     assert replaced.startswith("replaced secret db")
-    fresh = ok(invoke("secret", "create", "other", "--force", "--token", "t"))
+    fresh = ok(invoke("secret", "create", "other", "--force", "--token", "t-secret"))
     assert fresh.startswith("created secret other")  # --force on a new secret still creates
+    short = ok(invoke("secret", "create", "short", "--password", "admin"))  # stored, with a warning
+    assert short.splitlines()[0] == (
+        "warning: {{short.password}} is 5 characters long: it is masked in output only where it"
+        " stands as a word of its own (values of 8 or more characters are masked everywhere)"
+    )
     assert "{{db.user}}" in ok(invoke("secret", "get", "db"))
     ok(invoke("component", "register", "metadata_store", "team-db", "--flavor", "postgresql",
               "--url", "postgresql+psycopg://{{db.user}}:{{db.password}}@h/db"))  # fmt: skip

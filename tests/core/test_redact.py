@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
 from bevel.errors import StackError, StepFailed
-from bevel.redaction import holds_secret, redact, remember_secret
+from bevel.redaction import holds_secret, masking, redact, remember_secret
 from bevel.stack.secrets import remember
 
 VALUE = "redact-Me/+value"
@@ -28,6 +30,35 @@ def test_longer_values_first_and_short_values_ignored() -> None:
     assert redact("x abcdefgh y abcd") == "x *** y ***"
     remember_secret("abc")  # three characters would mask ordinary words
     assert redact("abc") == "abc"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # under 8 characters: only where the value stands as a word of its own
+        ("user admin logged in", "user *** logged in"),
+        ("the administrator ran pytest on tests/", "the administrator ran pytest on tests/"),
+        ("postgresql://admin:test@h/db", "postgresql://***:***@h/db"),
+        ("password=test, user='admin'", "password=***, user='***'"),
+        ("admin_user test2 xtest", "admin_user test2 xtest"),  # _ and digits join a word
+        ("(test) [admin]", "(***) [***]"),
+        # 8 characters or more: everywhere, also inside a longer word
+        ("token=Zx9-long-value!", "token=***!"),
+        ("prefixZx9-long-valuesuffix", "prefix***suffix"),
+    ],
+)
+def test_short_values_are_masked_as_words_long_values_everywhere(text: str, shown: str) -> None:
+    for value in ("admin", "test", "Zx9-long-value"):
+        remember_secret(value)
+    assert redact(text) == shown
+
+
+def test_masking_says_how_a_value_is_masked() -> None:
+    assert masking("Zx9-long") is None  # 8 characters: everywhere
+    assert masking("admin") == "it is masked in output only where it stands as a word of its own"
+    assert masking("ab") == (
+        "too short to mask without hiding ordinary words, it is not masked in output"
+    )
 
 
 def test_values_are_masked_as_they_appear_in_urls_too() -> None:

@@ -242,7 +242,7 @@ def test_check_reachable(settings: Settings) -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("s3fs") is None, reason="needs bevel[s3]")
 def test_s3_store_builds_from_config(defs: Definitions, settings: Settings) -> None:
-    defs.secrets.create("s3", {"key": "AKIAEXAMPLE", "secret": "shh"})
+    defs.secrets.create("s3", {"key": "AKIAEXAMPLE", "secret": "shh-pw-1"})
     defs.register_component(
         "artifact_store",
         "s3-store",
@@ -255,7 +255,11 @@ def test_s3_store_builds_from_config(defs: Definitions, settings: Settings) -> N
     stack = build_stack("s3", settings)
     try:
         fs = stack.artifact_store.fs  # type: ignore[attr-defined]
-        assert (fs.key, fs.secret, fs.endpoint_url) == ("AKIAEXAMPLE", "shh", "http://127.0.0.1:9")
+        assert (fs.key, fs.secret, fs.endpoint_url) == (
+            "AKIAEXAMPLE",
+            "shh-pw-1",
+            "http://127.0.0.1:9",
+        )
         assert fs.config_kwargs["connect_timeout"] == 1
         assert fs.config_kwargs["retries"] == {"max_attempts": 1, "mode": "standard"}
         assert fs.retries == 1

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from bevel.errors import ConfigError, NotFound, StackError
+from bevel import Client, pipeline, step
+from bevel.api import run_pipeline
+from bevel.errors import BevelWarning, ConfigError, NotFound, StackError
 from bevel.settings import Settings
 from bevel.stack.build import build_stack
 from bevel.stack.definitions import Definitions
@@ -44,7 +46,7 @@ def test_key_from_environment_wins(settings: Settings, monkeypatch: pytest.Monke
 
 
 def test_listing_and_deleting_need_no_key(defs: Definitions, settings: Settings) -> None:
-    defs.secrets.create("a", {"x": "1"})
+    defs.secrets.create("a", {"x": "value-one"})
     settings.secrets_key_path.unlink()
     fresh = Secrets(defs.store, settings)
     assert [s.name for s in fresh.list()] == ["a"]
@@ -55,7 +57,7 @@ def test_listing_and_deleting_need_no_key(defs: Definitions, settings: Settings)
 def test_wrong_key_says_what_to_do(
     defs: Definitions, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    defs.secrets.create("s3", {"key": "k"})
+    defs.secrets.create("s3", {"key": "key-value"})
     monkeypatch.setenv("BEVEL_SECRETS_KEY", Fernet.generate_key().decode())
     with pytest.raises(StackError) as err:
         Secrets(defs.store, settings).get("s3")
@@ -66,20 +68,20 @@ def test_wrong_key_says_what_to_do(
 def test_invalid_key(defs: Definitions, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BEVEL_SECRETS_KEY", "not-a-key")
     with pytest.raises(StackError, match="is not a valid key") as err:
-        defs.secrets.create("s3", {"key": "k"})
+        defs.secrets.create("s3", {"key": "key-value"})
     assert err.value.hint and "Fernet.generate_key()" in err.value.hint
 
 
 def test_names_and_values_are_checked(defs: Definitions) -> None:
     with pytest.raises(ConfigError, match=r"invalid secret name 'a\.b'"):
-        defs.secrets.create("a.b", {"k": "v"})
+        defs.secrets.create("a.b", {"k": "value-v1"})
     with pytest.raises(ConfigError, match="secret 'x' has no values"):
         defs.secrets.create("x", {})
-    defs.secrets.create("x", {"k": "v"})
+    defs.secrets.create("x", {"k": "value-v1"})
     with pytest.raises(ConfigError, match="already exists"):
-        defs.secrets.create("x", {"k": "w"})
-    defs.secrets.create("x", {"k": "w"}, replace=True)
-    assert defs.secrets.get("x") == {"k": "w"}
+        defs.secrets.create("x", {"k": "value-w1"})
+    defs.secrets.create("x", {"k": "value-w1"}, replace=True)
+    assert defs.secrets.get("x") == {"k": "value-w1"}
     with pytest.raises(NotFound, match="no secret named 'y'"):
         defs.secrets.get("y")
 
@@ -133,7 +135,7 @@ def test_missing_secret_at_build_names_component_and_field(
 
 def test_missing_key_at_build_lists_the_keys(defs: Definitions, settings: Settings) -> None:
     _register_vault_stack(defs)
-    defs.secrets.create("db", {"path": "x"})
+    defs.secrets.create("db", {"path": "some-path"})
     with pytest.raises(StackError) as err:
         build_stack("vault", settings)
     assert "field 'url' refers to key 'file' of secret 'db', which has no such key" in str(
@@ -196,3 +198,45 @@ def test_secret_in_a_construction_error_is_not_in_its_cause(
     assert err.value.message.startswith("cannot build artifact_store 'odd-store' (flavor fsspec):")
     assert "***" in err.value.message
     assert "nosuchprotocol" not in _shown(err.value)
+
+
+def test_a_short_secret_is_masked_as_a_word_not_inside_ordinary_words(
+    defs: Definitions, settings: Settings, tmp_path: Path
+) -> None:
+    # Regression: a secret "test" masked every "test" of every log line ("py***: 3 ***s passed").
+    folder = tmp_path / "vault-folder"
+    folder.mkdir()
+    with pytest.warns(BevelWarning) as warned:
+        defs.secrets.create("db", {"folder": str(folder), "name": "test"})
+    assert [str(w.message) for w in warned] == [
+        "{{db.name}} is 4 characters long: it is masked in output only where it stands as a word"
+        " of its own (values of 8 or more characters are masked everywhere)"
+    ]
+    defs.register_component(
+        "metadata_store", "vault-db", "sqlite", {"url": "sqlite:///{{db.folder}}/{{db.name}}.db"}
+    )
+    defs.register_stack(
+        "vault",
+        {
+            "orchestrator": "local",
+            "artifact_store": "local-artifacts",
+            "metadata_store": "vault-db",
+        },
+    )
+
+    @step
+    def check() -> int:
+        print(f"pytest: 3 tests passed, the test suite is green; db at {folder}/test.db")
+        return 3
+
+    @pipeline
+    def suite() -> None:
+        check()
+
+    stack = build_stack("vault", settings)
+    try:
+        run_pipeline(suite, stack=stack)
+        logs = Client(stack).last_run("suite").steps["check"].logs()
+    finally:
+        stack.close()
+    assert "pytest: 3 tests passed, the *** suite is green; db at ***/***.db" in logs, logs

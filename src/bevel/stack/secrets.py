@@ -17,16 +17,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from bevel.errors import ConfigError, NotFound, StackError
+from bevel.errors import BevelWarning, ConfigError, NotFound, StackError
 from bevel.metadata.base import DefinitionStore
 from bevel.metadata.records import SecretRecord
 from bevel.names import MAX_NAME, shown
-from bevel.redaction import remember_secret
+from bevel.redaction import MASK_ANYWHERE_LENGTH, masking, remember_secret
 from bevel.settings import ENV_SECRETS_KEY, Settings
 from bevel.stack.config import REFERENCE, SEALED, credentials, is_sealed, map_credentials
 
@@ -163,6 +164,15 @@ class Secrets:
         now = datetime.now(UTC)
         record = SecretRecord(name=name, blob=self.box.seal(values), created=now, updated=now)
         self.store.put_secret(record, replace=replace)
+        for key, value in sorted(values.items()):
+            how = masking(value)
+            if how is not None:  # stored all the same: the user may have no choice of value
+                warnings.warn(
+                    f"{{{{{name}.{key}}}}} is {len(value)} characters long: {how} (values of"
+                    f" {MASK_ANYWHERE_LENGTH} or more characters are masked everywhere)",
+                    BevelWarning,
+                    stacklevel=2,
+                )
         return existed
 
     def exists(self, name: str) -> bool:
