@@ -215,3 +215,43 @@ def test_a_rest_home_store_that_cannot_be_reached(
     from bevel.stack.home import shown_url
 
     assert shown_url("https://bevel:secret@example.org/") == "https://bevel:***@example.org/"
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every file below ``root``: size, modification time and contents."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_doctor_leaves_the_project_as_it_found_it(project: Path) -> None:
+    # Regression: doctor's read-only look at metadata.db left empty metadata.db-wal and -shm
+    # files beside it (a mode=ro SQLite connection creates them and cannot remove them).
+    root = project.parent.parent
+    before = _tree(root)
+    assert not [name for name in before if name.endswith(("-wal", "-shm"))], sorted(before)
+    done = bevel("doctor")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "passes SQLite's integrity check" in done.stdout
+    assert _tree(root) == before
+
+
+def test_doctor_does_not_create_the_store_of_the_stack_it_checks(project: Path) -> None:
+    # Regression: checking a stack whose SQLite metadata store did not exist yet created it
+    # (a database with bevel's schema) just to list its runs.
+    Path("side").mkdir()
+    for command in (
+        ("component", "register", "metadata_store", "side-db", "--flavor", "sqlite",
+         "--path", "side/side.db"),
+        ("stack", "register", "side", "-a", "local-artifacts", "-m", "side-db"),
+    ):  # fmt: skip
+        assert bevel(*command).returncode == 0
+    root = project.parent.parent
+    before = _tree(root)
+    done = bevel("doctor", "--stack", "side")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "side.db does not exist yet: the first run creates it" in done.stdout
+    assert _tree(root) == before
+    assert not Path("side/side.db").exists()

@@ -169,7 +169,11 @@ def _check_stack(report: _Report, name: str | None, settings: Settings) -> None:
         members = ", ".join(f"{t} {n}" for t, n in built.component_names.items())
         report.section("stack", f"{choice.name} ({choice.reason})", [Finding("ok", members)])
         if built.component_names.get("metadata_store") != "home-metadata":
-            report.section("metadata", built.metadata_store.url, _probe(built))
+            url = str(built.metadata_store.url)
+            if home_metadata_flavor(url) == "sqlite":  # read as a file: opening would create it
+                report.section("metadata", url, check_database(url))
+            else:
+                report.section("metadata", url, _probe(built))
         report.section("artifacts", built.artifact_store.uri(""), _check_artifacts(built))
     finally:
         built.close()

@@ -106,8 +106,25 @@ def _check_sqlite(path: str) -> list[Finding]:
 
 
 def _open_read_only(path: str, wal_size: int) -> sqlite3.Connection:
+    """A connection that reads ``path`` and leaves it, and its folder, as they were.
+
+    A WAL database makes every connection create ``-wal`` and ``-shm`` files beside it, and
+    only a connection that may write removes them when it closes (a ``mode=ro`` one leaves them
+    behind, empty). So when nothing is open there (no ``-wal``, ``-shm`` or ``-journal``) and the
+    file and folder are writable, the check opens it as every bevel reader does, with
+    ``PRAGMA query_only`` so that no statement can write; SQLite removes both files at close
+    (an empty WAL writes nothing back to the file). Otherwise: ``mode=ro``, which creates
+    nothing new there (the files exist already, or the folder is read-only, where it is
+    immutable when no WAL holds changes: nobody can be writing).
+    """
+    folder = os.path.dirname(path)
+    quiet = not any(os.path.exists(path + end) for end in ("-wal", "-shm", "-journal"))
+    if quiet and os.access(path, os.W_OK) and os.access(folder, os.W_OK):
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA query_only = ON")
+        return conn
     options = "mode=ro"
-    if not os.access(os.path.dirname(path), os.W_OK) and not wal_size:
+    if not os.access(folder, os.W_OK) and not wal_size:
         options += "&immutable=1"  # no -shm can be made there, and nobody can be writing
     return sqlite3.connect(f"file:{urllib.parse.quote(path)}?{options}", uri=True)
 
