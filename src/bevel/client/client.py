@@ -39,7 +39,7 @@ from bevel.client.cleanup import Collected, Deleted
 from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.liveness import Reaped, assess, reap_dead_runs
 from bevel.client.metrics import MetricSeries, series_of
-from bevel.client.views import ArtifactView, PipelineView, RunView, StepView
+from bevel.client.views import ArtifactView, PipelineView, RunView, StepView, from_fields
 from bevel.errors import ArtifactMissing, ConfigError, NotFound
 from bevel.metadata.base import ArtifactFilter, MetadataStore, RunFilter, StepDetails
 from bevel.metadata.records import (
@@ -155,14 +155,7 @@ class Client:
 
     def pipelines(self) -> PipelineList:
         return PipelineList(
-            PipelineView(
-                name=p.name,
-                created=p.created,
-                last_run=p.last_run,
-                runs=p.runs,
-                source=p.source,
-                _client=self,
-            )
+            PipelineView(**from_fields(p, PipelineView), _client=self)
             for p in self.store.list_pipelines()
         )
 

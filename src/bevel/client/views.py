@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,18 @@ from bevel.metadata.records import (
 
 if TYPE_CHECKING:
     from bevel.client.client import Client
+
+
+def from_fields(record: Any, view: type) -> dict[str, Any]:
+    """The fields of ``record`` that ``view`` has too, by name: how every view is made from its
+    record, so that a field added to both needs no copying code. Dicts are copied (a view never
+    shares a mutable value with the record it came from)."""
+    wanted = {f.name for f in fields(view)}
+    return {
+        f.name: dict(value) if isinstance(value := getattr(record, f.name), dict) else value
+        for f in fields(record)
+        if f.name in wanted
+    }
 
 
 @dataclass(frozen=True, repr=False)
@@ -65,25 +77,7 @@ class ArtifactView:
 
     @classmethod
     def from_record(cls, record: ArtifactRecord, client: Client) -> ArtifactView:
-        return cls(
-            id=record.id,
-            name=record.name,
-            version=record.version,
-            uri=record.uri,
-            type_ref=record.type_ref,
-            materializer=record.materializer,
-            materializer_version=record.materializer_version,
-            content_hash=record.content_hash,
-            size=record.size,
-            metadata=dict(record.metadata),
-            visualizations=dict(record.visualizations),
-            created=record.created,
-            run_id=record.run_id,
-            producer_step_run_id=record.producer_step_run_id,
-            output_name=record.output_name,
-            python_version=record.python_version,
-            _client=client,
-        )
+        return cls(**from_fields(record, cls), _client=client)
 
     def load(self) -> Any:
         """Read the object back through its materializer (verifying the content hash)."""
@@ -175,31 +169,17 @@ class StepView:
         metadata: dict[str, Any],
         client: Client,
     ) -> StepView:
-        return cls(
-            id=record.id,
-            run_id=record.run_id,
-            pipeline=pipeline,
-            step_id=record.step_id,
-            name=record.step_name,
-            status=StepStatus(record.status),
-            started=record.started,
-            ended=record.ended,
-            cache_key=record.cache_key,
-            cached_from=record.cached_from,
-            attempts=record.attempts,
-            params=dict(record.params),
-            code_hash=record.code_hash,
-            error=record.error,
-            traceback=record.traceback,
-            logs_uri=record.logs_uri,
-            cache_ingredients=dict(record.cache_ingredients),
-            inputs=inputs,
-            outputs=outputs,
-            metrics={key: series.last for key, series in metric_series.items()},
-            metric_series=metric_series,
-            metadata=metadata,
-            _client=client,
-        )
+        known = {
+            "pipeline": pipeline,
+            "name": record.step_name,
+            "status": StepStatus(record.status),
+            "inputs": inputs,
+            "outputs": outputs,
+            "metrics": {key: series.last for key, series in metric_series.items()},
+            "metric_series": metric_series,
+            "metadata": metadata,
+        }
+        return cls(**{**from_fields(record, cls), **known}, _client=client)
 
     @property
     def duration(self) -> float | None:
@@ -321,23 +301,8 @@ class RunView:
 
     @classmethod
     def from_record(cls, record: RunRecord, client: Client) -> RunView:
-        return cls(
-            id=record.id,
-            name=record.name,
-            pipeline=record.pipeline,
-            status=RunStatus(record.status),
-            created=record.created,
-            ended=record.ended,
-            params=dict(record.params),
-            config=dict(record.config),
-            error=record.error,
-            stack=record.stack,
-            code_fingerprint=record.code_fingerprint,
-            host=record.host,
-            heartbeat=record.heartbeat,
-            plan=dict(record.plan),
-            _client=client,
-        )
+        status = RunStatus(record.status)
+        return cls(**{**from_fields(record, cls), "status": status}, _client=client)
 
     @property
     def duration(self) -> float | None:

@@ -25,11 +25,19 @@ from bevel.data.validation import AnomalyReport
 
 
 class _JsonReport(Materializer):
-    """A dataclass with ``to_dict``/``from_dict``/``html`` as one JSON file and one report."""
+    """A dataclass with ``to_dict``/``from_dict``/``html`` as one JSON file and one report.
+
+    A subclass names its file, its visualization and its type in its class statement
+    (``class X(_JsonReport, filename=..., viz_name=..., kind=...)``) and says what its listing
+    shows in ``metadata``; the rest is this class's."""
 
     filename: ClassVar[str]
     viz_name: ClassVar[str]
     kind: ClassVar[Any]
+
+    def __init_subclass__(cls, *, filename: str, viz_name: str, kind: Any, **rest: Any) -> None:
+        super().__init_subclass__(**rest)
+        cls.filename, cls.viz_name, cls.kind = filename, viz_name, kind
 
     def save(self, obj: Any, directory: str) -> None:
         text = json.dumps(obj.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
@@ -44,34 +52,29 @@ class _JsonReport(Materializer):
         return {self.viz_name: obj.html()}
 
 
-class ProfileMaterializer(_JsonReport):
-    filename = "profile.json"
-    viz_name = "statistics"
-    kind = Profile
-
+class ProfileMaterializer(
+    _JsonReport, filename="profile.json", viz_name="statistics", kind=Profile
+):
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"rows": obj.rows, "n_columns": len(obj.columns), "sample": obj.sample}
 
 
-class AnomalyReportMaterializer(_JsonReport):
-    filename = "anomalies.json"
-    viz_name = "anomalies"
-    kind = AnomalyReport
-
+class AnomalyReportMaterializer(
+    _JsonReport, filename="anomalies.json", viz_name="anomalies", kind=AnomalyReport
+):
     def metadata(self, obj: Any) -> dict[str, Any]:
         return {"rows": obj.rows, "anomalies": len(obj.anomalies), "ok": obj.ok}
 
 
-class DriftReportMaterializer(_JsonReport):
-    filename = "drift.json"
-    viz_name = "drift"
-    kind = DriftReport
-
+class DriftReportMaterializer(
+    _JsonReport, filename="drift.json", viz_name="drift", kind=DriftReport
+):
     def metadata(self, obj: Any) -> dict[str, Any]:
+        share = round(obj.share_drifted, 4)
         return {
             "drift_detected": obj.drift_detected,
             "drifted": obj.drifted,
-            "share_drifted": round(obj.share_drifted, 4),
+            "share_drifted": share,
         }
 
 
