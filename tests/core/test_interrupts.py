@@ -16,9 +16,24 @@ from bevel.run.interrupts import Terminated, deferred
 
 @pytest.fixture(autouse=True)
 def _handlers_restored() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt here, as in a terminal, even where the suite runs with
+    SIGINT ignored (a background job); every test leaves the handlers as they were."""
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
-    assert {s: signal.getsignal(s) for s in before} == before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == before[signal.SIGTERM]
+    signal.signal(signal.SIGINT, before[signal.SIGINT])
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job's
+    try:
+        with deferred():
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # nothing raised, as before
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def test_ctrl_c_inside_the_block_is_raised_when_it_ends() -> None:
