@@ -1,9 +1,12 @@
 """Lazy package attributes: a package names its public objects by ``"module:attr"`` strings and
-imports each only on first access, so importing the package itself stays cheap."""
+imports each only on first access, so importing the package itself stays cheap. And lazy
+modules: a module-level name bound to a module imported on first use (:func:`lazy_module`)."""
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -24,3 +27,23 @@ def lazy_getattr(
         return value
 
     return __getattr__
+
+
+class LazyModule(types.ModuleType):
+    """Stands for the module ``name`` until one of its attributes is read, which imports it.
+
+    For a module-level name whose module most runs of the importer never use (rich for a CLI
+    whose output is piped). Thread-safe: the import goes through ``importlib.import_module``.
+    Type checkers see the real module: import it under ``TYPE_CHECKING`` and bind the lazy one
+    in the ``else`` branch, so import-linter still sees (and checks) the dependency.
+    """
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(importlib.import_module(self.__name__), attr)
+        self.__dict__[attr] = value
+        return value
+
+
+def lazy_module(name: str) -> Any:
+    """The module ``name`` if it is imported already, else a :class:`LazyModule` for it."""
+    return sys.modules.get(name) or LazyModule(name)

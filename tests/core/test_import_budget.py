@@ -156,3 +156,31 @@ def test_bevel_run_and_the_read_commands_import_neither_sqlalchemy_nor_alembic(
     for args in commands:
         loaded = _cli_imports(args, env, tmp_path)
         assert not {"sqlalchemy", "alembic"} & loaded, args
+
+
+def test_listing_and_showing_runs_in_a_pipe_import_no_rich(tmp_path: Path) -> None:
+    """`bevel runs list/show` piped (a script, grep, a file) print plain text themselves
+    (bevel.cli.plain): rich, and the client's delete/gc/load/explain paths, cost more than the
+    query and are not imported."""
+    (tmp_path / "flow.py").write_text(_PIPELINE)
+    env = _fresh_home(tmp_path)
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS"):
+        env.pop(name, None)
+    _cli_imports(["run", "flow.py:chain", "--name", "first"], env, tmp_path)
+    probe = f"{_CLI}\nprint(json.dumps(sorted(sys.modules)))"
+    for args in (["runs", "list"], ["runs", "show", "first"], ["runs", "list", "-m", "acc"]):
+        out = subprocess.run(
+            [sys.executable, "-c", probe, json.dumps(args)],
+            capture_output=True, text=True, env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        loaded = set(json.loads(out.stdout.splitlines()[-1]))
+        assert not {m for m in loaded if m.split(".")[0] == "rich"}, args
+        unneeded = {
+            "bevel.artifacts.publish",
+            "bevel.client.cleanup",
+            "bevel.cache.key",
+            "bevel.models.control",
+            "bevel.client.visualize",
+        }
+        assert not unneeded & loaded, (args, sorted(unneeded & loaded))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+from typing import TYPE_CHECKING
 
 from bevel.errors import ArtifactError
+
+if TYPE_CHECKING:
+    from bevel.artifacts.base import ArtifactStore
 
 
 def clean_relative(path: str) -> str:
@@ -50,3 +54,24 @@ def local_files(folder: str) -> list[str]:
         found.extend(prefix + name for name in filenames)
     found.sort()
     return found
+
+
+def artifact_path(store: ArtifactStore, uri: str) -> str:
+    """The path of ``uri`` relative to the store root (a relative path is returned as is)."""
+    roots = [store.uri("")]
+    local_root = store.local_path("")
+    if local_root is not None:
+        roots += [local_root, "file://" + local_root]
+    for root in roots:
+        root = root.rstrip("/").rstrip(os.sep)
+        if uri == root:
+            return ""
+        for sep in {"/", os.sep}:
+            if uri.startswith(root + sep):
+                return clean_relative(uri[len(root) + 1 :])
+    if "://" not in uri and not os.path.isabs(uri):
+        return clean_relative(uri)
+    raise ArtifactError(
+        f"artifact {uri} is not in this artifact store ({store.uri('')})",
+        hint="use the stack whose artifact store holds it (the one the run was recorded with)",
+    )

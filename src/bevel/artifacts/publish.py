@@ -24,7 +24,6 @@ Stored files are made read-only on local stores.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from typing import Any, Protocol
 
 from bevel._text import with_article
 from bevel.artifacts import content
-from bevel.artifacts._paths import clean_relative
+from bevel.artifacts._paths import artifact_path
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, discard, tmp_name
 from bevel.artifacts.gc import sweep_tmp_once
@@ -231,27 +230,6 @@ def _write_bytes(store: ArtifactStore, path: str, data: bytes) -> None:
     with store.open(tmp, "wb") as f:
         f.write(data)
     store.rename(tmp, path)
-
-
-def artifact_path(store: ArtifactStore, uri: str) -> str:
-    """The path of ``uri`` relative to the store root (a relative path is returned as is)."""
-    roots = [store.uri("")]
-    local_root = store.local_path("")
-    if local_root is not None:
-        roots += [local_root, "file://" + local_root]
-    for root in roots:
-        root = root.rstrip("/").rstrip(os.sep)
-        if uri == root:
-            return ""
-        for sep in {"/", os.sep}:
-            if uri.startswith(root + sep):
-                return clean_relative(uri[len(root) + 1 :])
-    if "://" not in uri and not os.path.isabs(uri):
-        return clean_relative(uri)
-    raise ArtifactError(
-        f"artifact {uri} is not in this artifact store ({store.uri('')})",
-        hint="use the stack whose artifact store holds it (the one the run was recorded with)",
-    )
 
 
 def delete_artifact_files(store: ArtifactStore, uri: str) -> None:

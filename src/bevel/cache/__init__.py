@@ -8,15 +8,37 @@
 
 from __future__ import annotations
 
-from bevel.cache.fingerprint import SELF, code_hash, code_parts, helpers_of
-from bevel.cache.key import (
-    CACHE_KEY_VERSION,
-    CacheIngredients,
-    cache_key,
-    canonical_json,
-    explain,
-    ingredients_for,
-)
+from typing import TYPE_CHECKING
+
+from bevel._lazy import lazy_getattr
+
+# Loaded on first use: the CLI imports ``bevel.cache._project`` (is a frame the user's code?)
+# without the cache key and the fingerprinting, which ``bevel runs list`` never needs.
+_EXPORTS = {
+    "CACHE_KEY_VERSION": "bevel.cache.key:CACHE_KEY_VERSION",
+    "SELF": "bevel.cache.fingerprint:SELF",
+    "CacheIngredients": "bevel.cache.key:CacheIngredients",
+    "cache_key": "bevel.cache.key:cache_key",
+    "canonical_json": "bevel.cache.key:canonical_json",
+    "code_hash": "bevel.cache.fingerprint:code_hash",
+    "code_parts": "bevel.cache.fingerprint:code_parts",
+    "explain": "bevel.cache.key:explain",
+    "helpers_of": "bevel.cache.fingerprint:helpers_of",
+    "ingredients_for": "bevel.cache.key:ingredients_for",
+}
+
+if TYPE_CHECKING:
+    from bevel.cache.fingerprint import SELF, code_hash, code_parts, helpers_of
+    from bevel.cache.key import (
+        CACHE_KEY_VERSION,
+        CacheIngredients,
+        cache_key,
+        canonical_json,
+        explain,
+        ingredients_for,
+    )
+
+__getattr__ = lazy_getattr("bevel.cache", _EXPORTS, globals())
 
 __all__ = [
     "CACHE_KEY_VERSION",

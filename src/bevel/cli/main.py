@@ -82,7 +82,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 #: Subcommands kept in their own modules: group name -> {subcommand: "module:attribute"}. They
 #: are attached when their group loads (their modules import only what the group already has).
 SUBCOMMANDS: dict[str, dict[str, str]] = {
-    "runs": {"compare": "bevel.cli.compare:compare"},
     "artifacts": {"visualize": "bevel.cli.visualize:visualize"},
 }
 

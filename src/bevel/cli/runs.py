@@ -7,12 +7,12 @@ from collections import Counter
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from bevel._text import did_you_mean
 from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
+from bevel.cli.output import Screen
+from bevel.cli.plain import Styled
 from bevel.client import format as fmt
 from bevel.client import metrics, sweeps
 from bevel.client.lists import RunList, flatten, lookup
@@ -23,10 +23,14 @@ _STATUSES = [s.value for s in RunStatus]
 
 
 class _RunsGroup(click.Group):
-    """``runs`` with ``cancel`` and ``resume`` imported only when used (they load the run
-    path, which listing and showing runs does not need)."""
+    """``runs`` with ``cancel``, ``resume`` and ``compare`` imported only when used (they load
+    the run path and rich, which listing and showing runs does not need)."""
 
-    LAZY = {"cancel": "bevel.cli.runs_control:cancel", "resume": "bevel.cli.runs_control:resume"}
+    LAZY = {
+        "cancel": "bevel.cli.runs_control:cancel",
+        "resume": "bevel.cli.runs_control:resume",
+        "compare": "bevel.cli.compare:compare",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.LAZY])
@@ -96,7 +100,7 @@ def list_runs(
     param_names, keys = _names(params), _names(metric_keys)
     with open_client(stack) as client:
         found = client.runs(pipeline=pipeline, status=status, limit=limit)
-        console = output.stdout()
+        console = output.screen()
         if not found:
             console.print(
                 "no runs found" + (" (try without filters)" if pipeline or status else "")
@@ -146,12 +150,10 @@ def _note_empty_columns(
     if empty_metrics:
         known_metrics = sorted({k for values in found.latest_metrics().values() for k in values})
         unknown += [("metric", k, known_metrics) for k in empty_metrics]
-    err = output.stderr()
+    err = output.screen(stderr=True)
     for what, name, known in unknown:
         have = f"{what}s of these runs: {', '.join(known)}" if known else f"they have no {what}s"
-        err.print(
-            Text(f"note: no listed run has the {what} {name!r}; {did_you_mean(name, known)}{have}")
-        )
+        err.print(f"note: no listed run has the {what} {name!r}; {did_you_mean(name, known)}{have}")
 
 
 def _driver_gone(run: RunView) -> bool:
@@ -159,12 +161,12 @@ def _driver_gone(run: RunView) -> bool:
     return verdict is not None and verdict.dead
 
 
-def run_status(run: RunView, *, hint: bool = False) -> Text:
+def run_status(run: RunView, *, hint: bool = False) -> Styled:
     """A run's status; a running run whose process is gone says so (reading never reaps)."""
     if not _driver_gone(run):
-        return output.status(run.status.value)
+        return output.styled_status(run.status.value)
     tail = " (bevel runs reap records it as failed)" if hint else ""
-    return Text(run.status_text + tail, style="yellow")
+    return Styled(run.status_text + tail, "yellow")
 
 
 @runs.command("reap")
@@ -215,7 +217,7 @@ def show_run(run: str, stack: str | None) -> None:
       bevel runs show training-20240101-120000-ab12cd
     """
     with open_client(stack) as client:
-        print_run(output.stdout(), client.get_run(run))
+        print_run(output.screen(), client.get_run(run))
 
 
 def _steps_field(run: RunView) -> str:
@@ -243,9 +245,9 @@ def _trial_fields(run: RunView) -> list[tuple[str, object]]:
     return rows
 
 
-def print_run(console: Console, run: RunView) -> None:
+def print_run(console: Screen, run: RunView) -> None:
     pairs: list[tuple[str, object]] = [
-        ("run", Text(run.name, style="bold")),
+        ("run", Styled(run.name, "bold")),
         ("id", run.id),
         ("pipeline", run.pipeline),
         ("status", run_status(run, hint=True)),
@@ -265,7 +267,7 @@ def print_run(console: Console, run: RunView) -> None:
     if rest:
         pairs.append(("metadata", output.mapping(rest)))
     if run.error:
-        pairs.append(("error", Text(fmt.first_line(run.error), style="red")))
+        pairs.append(("error", Styled(fmt.first_line(run.error), "red")))
     output.fields(console, pairs)
 
     output.heading(console, "steps")
@@ -276,7 +278,7 @@ def print_run(console: Console, run: RunView) -> None:
             output.add_row(
                 tbl,
                 step.step_id,
-                output.status(step.status.value),
+                output.styled_status(step.status.value),
                 fmt.duration(step.duration),
                 step.attempts,
                 fmt.short_id(step.cached_from),
@@ -301,9 +303,9 @@ def print_run(console: Console, run: RunView) -> None:
     for step in run.steps.values():
         if step.status is StepStatus.FAILED:
             output.heading(console, f"step {step.step_id} failed")
-            console.print(Text(step.error or "(no error recorded)", style="red"))
+            console.print(Styled(step.error or "(no error recorded)", "red"))
             if step.traceback:
-                console.print(Text(step.traceback.rstrip()))
+                console.print(step.traceback.rstrip())
     for step in run.steps.values():
         hook = step.metadata.get(HOOK_ERROR)
         if isinstance(hook, dict):
@@ -311,8 +313,8 @@ def print_run(console: Console, run: RunView) -> None:
                 console,
                 f"step {step.step_id}: the {hook.get('hook')} hook {hook.get('function')} failed",
             )
-            console.print(Text(str(hook.get("error")), style="red"))
-            console.print(Text(f"its traceback: bevel logs {run.name} {step.step_id}"))
+            console.print(Styled(str(hook.get("error")), "red"))
+            console.print(f"its traceback: bevel logs {run.name} {step.step_id}")
 
 
 def _mapped_groups(steps: list[StepView]) -> list[list[StepView]]:
@@ -323,7 +325,7 @@ def _mapped_groups(steps: list[StepView]) -> list[list[StepView]]:
     return list(groups.values())
 
 
-def _print_outputs(console: Console, steps: list[StepView]) -> None:
+def _print_outputs(console: Screen, steps: list[StepView]) -> None:
     """One row per output; the calls of a mapped step and the elements of a list that a step
     is mapped over are one row each (``evaluate[0..19]``, ``output[0..19]``)."""
     rows: dict[tuple[str, str, bool], list[tuple[StepView, ArtifactView]]] = {}
@@ -360,7 +362,7 @@ def _base(name: str) -> str:
     return base if sep and rest.endswith("]") and rest[:-1].isdigit() else name
 
 
-def _print_metrics(console: Console, run: RunView) -> None:
+def _print_metrics(console: Screen, run: RunView) -> None:
     """The last value of each metric, which steps logged it, and its series as a sparkline."""
     if not run.metric_series:
         return
@@ -393,7 +395,7 @@ def _link(tracked: dict[str, Any]) -> str:
     return f"{tracked['url']} (run {tracked['run_id']})"
 
 
-def _print_metadata(console: Console, steps: list[StepView]) -> None:
+def _print_metadata(console: Screen, steps: list[StepView]) -> None:
     rows = [  # a tracked run's link in full: it is what one copies
         (s.step_id, k, _link(v) if k in _tracked(s.metadata) else fmt.value(v, 100))
         for s in steps
@@ -458,8 +460,8 @@ def explain_step(run: str, step: str, stack: str | None) -> None:
     with open_client(stack) as client:
         view = client.get_run(run).step(step)
         lines = view.explain()
-        console = output.stdout()
+        console = output.screen()
         if lines:
-            console.print(Text(lines[0], style="bold"))
+            console.print(Styled(lines[0], "bold"))
         for line in lines[1:]:
-            console.print(Text(f"  - {line}"))
+            console.print(f"  - {line}")

@@ -29,13 +29,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
+from bevel.artifacts._paths import artifact_path
 from bevel.artifacts.base import ArtifactStore
-from bevel.artifacts.gc import GRACE_SECONDS
-from bevel.artifacts.publish import artifact_path, load_recorded
-from bevel.cache.key import explain as explain_cache_key
-from bevel.client import cleanup
 from bevel.client import format as fmt
-from bevel.client.cleanup import Collected, Deleted
 from bevel.client.lists import ArtifactList, PipelineList, RunList
 from bevel.client.liveness import Reaped, assess, reap_dead_runs
 from bevel.client.metrics import MetricSeries, series_of
@@ -49,7 +46,6 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
-from bevel.models.control import Models
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 
@@ -58,7 +54,19 @@ _LIVENESS_CHECK_S = 5.0  # how often a log follower checks that the run's driver
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bevel.artifacts import gc, publish
+    from bevel.cache import key as cache_key
+    from bevel.client import cleanup
+    from bevel.client.cleanup import Collected, Deleted
     from bevel.client.compare_report import ComparisonReport
+    from bevel.models import control
+    from bevel.models.control import Models
+else:  # what listing and showing runs never needs loads on first use (``bevel runs list``)
+    cleanup = lazy_module("bevel.client.cleanup")
+    gc = lazy_module("bevel.artifacts.gc")
+    cache_key = lazy_module("bevel.cache.key")
+    control = lazy_module("bevel.models.control")
+    publish = lazy_module("bevel.artifacts.publish")
 
 
 def _parse_status(status: RunStatus | str | None) -> RunStatus | None:
@@ -94,7 +102,7 @@ class Client:
     @property
     def models(self) -> Models:
         """The model control plane: ``client.models.version("churn", "production")``."""
-        return Models(self.stack)
+        return control.Models(self.stack)
 
     # --- runs ---------------------------------------------------------------------------------
     def runs(
@@ -138,8 +146,10 @@ class Client:
         """
         return cleanup.delete_run(self.store, self.artifact_store, id_or_name, force=force)
 
-    def collect_garbage(self, *, grace: float = GRACE_SECONDS, dry_run: bool = False) -> Collected:
-        """Remove (or with ``dry_run`` list) what no record refers to: ``bevel gc``."""
+    def collect_garbage(self, *, grace: float | None = None, dry_run: bool = False) -> Collected:
+        """Remove (or with ``dry_run`` list) what no record refers to: ``bevel gc``. Files saved
+        within ``grace`` seconds are kept (default: ``artifacts.gc.GRACE_SECONDS``, an hour)."""
+        grace = gc.GRACE_SECONDS if grace is None else grace
         return cleanup.collect_garbage(
             self.store, self.artifact_store, grace=grace, dry_run=dry_run
         )
@@ -278,7 +288,7 @@ class Client:
 
     def load_artifact(self, artifact: ArtifactView) -> Any:
         """The artifact's value, through its materializer (its content hash verified)."""
-        return load_recorded(self.artifact_store, artifact)
+        return publish.load_recorded(self.artifact_store, artifact)
 
     def artifact_location(self, uri: str) -> str:
         """Where an artifact uri's files are: a local folder for a local store, else the uri."""
@@ -358,7 +368,7 @@ class Client:
             f"not cached: compared with step run {fmt.short_id(previous.id)} "
             f"(run {previous_run.name}, {fmt.timestamp(previous.started)})"
         )
-        lines.extend(explain_cache_key(previous.cache_ingredients, step.cache_ingredients))
+        lines.extend(cache_key.explain(previous.cache_ingredients, step.cache_ingredients))
         if previous.cache_ingredients == step.cache_ingredients and len(lines) == 2:
             lines.append(self._same_key_ran(step, previous))
         return lines

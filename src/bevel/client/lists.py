@@ -15,12 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bevel.client import render
+from bevel._lazy import lazy_module
 from bevel.client.views import ArtifactView, PipelineView, RunView
 from bevel.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from bevel.client import render
+else:  # notebook HTML: loaded when a list is shown in a notebook
+    render = lazy_module("bevel.client.render")
 
 _MISSING = object()
 

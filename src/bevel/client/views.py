@@ -22,12 +22,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel.client import format as fmt
-from bevel.client import render
 from bevel.client.liveness import Liveness, assess
 from bevel.client.metrics import MetricSeries
-from bevel.client.visualize import ArtifactVisualization
-from bevel.client.visualize import visualize as visualize_artifact
 from bevel.errors import NotFound
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -38,7 +36,12 @@ from bevel.metadata.records import (
 )
 
 if TYPE_CHECKING:
+    from bevel.client import render, visualize
     from bevel.client.client import Client
+    from bevel.client.visualize import ArtifactVisualization
+else:  # HTML for notebooks and visualizations: loaded when one is shown, never by a listing
+    render = lazy_module("bevel.client.render")
+    visualize = lazy_module("bevel.client.visualize")
 
 
 def from_fields(record: Any, view: type) -> dict[str, Any]:
@@ -87,7 +90,7 @@ class ArtifactView:
         """Its visualizations (statistics, previews, plots...), rendered: in a notebook the
         result shows itself; ``.html()`` is one self-contained page, ``.save(path)`` writes it.
         See :mod:`bevel.client.visualize`."""
-        return visualize_artifact(self)
+        return visualize.visualize(self)
 
     def path(self) -> str:
         """Where the files are: a local folder for a local store, else the store uri."""
