@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from bevel.artifacts.local import LocalArtifactStore
 from bevel.artifacts.materializers import registry
 from bevel.artifacts.materializers.numpy_array import FILENAME, NumpyMaterializer
 from bevel.artifacts.publish import load_artifact, save_artifact
+from bevel.errors import ArtifactCorrupted, ArtifactError
 
 ARRAYS = {
     "c order": np.arange(12.0).reshape(3, 4),
@@ -96,3 +98,83 @@ def test_saving_an_array_reads_nothing_back(
     assert folder is not None
     assert saved.content_hash == real(folder)[0]
     assert saved.size == os.path.getsize(os.path.join(folder, FILENAME))
+
+
+def _saved(tmp_path: Path, array: np.ndarray) -> tuple[LocalArtifactStore, Any, str]:
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    saved = save_artifact(store, array, registry.NUMPY_MATERIALIZER)
+    folder = store.local_path(saved.path)
+    assert folder is not None
+    return store, saved, folder
+
+
+def _load(store: LocalArtifactStore, saved: Any) -> Any:
+    return load_artifact(
+        store, uri=saved.uri, materializer=registry.NUMPY_MATERIALIZER, type_ref="",
+        content_hash=saved.content_hash, name="arr v1",
+    )  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:Stored array in format 2.0")
+@pytest.mark.parametrize("name", list(ARRAYS))
+def test_loading_an_array_verifies_it_in_the_same_pass_that_reads_it(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder is not hashed before loading (counted): the bytes are hashed as they fill
+    the array, and the array is exactly what np.load gives, layout included."""
+    store, saved, folder = _saved(tmp_path, ARRAYS[name])
+    rehashed: list[str] = []
+    real = hashing.hash_folder
+    monkeypatch.setattr(hashing, "hash_folder", lambda f: rehashed.append(f) or real(f))
+    loaded = _load(store, saved)
+    assert rehashed == []
+    expected = np.load(os.path.join(folder, FILENAME), max_header_size=10**6)
+    np.testing.assert_array_equal(loaded, expected)
+    assert loaded.dtype == expected.dtype and loaded.shape == expected.shape
+    assert loaded.flags.c_contiguous == expected.flags.c_contiguous
+    assert loaded.flags.f_contiguous == expected.flags.f_contiguous
+    assert loaded.flags.writeable
+
+
+@pytest.mark.parametrize("damage", ["flip a data byte", "truncate", "append", "another file"])
+def test_a_corrupted_array_is_detected_on_load(tmp_path: Path, damage: str) -> None:
+    """Issue 6's guarantee holds on the one-pass path: changed bytes, a shorter or longer file,
+    or a file added beside it, each raise ArtifactCorrupted naming the artifact."""
+    store, saved, folder = _saved(tmp_path, np.arange(100_000.0))
+    path = os.path.join(folder, FILENAME)
+    os.chmod(path, 0o644)
+    data = bytearray(Path(path).read_bytes())
+    if damage == "flip a data byte":
+        data[-10] ^= 0xFF
+    elif damage == "truncate":
+        del data[-100:]
+    elif damage == "append":
+        data += b"\0" * 8
+    else:
+        Path(folder, "extra.txt").write_text("x")
+    Path(path).write_bytes(bytes(data))
+    with pytest.raises(ArtifactCorrupted, match=r"arr v1.*is corrupted"):
+        _load(store, saved)
+
+
+def test_a_damaged_header_with_the_right_hash_is_not_reported_as_corruption(
+    tmp_path: Path,
+) -> None:
+    """A file that cannot be read but still hashes to its record (written that way) is an error
+    reading it, not corruption: the reader's own error is reported."""
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    saved = save_artifact(store, np.arange(3), registry.NUMPY_MATERIALIZER)
+    folder = store.local_path(saved.path)
+    assert folder is not None
+    path = os.path.join(folder, FILENAME)
+    os.chmod(path, 0o644)
+    Path(path).write_bytes(b"not an npy file")
+    os.chmod(folder, 0o755)
+    content_hash = hash_folder(folder)[0]
+    with pytest.raises(ArtifactError) as err:
+        load_artifact(
+            store, uri=saved.uri, materializer=registry.NUMPY_MATERIALIZER, type_ref="",
+            content_hash=content_hash, name="arr v1",
+        )  # fmt: skip
+    assert not isinstance(err.value, ArtifactCorrupted)
+    assert "cannot load artifact 'arr v1'" in err.value.message

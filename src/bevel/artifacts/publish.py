@@ -37,12 +37,25 @@ from bevel.artifacts._paths import artifact_path
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, discard, tmp_name
 from bevel.artifacts.gc import sweep_tmp_once
-from bevel.artifacts.hashing import RERUN_HINT, hash_saved, hex_of, verify_folder
+from bevel.artifacts.hashing import (
+    RERUN_HINT,
+    HashedReadError,
+    check_hash,
+    hash_saved,
+    hex_of,
+    verify_folder,
+)
 from bevel.artifacts.marker import marker_path
 from bevel.artifacts.materializers.base import Materializer
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.remote_cache import fetch, private_copy
-from bevel.errors import ArtifactError, ArtifactMissing, BevelError, BevelWarning
+from bevel.errors import (
+    ArtifactCorrupted,
+    ArtifactError,
+    ArtifactMissing,
+    BevelError,
+    BevelWarning,
+)
 from bevel.viz.kinds import Visualization
 
 __all__ = [
@@ -335,11 +348,17 @@ def load_artifact(
         )
     if getattr(mat, "keeps_files", False):
         folder = private_copy(folder, private_dir)
-    if verify and local:  # the files handed to the materializer (for Path: the private copy)
-        verify_folder(folder, uri=uri, content_hash=content_hash, name=name)
     type_ = _import_type(type_ref)
     try:
+        if verify and local:  # the files handed to the materializer (for Path: the private copy)
+            loaded = _load_verified(mat, folder, type_, uri=uri, content_hash=content_hash,
+                                    name=name)  # fmt: skip
+            if loaded is not _NOT_LOADED:
+                return loaded
+            verify_folder(folder, uri=uri, content_hash=content_hash, name=name)
         return mat.load(folder, type_)
+    except ArtifactCorrupted:
+        raise
     except ArtifactError as exc:
         raise type(exc)(
             f"cannot load artifact {name!r} from {uri}: {exc.message}", hint=exc.hint
@@ -350,6 +369,28 @@ def load_artifact(
             f"{type(exc).__name__}: {exc}",
             hint="install the library versions the artifact was saved with, or " + RERUN_HINT,
         ) from exc
+
+
+_NOT_LOADED = object()
+
+
+def _load_verified(
+    mat: Materializer, folder: str, type_: type | None, *, uri: str, content_hash: str, name: str
+) -> Any:
+    """The object from one pass over the files, verified (``Materializer.load_hashed``), or
+    ``_NOT_LOADED`` when the materializer cannot do that for this folder."""
+    try:
+        done = mat.load_hashed(folder, type_)
+    except HashedReadError as exc:  # damaged: say so when the bytes changed, else why
+        check_hash(exc.content_hash, uri=uri, content_hash=content_hash, name=name)
+        cause = exc.__cause__
+        assert cause is not None
+        raise cause from None
+    if done is None:
+        return _NOT_LOADED
+    obj, actual = done
+    check_hash(actual, uri=uri, content_hash=content_hash, name=name)
+    return obj
 
 
 def _import_type(ref: str) -> type | None:

@@ -86,6 +86,14 @@ class Materializer(abc.ABC):
     #: change the stored artifact. Default: False (``load`` reads the data into memory).
     keeps_files: ClassVar[bool] = False
 
+    def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
+        """``(load(directory, type_), the folder's content hash)`` computed from one read of the
+        files, or None (the default) when this materializer cannot: bevel then hashes the folder
+        to verify it, and loads it. For big single-file formats (``.npy``), where verifying and
+        then loading read every byte twice; use :func:`bevel.artifacts.hashing.read_hashed`.
+        """
+        return None
+
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         """What ``load(type_)`` would return after ``save(obj)``, computed in memory, or
         ``NotImplemented`` when that cannot be done exactly and cheaply (the default).
@@ -131,6 +139,10 @@ class _Completed(Materializer):
     @property  # type: ignore[misc]
     def keeps_files(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.inner, "keeps_files", False))
+
+    def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
+        method = getattr(self.inner, "load_hashed", None)
+        return method(directory, type_) if method is not None else None  # type: ignore[no-any-return]
 
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         method = getattr(self.inner, "reloaded", None)

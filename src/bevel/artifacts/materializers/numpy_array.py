@@ -1,7 +1,9 @@
 """numpy arrays (and numpy scalars) as one ``.npy`` file.
 
 ``.npy`` is numpy's own format: written with one header plus the raw buffer (no extra copy for
-contiguous arrays, hashed while it is written) and readable without bevel. The visualization
+contiguous arrays, hashed while it is written) and readable without bevel. Loading reads the
+file once, straight into the new array's memory, hashing it on the way (:meth:`load_hashed`),
+where ``np.load`` after verifying would read it twice. The visualization
 (shape, dtype, a summary and a plot) is described in :mod:`._array_viz`. Pickle inside
 ``.npy`` is refused, so object arrays need an explicit opt-in.
 """
@@ -14,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from bevel.artifacts.hashing import write_hashed
+from bevel.artifacts.hashing import HashingReader, read_hashed, write_hashed
 from bevel.artifacts.materializers._array_viz import array_html
 from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
@@ -52,6 +54,34 @@ def _load(path: str, mmap_mode: Literal["r"] | None) -> np.ndarray:
     return loaded
 
 
+def _read_npy(f: HashingReader, max_header_size: int) -> np.ndarray | None:
+    """The array in an ``.npy`` file, read as ``np.load(allow_pickle=False)`` reads it; None for
+    a header version other than 1.0 and 2.0 (the caller falls back to ``np.load``)."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=max_header_size)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=max_header_size)
+    else:
+        return None
+    if dtype.hasobject:
+        raise ArtifactError(
+            f"{FILENAME} holds Python objects (dtype {dtype}), which loading refuses to unpickle",
+            hint="load it with numpy yourself if you trust it: np.load(path, allow_pickle=True)",
+        )
+    count = 1
+    for n in shape:
+        count *= n
+    flat = np.empty(count, dtype=dtype)
+    wanted = flat.nbytes
+    if f.readinto(flat.view(np.uint8) if wanted else bytearray()) != wanted:
+        raise ArtifactError(f"{FILENAME} ends before its data does")
+    if fortran:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
 class NumpyMaterializer:
     version: ClassVar[str] = "1"
 
@@ -77,6 +107,23 @@ class NumpyMaterializer:
         if type_ is not None and issubclass(type_, np.generic):
             return array[()]  # a 0-d array back to the numpy scalar it was
         return array
+
+    def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
+        """:meth:`load` and the folder's content hash from one read of the file: the header is
+        parsed as ``np.load`` parses it, then the data is read into the array's own memory
+        and hashed chunk by chunk. None (bevel then verifies, then loads) where the folder holds
+        more than the file or the file is one only ``np.load`` reads (format 3.0 headers)."""
+        path = os.path.join(directory, FILENAME)
+        limit = max(10_000, os.path.getsize(path)) if os.path.exists(path) else 10_000
+        done = read_hashed(directory, FILENAME, lambda f: _read_npy(f, limit))
+        if done is None:
+            return None
+        array, content_hash = done
+        if array is None:  # a header only np.load reads
+            return None
+        if type_ is not None and issubclass(type_, np.generic):
+            return array[()], content_hash
+        return array, content_hash
 
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         """A copy in the memory layout ``np.save`` writes (Fortran order only for an array that
