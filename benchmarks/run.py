@@ -12,6 +12,8 @@ does the same work without bevel, run in the same invocation (so machine noise h
              vs a loop writing each result to its own file and one SQLite row per step
   cached     the 10-step chain re-run fully cached     vs the same reference
   array      a step making a 100 MiB float64 array, a step summing it   vs np.save + np.load
+  load       loading that array's artifact in a new process through the Client, verified
+             against its content hash                                    vs np.load of the file
   frame      the same with a 1M x 10 DataFrame                          vs to_parquet + read_parquet
   list       `bevel runs list`, `bevel runs show RUN` and a Client listing 50 runs with their
              status                                                      vs `python -c pass`
@@ -131,6 +133,18 @@ path = os.path.join(sys.argv[1], "a.npy")
 np.save(path, a)
 b = np.load(path)
 float(b.sum())
+"""
+
+LOAD = """
+from bevel import Client
+with Client() as client:
+    float(client.last_run("arrays").steps["make"].output.load().sum())
+"""
+
+LOAD_REF = """
+import sys
+import numpy as np
+float(np.load(sys.argv[1]).sum())
 """
 
 FRAME = """
@@ -526,6 +540,18 @@ class Bench:
             "100 MiB array", ARRAY, ARRAY_REF, "numpy", "np.save + np.load", "<= 1.3x"
         )
 
+    def load(self) -> None:
+        """Loading the 100 MiB array artifact in a new process through the Client (its content
+        hash verified as it is read) vs np.load of the same file."""
+        self.reset_home()
+        subprocess.run([PY, self.script("arrays.py", ARRAY)], env=self.env, check=True)
+        files = list((self.work / ".bevel" / "artifacts" / "data").rglob("array.npy"))
+        assert len(files) == 1, files
+        bevel = self.run([self.script("load.py", LOAD)])
+        reference = self.run([self.script("load_ref.py", LOAD_REF), str(files[0])])
+        self.add("load a 100 MiB array artifact (verified)", bevel, reference, "np.load",
+                 "")  # fmt: skip
+
     def frame(self) -> None:
         self._data_pipeline(
             "1M x 10 DataFrame", FRAME, FRAME_REF, "pandas", "to_parquet + read_parquet", "<= 1.15x"
@@ -836,8 +862,8 @@ def _record_runs(db_url: str, count: int) -> None:
 
 
 WORKLOADS = (
-    "imports", "chain", "array", "frame", "listing", "cold", "scale", "team", "rest", "sweep",
-    "predict", "data", "fanout", "parallel", "daskstep", "dashboard",
+    "imports", "chain", "array", "load", "frame", "listing", "cold", "scale", "team", "rest",
+    "sweep", "predict", "data", "fanout", "parallel", "daskstep", "dashboard",
 )  # fmt: skip
 
 
