@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 import bevel
+from bevel.client.format import duration
 from bevel.errors import BevelError
 from bevel.metadata.rest.codec import encode
 
@@ -90,23 +91,6 @@ def page_error(request: Request, err: BevelError, status: int) -> Response:
 
 
 # --- filters -------------------------------------------------------------------------------
-
-
-def duration(seconds: float | None) -> str:
-    """``3725.4`` -> ``1h 2m``; ``42.1`` -> ``42.1s``; None -> ``-``."""
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours // 24}d {hours % 24}h"
 
 
 def when(moment: datetime | None) -> str:
