@@ -9,9 +9,6 @@ In CI (``CI`` set) a missing Chromium or Playwright fails the tests instead of s
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,28 +16,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = os.environ.get("BEVEL_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def screenshot_dir() -> Path:
-    folder = Path(
-        os.environ.get("BEVEL_SCREENSHOTS") or Path(tempfile.gettempdir(), "bevel-screenshots")
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+from bevel.testing import browser as chromium_support
+from bevel.testing.browser import screenshot_dir
 
 
 @dataclass
@@ -102,20 +79,5 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    missing = ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "playwright is not installed (pip install -e '.[dev]')"
-    if not missing and not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        missing = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if missing:
-        if IN_CI:
-            pytest.fail(f"{missing} [CI is set: browser tests must run]", pytrace=False)
-        pytest.skip(missing)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield Browser(browser)
-        finally:
-            browser.close()
+    with chromium_support.chromium() as launched:
+        yield Browser(launched)

@@ -6,10 +6,7 @@ module). In CI a missing Chromium fails the browser tests instead of skipping th
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,14 +22,7 @@ from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.auth.store import AuthStore
 from bevel.server.config import ServerConfig
 from bevel.server.dashboard import create_dashboard_app
-
-CHROMIUM = os.environ.get("BEVEL_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # fmt: skip
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
+from bevel.testing.browser import chromium, screenshot_dir
 
 HOSTILE = """<!doctype html><html><body><p>a hostile report</p><script>
 const out = {origin: self.origin};
@@ -155,32 +145,10 @@ def serve(app: Any) -> Iterator[LiveServer]:
         server.stop()
 
 
-def screenshot_dir() -> Path:
-    folder = Path(os.environ.get("BEVEL_SCREENSHOTS") or Path(tempfile.gettempdir(),
-                                                              "bevel-screenshots"))  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "playwright is not installed (pip install -e '.[dev]')"
-    if not missing and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        missing = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    if missing:
-        if IN_CI:
-            pytest.fail(f"{missing} [CI is set: browser tests must run]", pytrace=False)
-        pytest.skip(missing)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Watched:

@@ -4,8 +4,6 @@ they cannot read the user's cookie or storage, or call the API as the user."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,15 +14,9 @@ from click.testing import Result
 from bevel.metadata.records import StepCompletion
 from bevel.metadata.rest.store import RestMetadataStore
 from bevel.server.auth.guard import COOKIE
+from bevel.testing.browser import chromium
 from bevel.testing.records import done, make_artifact, make_run, make_step
 from bevel.testing.servers import BevelServer
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-quic",
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]  # fmt: skip
-IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 HOSTILE = """<!doctype html><html><body><p>a report</p><script>
 const out = {origin: self.origin};
@@ -40,17 +32,8 @@ fetch("/api/v1/runs", {credentials: "include"})
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        message = "Chromium is not installed (apt-get install -y chromium)"
-        if IN_CI:
-            pytest.fail(message + " [CI is set: browser tests must run]")
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_hostile_html_runs_in_an_opaque_origin(
