@@ -1,5 +1,5 @@
 """The state of one run inside the engine's loop: what is pending, done, failed, and what the
-next steps receive (see :mod:`bevel.run.engine`)."""
+next steps receive (see :mod:`bevel.run.driver`)."""
 
 from __future__ import annotations
 
