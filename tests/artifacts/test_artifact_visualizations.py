@@ -327,3 +327,25 @@ def test_cli_unknown_artifact_is_a_clear_error(bevel_home: Path, invoke: Any) ->
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "nope-nope" in result.output
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).normal(size=50_000),
+        np.random.default_rng(1).integers(0, 7, size=10_000).astype(float),  # values on edges
+        np.array([3.0, 3.0, 3.0]),
+        np.linspace(-1e300, 1e300, 1000),
+    ],
+)
+def test_the_array_histogram_counts_every_value_in_numpys_bins(values: np.ndarray) -> None:
+    """The fast histogram of an array's visualization has numpy's edges and counts each value
+    once; a value may move to a neighbouring bin only when it lies on an inner edge."""
+    from bevel.artifacts.materializers._array_viz import _histogram
+
+    counts, edges = _histogram(values, float(values.min()), float(values.max()))
+    expected, expected_edges = np.histogram(values, bins=30)
+    np.testing.assert_allclose(edges, expected_edges)
+    assert counts.sum() == values.size
+    on_edges = np.isin(values, expected_edges[1:-1]).sum()
+    assert np.abs(counts - expected).sum() <= 2 * on_edges + 2
