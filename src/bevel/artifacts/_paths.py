@@ -31,14 +31,22 @@ def child(path: str, name: str) -> str:
 def local_rename(src: str, dst: str) -> None:
     """Atomic move on one local filesystem. A file replaces ``dst``; a folder never merges into
     or replaces an existing non-empty folder (FileExistsError), which is what lets two
-    processes publish the same content-addressed folder at once."""
-    os.makedirs(os.path.dirname(dst), exist_ok=True)
-    if not os.path.isdir(src):
-        os.replace(src, dst)
-        return
+    processes publish the same content-addressed folder at once. ``dst``'s parent is made
+    when it is missing (tried first: one system call when it exists, the usual case)."""
+    # POSIX rename(2) does both (a file replaces a file; a folder only an empty folder);
+    # Windows needs replace() for files and refuses to replace folders either way.
+    move = os.rename if os.name != "nt" or os.path.isdir(src) else os.replace
     try:
-        os.rename(src, dst)
+        try:
+            move(src, dst)
+        except FileNotFoundError:
+            if not os.path.lexists(src):
+                raise
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            move(src, dst)
     except OSError as exc:
+        if isinstance(exc, FileNotFoundError) or not os.path.isdir(src):
+            raise
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST) or os.path.isdir(dst):
             raise FileExistsError(errno.EEXIST, "destination folder exists", dst) from exc
         raise

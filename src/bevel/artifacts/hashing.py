@@ -32,7 +32,7 @@ import hashlib
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from bevel.artifacts._paths import local_files
@@ -342,3 +342,16 @@ def fingerprint_path(path: str, check: str = "content") -> str:
         return hash_folder(path)[0]
     folder, name = os.path.split(os.path.abspath(path))
     return _hash_files(folder, [name])[0]
+
+
+def hash_bytes(files: Mapping[str, bytes]) -> tuple[str, int]:
+    """:func:`hash_folder` of a folder holding ``files`` (relative posix name -> bytes), in
+    memory: what a small artifact hashes to before any of it is written."""
+    digest = hashlib.sha256()
+    total = 0
+    for name in sorted(files):
+        data = files[name]
+        digest.update(b"%s\0%d\0" % (name.encode("utf-8"), len(data)))
+        digest.update(data)
+        total += len(data)
+    return PREFIX + digest.hexdigest(), total

@@ -34,9 +34,13 @@ class LocalArtifactStore:
         full = self._full(path)
         if "b" not in mode:
             mode += "b"
-        if any(flag in mode for flag in "wax+"):
-            os.makedirs(os.path.dirname(full), exist_ok=True)
-        return cast(IO[bytes], open(full, mode))  # the caller closes it
+        try:
+            return cast(IO[bytes], open(full, mode))  # the caller closes it
+        except FileNotFoundError:
+            if not any(flag in mode for flag in "wax+"):
+                raise
+        os.makedirs(os.path.dirname(full), exist_ok=True)  # only when missing: one open a write
+        return cast(IO[bytes], open(full, mode))
 
     def exists(self, path: str) -> bool:
         return os.path.exists(self._full(path))

@@ -180,11 +180,24 @@ def info_time(info: Mapping[str, Any]) -> float | None:
     return None
 
 
-def touch(store: ArtifactStore, path: str) -> None:
-    """Record that the content at ``path`` was just found in use (its marker's ``used``)."""
-    found = read(store, path)
-    if found is not None and found.files is not None:
-        write(store, path, found.content_hash, found.files)
+#: A marker whose ``used`` is younger than this is not rewritten when its content is found in
+#: use again: a run re-saving the same small outputs every few milliseconds would otherwise
+#: rewrite the marker (a file and a rename) on every save. The protection it gives is barely
+#: shorter: a sweep keeps what was used within its grace period (an hour by default), and what
+#: a sweep with a grace period under a minute removes in between is put back by
+#: :func:`bevel.artifacts.publish.ensure_stored` after the record is written.
+FRESH_FOR = 60.0
+
+
+def touch(store: ArtifactStore, path: str, found: Marker | None = None) -> None:
+    """Record that the content at ``path`` was just found in use (its marker's ``used``),
+    unless it was so within :data:`FRESH_FOR` seconds. Pass ``found`` when it was read already.
+    """
+    if found is None:
+        found = read(store, path)
+    if found is None or found.files is None or found.used > time.time() - FRESH_FOR:
+        return
+    write(store, path, found.content_hash, found.files)
 
 
 def check(store: ArtifactStore, path: str, marker: Marker | None = None) -> Check:
@@ -193,7 +206,17 @@ def check(store: ArtifactStore, path: str, marker: Marker | None = None) -> Chec
     Pass ``marker`` when it was read already.
     """
     if marker is None:
-        marker = read(store, path)
+        return read_and_check(store, path)[0]
+    return _compare(store, path, marker)
+
+
+def read_and_check(store: ArtifactStore, path: str) -> tuple[Check, Marker | None]:
+    """:func:`check`, reading the marker once; also returns the marker (None: there is none)."""
+    marker = read(store, path)
+    return _compare(store, path, marker), marker
+
+
+def _compare(store: ArtifactStore, path: str, marker: Marker | None) -> Check:
     stats = stat_tree(store, path)
     if stats is None:  # the store cannot list details: only the marker's presence is known
         if not store.exists(path):

@@ -9,7 +9,11 @@ Layout of a store (paths relative to its root)::
     .tmp/<pid>-<host>-<random>/      folders and files being written
 
 Saving materializes into a temporary folder (inside the store when it is local, so publishing is
-one rename), hashes it (while writing, for materializers that can: see ``hashing.write_hashed``), and publishes it at its content-addressed path, marker last. When that
+one rename), hashes it (while writing, for materializers that can: see ``hashing.write_hashed``), and publishes it at its content-addressed path, marker last. A materializer
+that can give its files in memory (``encode``: JSON builtins, text, bytes) has them hashed
+before anything is written, so stored content is found without writing a file and new content
+is written once, straight into the folder that is renamed into place
+(:func:`bevel.artifacts.content.publish_files`). When that
 path holds something already it is *checked*, never just trusted: its marker's manifest is
 compared with a fresh listing (sizes and change stamps, no data read; a folder without a marker
 is re-hashed). Identical bytes are then not stored twice (the marker is refreshed, which tells
@@ -23,11 +27,13 @@ Stored files are made read-only on local stores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +47,7 @@ from bevel.artifacts.hashing import (
     RERUN_HINT,
     HashedReadError,
     check_hash,
+    hash_bytes,
     hash_saved,
     hex_of,
     verify_folder,
@@ -100,8 +107,14 @@ def save_artifact(
     """
     mat = get_materializer(materializer)
     what = f"artifact {name!r}" if name else with_article(type(obj).__qualname__)
-    if store.local_path("") is not None:
+    files = _encoded(mat, materializer, obj, what) if store.local_path("") is not None else None
+    if files is not None:  # small: hashed in memory, written once, straight to its place
         sweep_tmp_once(store)  # leftovers of killed saves (once per process and store)
+        content_hash, size = hash_bytes(files)
+        path = data_path(content_hash)
+        content.publish_files(store, path, content_hash, files)
+    elif store.local_path("") is not None:
+        sweep_tmp_once(store)
         tmp = tmp_name()
         store.makedirs(tmp)
         work = store.local_path(tmp)
@@ -171,8 +184,28 @@ def is_intact(store: ArtifactStore, uri: str, content_hash: str | None = None) -
 
 
 def _materialize(mat: Materializer, ref: str, obj: Any, directory: str, what: str) -> None:
-    try:
+    with _saving(ref, what):
         mat.save(obj, directory)
+
+
+def _encoded(mat: Materializer, ref: str, obj: Any, what: str) -> Mapping[str, bytes] | None:
+    """The files ``mat`` would save for ``obj``, in memory, when it can say (an optional
+    ``encode(obj)`` giving relative name -> bytes, or None for an object too big for that):
+    such content is hashed before anything is written, and not written at all when the store
+    has it already."""
+    encode = getattr(mat, "encode", None)
+    if encode is None:
+        return None
+    with _saving(ref, what):
+        files: Mapping[str, bytes] | None = encode(obj)
+    return files
+
+
+@contextlib.contextmanager
+def _saving(ref: str, what: str) -> Iterator[None]:
+    """A materializer's failure to save, as an ArtifactError naming the artifact."""
+    try:
+        yield
     except BevelError:
         raise
     except Exception as exc:

@@ -315,7 +315,8 @@ def _attempt(
                 sink.write(tried.traceback)
     finally:
         _CURRENT.reset(token)
-        shutil.rmtree(private_dir, ignore_errors=True)  # private copies of Path inputs
+        if os.path.lexists(private_dir):  # private copies of Path inputs, made when loaded
+            shutil.rmtree(private_dir, ignore_errors=True)
     return tried
 
 

@@ -19,6 +19,11 @@ value of small artifacts) are optional. A class that does not derive from
 :class:`Materializer` but has ``save`` and ``load`` works too: :func:`complete` gives it the same
 defaults. Materializers are registered by type through a table of lazy ``"module:qualname"``
 strings (:mod:`.registry`), so registering the pandas materializer never imports pandas.
+
+A materializer of small values may also offer ``encode(obj) -> dict[str, bytes] | None``: the
+files ``save`` would write (relative name -> bytes), or None to let ``save`` write them. bevel
+then hashes them in memory and writes nothing when the store holds that content already
+(bevel's JSON, text and bytes materializers do; the bytes must be exactly ``save``'s).
 """
 
 from __future__ import annotations

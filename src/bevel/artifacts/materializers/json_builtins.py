@@ -157,10 +157,15 @@ class JsonMaterializer:
     version: ClassVar[str] = "1"
 
     def save(self, obj: Any, directory: str) -> None:
+        data = self.encode(obj)[FILENAME]  # checked before a file is made
+        with open(os.path.join(directory, FILENAME), "wb") as f:
+            f.write(data)
+
+    def encode(self, obj: Any) -> dict[str, bytes]:
+        """The files ``save`` writes, in memory (bevel hashes small artifacts before writing)."""
         obj = _as_builtin(obj)
         check_json(obj)
-        with open(os.path.join(directory, FILENAME), "w", encoding="utf-8") as f:
-            f.write(_encode(obj))
+        return {FILENAME: _encode(obj).encode("utf-8")}
 
     def load(self, directory: str, type_: type | None) -> Any:
         with open(os.path.join(directory, FILENAME), encoding="utf-8") as f:

@@ -15,6 +15,13 @@ class BytesMaterializer:
         with open(os.path.join(directory, FILENAME), "wb") as f:
             f.write(obj)
 
+    def encode(self, obj: Any) -> dict[str, bytes] | None:
+        """The file ``save`` writes, in memory (bevel hashes it before writing); None for
+        anything but bytes and bytearray (``save`` says what is wrong with it)."""
+        if isinstance(obj, bytes | bytearray):
+            return {FILENAME: bytes(obj)}
+        return None
+
     def load(self, directory: str, type_: type | None) -> Any:
         with open(os.path.join(directory, FILENAME), "rb") as f:
             data = f.read()

@@ -34,9 +34,14 @@ def _kind(obj: Any) -> tuple[str, str]:
 
 class TextMaterializer(Materializer):
     def save(self, obj: Any, directory: str) -> None:
+        for name, data in self.encode(obj).items():
+            with open(os.path.join(directory, name), "wb") as f:
+                f.write(data)
+
+    def encode(self, obj: Any) -> dict[str, bytes]:
+        """The files ``save`` writes, in memory (bevel hashes small artifacts before writing)."""
         _, ext = _kind(obj)
-        with open(os.path.join(directory, "text" + ext), "w", encoding="utf-8", newline="") as f:
-            f.write(str.__str__(obj))
+        return {"text" + ext: str.__str__(obj).encode("utf-8")}
 
     def load(self, directory: str, type_: type | None) -> Any:
         (name,) = [n for n in os.listdir(directory) if n.startswith("text.")]
