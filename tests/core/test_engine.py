@@ -18,7 +18,7 @@ from pool_orchestrators import ThreadPoolOrchestrator
 from bevel import Client, current, pipeline, step
 from bevel.api import run_pipeline
 from bevel.artifacts.local import LocalArtifactStore
-from bevel.errors import RunFailed, StatusConflict
+from bevel.errors import NotFound, RunFailed, StatusConflict
 from bevel.metadata.records import RunRecord
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.orchestrators.local import LocalOrchestrator
@@ -350,3 +350,55 @@ def test_run_pipeline_closes_the_stack_it_built_and_not_the_one_it_was_given(
     assert len(closed) == 2  # the caller's stack stays open for the caller
     assert Client(mine).last_run("chain").status == "completed"
     mine.close()
+
+
+@pytest.mark.parametrize("when", ["before the read", "between the read and the write"])
+def test_a_step_recorded_not_run_that_its_worker_started_ends_once_as_not_finished(
+    bevel_home: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """A crash's wind-down records "not run" for a step whose task it cancelled, but a worker
+    had started it already (Dask cannot stop a task a worker has begun; the cancel came too
+    late). Regression: the driver's SKIPPED insert collided with the worker's RUNNING step run
+    and the store error replaced the run's own error. Now the step run is ended as not
+    finished, once, whichever wrote first."""
+    from bevel.api import compile_pipeline
+    from bevel.metadata.records import StepRunRecord, StepStatus
+    from bevel.run.events import NullListener
+    from bevel.run.scheduler import Scheduler
+    from bevel.run.task import new_id
+
+    stack = default_stack()
+    store = stack.metadata_store
+    try:
+        compiled = compile_pipeline(chain)
+        run = store.create_run(engine.new_run(compiled.plan, stack))
+        spec = compiled.plan.steps[0]
+        started = StepRunRecord(
+            id=new_id(), run_id=run.id, step_id=spec.id, step_name=spec.name,
+            status=StepStatus.RUNNING, started=run.created, params=spec.params,
+            code_hash=spec.code_hash,
+        )  # fmt: skip
+        if when == "before the read":
+            store.start_step_run(started)
+        else:
+            reads = []
+
+            def read_then_the_worker_starts(step_run_id: str) -> StepRunRecord:
+                if not reads:  # the driver reads nothing; the worker then starts the step
+                    reads.append(step_run_id)
+                    store.start_step_run(started)
+                    raise NotFound(f"step run {step_run_id} not found")
+                return type(store).get_step_run(store, step_run_id)
+
+            monkeypatch.setattr(store, "get_step_run", read_then_the_worker_starts)
+        sched = Scheduler(compiled, stack, run, NullListener())
+        because = "not run: the run crashed: RuntimeError: boom"
+        record = sched.record_not_run(spec, started.id, StepStatus.SKIPPED, because)
+        assert (record.status, record.error) == (
+            StepStatus.FAILED,
+            "not finished: the run crashed: RuntimeError: boom",
+        )
+        (stored,) = store.step_runs(run.id)
+        assert (stored.id, stored.status, stored.error) == (started.id, record.status, record.error)
+    finally:
+        stack.close()

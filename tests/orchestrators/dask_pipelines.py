@@ -148,3 +148,23 @@ def quick(x: int) -> int:
 @pipeline
 def slow_then_quick(seconds: float = 4.0) -> None:
     quick(nap(seconds))
+
+
+@step
+def held(marker: str, release: str) -> int:
+    """Says it started (writes ``marker``), then runs until the test creates ``release``."""
+    Path(marker).write_text(str(os.getpid()))
+    while not Path(release).exists():
+        time.sleep(0.05)
+    return 7
+
+
+@step
+def brief() -> int:
+    return 1
+
+
+@pipeline
+def one_held_one_brief(marker: str, release: str) -> None:
+    held(marker, release)
+    brief()

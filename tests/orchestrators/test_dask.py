@@ -363,3 +363,57 @@ def test_logs_of_a_step_on_a_worker_are_followed_from_s3_while_it_runs(
     assert run.steps["chatty"].logs() == "first line\nsecond line\n"
     meta = Client(stack="remote").store.get_metadata("step_run", run.steps["chatty"].id)
     assert meta.get("worker") in set(cluster.worker_pids())  # it ran on a Dask worker
+
+
+class _BreaksWhenBriefEnds:
+    """A listener that raises (which crashes the run) when step ``brief`` ends, once ``held``
+    is running on its worker; ``held`` is released a second later, while the run winds down."""
+
+    def __init__(self, marker: Path, release: Path) -> None:
+        self.marker, self.release = marker, release
+
+    def on_run_start(self, run: Any, plan: Any) -> None:
+        pass
+
+    def on_step_start(self, step_id: str, step_name: str) -> None:
+        pass
+
+    def on_step_end(self, step_run: Any) -> None:
+        if step_run.step_id != "brief":
+            return
+        deadline = time.monotonic() + 60
+        while not self.marker.exists():  # `held` runs on a worker (brief may have run first)
+            assert time.monotonic() < deadline, "step held never started"
+            time.sleep(0.05)
+        threading.Timer(1.0, self.release.touch).start()
+        raise RuntimeError("the progress display broke")
+
+    def on_run_end(self, run: Any) -> None:
+        pass
+
+
+def test_a_crash_while_a_step_runs_on_a_worker_keeps_the_crash_and_the_steps_real_outcome(
+    cluster: Cluster, project: Path, on_dask: Any, tmp_path: Path
+) -> None:
+    """Regression: the crash's wind-down cancelled the concurrent future of a step that was
+    running on a Dask worker (it could always be cancelled) and recorded the step "not run"
+    over the worker's RUNNING step run: the store refused the duplicate, and the user saw that
+    MetadataError instead of the crash. Now the wind-down waits for the running step, as on
+    every other executor, and records its real outcome once."""
+    marker, release = tmp_path / "held-started", tmp_path / "release"
+    pipe = load_pipeline("pipes.py:one_held_one_brief")
+    with pytest.raises(RuntimeError, match="the progress display broke"):
+        run_pipeline(
+            pipe, params={"marker": str(marker), "release": str(release)},
+            stack=on_dask(cluster), enable_cache=False,
+            listener=_BreaksWhenBriefEnds(marker, release),
+        )  # fmt: skip
+    (run,) = Client().store.list_runs()
+    assert run.status.value == "failed"
+    assert run.error == "the run crashed: RuntimeError: the progress display broke"
+    records = Client().store.step_runs(run.id)
+    assert sorted((s.step_id, s.status.value) for s in records) == [
+        ("brief", "completed"),
+        ("held", "completed"),  # it ran to its end on the worker while the run wound down
+    ]
+    assert Client().get_run(run.id).steps["held"].output.load() == 7

@@ -22,8 +22,11 @@ worker rebuilds the stack from its name, fetches the shipped project source
   as soon as they end, with no round trip through the driver.
 - **Timeouts** count from submission, or for a chained step from the end of the steps it
   waited for (Dask does not say when a task starts), and cannot stop the worker's thread: the step is recorded failed at its deadline, what it writes later is
-  refused. **Cancelling** the run cancels its queued tasks; running ones finish on their
-  workers and their late reports are refused.
+  refused. **Cancelling** a step's future cancels its task only while no worker has it: a
+  step on a worker cannot be stopped, so its future then refuses the cancel (it is running),
+  and the engine waits for its real outcome, as on every other executor (a crash or Ctrl-C
+  winding the run down). Cancelling the run (``bevel runs cancel``) cancels every task; a
+  running one finishes on its worker and its late report is refused.
 """
 
 from __future__ import annotations
@@ -184,6 +187,20 @@ class _Remote:
     upstream: dict[str, Any] = field(default_factory=dict)  # step id -> Dask future
 
 
+class _StepFuture(Future[Any]):
+    """A step's future: it cannot be cancelled once a worker has the step's task, since
+    nothing stops a task on a worker (the scheduler is asked, at cancel time only)."""
+
+    def __init__(self, executor: DaskExecutor) -> None:
+        super().__init__()
+        self._executor = executor
+
+    def cancel(self) -> bool:
+        if not self.done() and self._executor.on_a_worker(self):
+            self._executor.started(self)
+        return super().cancel()  # refused once running or done
+
+
 class DaskExecutor(Executor):
     """``submit(run_task, task)`` as a Dask task; concurrent.futures results.
 
@@ -200,6 +217,7 @@ class DaskExecutor(Executor):
         self.cluster = cluster
         self._offered = set(_offered(client)) if offered is None else offered
         self._lock = threading.Lock()
+        self._resolving = threading.Lock()  # one thread at a time gives a future its outcome
         self._tasks: dict[Future[Any], _Remote] = {}
         self._remotes: dict[Future[Any], Any] = {}  # every step's Dask future, for chaining
         self._closed = threading.Event()
@@ -215,7 +233,7 @@ class DaskExecutor(Executor):
     ) -> Future[Any]:
         """Run ``fn(task)`` once the steps ``upstream`` (step id -> the future this executor
         gave for it) have ended, with their outcomes (see the class docstring)."""
-        future: Future[Any] = Future()
+        future: Future[Any] = _StepFuture(self)
         resources = dask_resources(task.resources, self._offered) or None
         with self._lock:
             waits = {step: self._remotes[f] for step, f in upstream.items()}
@@ -240,8 +258,7 @@ class DaskExecutor(Executor):
             return
         failed = next((s for s, r in upstream.items() if r.status in ("error", "cancelled")), None)
         if failed is not None and remote.status != "finished":
-            if future.set_running_or_notify_cancel():  # it never started: its upstream did not end
-                future.set_result(NotStarted(step, failed))
+            self._resolve(future, NotStarted(step, failed))  # its upstream did not end
             return
         try:
             result = remote.result()
@@ -252,11 +269,40 @@ class DaskExecutor(Executor):
         except BaseException as exc:
             error = _translated(exc, step)
         else:
-            if future.set_running_or_notify_cancel():
-                future.set_result(result)
+            self._resolve(future, result)
             return
-        if future.set_running_or_notify_cancel():
-            future.set_exception(error)
+        self._resolve(future, error=error)
+
+    def _resolve(
+        self, future: Future[Any], result: Any = None, error: BaseException | None = None
+    ) -> None:
+        """Give ``future`` its outcome unless it has one or was cancelled (the Dask client's
+        thread and the deadline watcher may both try)."""
+        with self._resolving:
+            if future.done() or not (future.running() or future.set_running_or_notify_cancel()):
+                return
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+    def on_a_worker(self, future: Future[Any]) -> bool:
+        """Whether a worker has the task of ``future`` (is running it, or is about to)."""
+        with self._lock:
+            remote = self._remotes.get(future)
+        if remote is None or remote.done():
+            return False
+        try:
+            processing = self.client.processing()
+        except Exception:  # the scheduler is gone: nothing more will run there
+            return False
+        return any(remote.key in keys for keys in processing.values())
+
+    def started(self, future: Future[Any]) -> None:
+        """Mark ``future`` running (a worker has its task): it can no longer be cancelled."""
+        with self._resolving:
+            if not future.done() and not future.running():
+                future.set_running_or_notify_cancel()
 
     def _forget(self, future: Future[Any]) -> None:
         with self._lock:
@@ -281,16 +327,16 @@ class DaskExecutor(Executor):
                 ]
             for future, remote, step in late:
                 self.client.cancel([remote])
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(
-                        StepTimedOut(
-                            f"step '{step}' ran past its timeout and was stopped (on Dask the"
-                            " timeout counts from submission; the worker's thread cannot be"
-                            " stopped, and what it records after this is refused)",
-                            step=step,
-                            hint="raise @step(timeout=...) if the step needs longer",
-                        )
-                    )
+                self._resolve(
+                    future,
+                    error=StepTimedOut(
+                        f"step '{step}' ran past its timeout and was stopped (on Dask the"
+                        " timeout counts from submission; the worker's thread cannot be"
+                        " stopped, and what it records after this is refused)",
+                        step=step,
+                        hint="raise @step(timeout=...) if the step needs longer",
+                    ),
+                )
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._closed.set()

@@ -12,6 +12,7 @@ from bevel.dag.graph import downstream_of
 from bevel.dag.plan import StepSpec, element, instance, split_instance
 from bevel.errors import NotFound, StatusConflict
 from bevel.metadata.records import (
+    STEP_TRANSITIONS,
     ArtifactRecord,
     RunRecord,
     StepCompletion,
@@ -171,8 +172,10 @@ class Scheduler:
     ) -> StepRunRecord:
         """Record that a step did not run (or did not finish) under ``step_run_id``.
 
-        A step run the worker already recorded under that id keeps its status: it is finished
-        (or is ended with the run) by the store's rules, and the listener hears the stored record.
+        A step run the worker already ended under that id keeps its status, and the listener
+        hears the stored record. One the worker started after all (its task was cancelled
+        too late to stop it: nothing will report its end) is ended now, as not finished:
+        ``status``, or failed where ``status`` says it never ran (skipped).
         """
         store = self.stack.metadata_store
         at = _now()
@@ -183,6 +186,10 @@ class Scheduler:
         if current is not None and current.status is not StepStatus.RUNNING:
             self.listener.on_step_end(current)
             return current
+        if current is not None:  # it runs (or ran): it did not finish, whatever we thought
+            error = _not_finished(error)
+            if status not in STEP_TRANSITIONS[StepStatus.RUNNING]:
+                status = StepStatus.FAILED
         record = (
             replace(current, status=status, ended=at, error=error)
             if current is not None
@@ -204,6 +211,15 @@ class Scheduler:
         except StatusConflict as conflict:
             if conflict.entity == "run":
                 raise
+            if current is None and conflict.current == StepStatus.RUNNING:
+                # The worker started it between our read and our write: end it as above.
+                return self.record_not_run(spec, step_run_id, status, error)
             record = store.get_step_run(step_run_id)  # the worker's own report got there first
         self.listener.on_step_end(record)
         return record
+
+
+def _not_finished(error: str) -> str:
+    """The message of a step about to be recorded "not run" that turned out to have started."""
+    prefix = "not run: "
+    return f"not finished: {error.removeprefix(prefix)}" if error.startswith(prefix) else error

@@ -169,6 +169,21 @@ class StatusContract:
             store.finish_step_run(StepCompletion(done(skipped, StepStatus.COMPLETED)))
         assert store.get_step_run(skipped.id).status == StepStatus.SKIPPED
 
+    @pytest.mark.parametrize("never_ran", [StepStatus.SKIPPED, StepStatus.CACHED])
+    def test_a_step_run_that_runs_is_not_replaced_by_one_that_never_ran(
+        self, store: MetadataStore, never_ran: StepStatus
+    ) -> None:
+        """A driver recording "not run" under the id of a step run a worker has just started
+        (the task was cancelled too late) is told so (StatusConflict), not a store error."""
+        run = store.create_run(make_run())
+        step = make_step(run, "train")
+        store.start_step_run(step)
+        with pytest.raises(StatusConflict) as err:
+            store.finish_step_run(StepCompletion(done(step, never_ran)))
+        assert (err.value.entity, err.value.current) == ("step_run", StepStatus.RUNNING)
+        assert store.get_step_run(step.id).status == StepStatus.RUNNING
+        assert len(store.step_runs(run.id)) == 1
+
     def test_step_runs_of_an_unknown_run_are_not_found(self, store: MetadataStore) -> None:
         ghost = make_run()
         with pytest.raises(NotFound):

@@ -90,7 +90,8 @@ def finish_step_run(conn: Conn, completion: StepCompletion) -> list[ArtifactReco
 
     Only into a RUNNING run, and only as a change the transition table allows (a step run that
     another process already ended stays as it is: StatusConflict, and nothing of this outcome
-    is recorded). A step run that never started (CACHED, SKIPPED, ...) is inserted.
+    is recorded). A step run that never started (CACHED, SKIPPED, ...) is inserted, unless one
+    runs under its id (StatusConflict: a worker started it just as the driver gave it up).
 
     Ending a RUNNING step run needs no look at its run: an ended run has no RUNNING step run
     (ending a run ends them in the same transaction), so the conditional UPDATE alone refuses
@@ -109,7 +110,8 @@ def finish_step_run(conn: Conn, completion: StepCompletion) -> list[ArtifactReco
         updated = conn.run(_UPDATE_STEP, {**params, "from_status": source.value})
         if updated:
             break
-    if sources and not updated:
+    if not updated:  # the step run exists but cannot change (or, being a status that is
+        # never reached from RUNNING, must not replace the RUNNING one under the same id)
         conflict = status.step_conflict(conn, sr)
         if conflict is not None:
             raise conflict
