@@ -17,8 +17,8 @@ from bevel.api import run_pipeline
 from bevel.data import drift, infer_schema, profile, validate
 from bevel.viz.html import external_references, page
 
-if TYPE_CHECKING:  # not imported at run time: another suite's conftest may be first on sys.path
-    from conftest import Browser, PageCheck
+if TYPE_CHECKING:
+    from browser_pages import Browser, PageCheck
 
 
 def frame(n: int = 3_000, seed: int = 0, shift: float = 0.0) -> pd.DataFrame:

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dashboard_helpers import LiveServer, Recorded, Watched, serve
 
 from bevel.metadata.base import ArtifactFilter, RunFilter
 from bevel.metadata.records import RunStatus
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server.dashboard import create_dashboard_app
-from conftest import LiveServer, Recorded, Watched, serve
 
 HERE = Path(__file__).parent
 

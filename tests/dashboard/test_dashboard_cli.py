@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-
-from conftest import free_port
+from dashboard_helpers import free_port
 
 
 def _start(

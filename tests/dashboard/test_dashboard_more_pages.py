@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 
+from dashboard_helpers import Recorded, blocked_by_csp
 from fastapi.testclient import TestClient
 
 from bevel.server.dashboard.render import PAGE_CSP
 from bevel.server.routes.viz import VIZ_CSP
-from conftest import Recorded, blocked_by_csp
 
 
 def _rows(body: str, attr: str) -> dict[str, str]:

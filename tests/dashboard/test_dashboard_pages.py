@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import re
 
+from dashboard_helpers import Recorded, blocked_by_csp
 from fastapi.testclient import TestClient
 
 from bevel.server.dashboard import create_dashboard_app
 from bevel.server.dashboard.render import PAGE_CSP
-from conftest import Recorded, blocked_by_csp
 
 
 def page_urls(recorded: Recorded) -> list[str]:
