@@ -165,3 +165,54 @@ _DRIVER = textwrap.dedent(
     run_pipeline(pp.long_sleep, params={"marker": sys.argv[1]}, stack=stack, enable_cache=False)
     """
 )
+
+
+_IMPORTED = """
+import os, time
+from pathlib import Path
+from bevel import pipeline, step
+
+IMPORTS = Path(os.environ["BEVEL_TEST_IMPORTS"])
+with IMPORTS.open("a") as out:  # every process that imports this module says so
+    out.write(f"{{os.getpid()}}\\n")
+
+@step
+def first(driver: int) -> int:
+    \"\"\"How many worker processes have imported this module while the run's first step runs
+    (waits up to 20 s for all {workers}).\"\"\"
+    deadline = time.time() + 20
+    while True:
+        workers = set(IMPORTS.read_text().split()) - {{str(driver)}}
+        if len(workers) == {workers} or time.time() > deadline:
+            return len(workers)
+        time.sleep(0.05)
+
+@step
+def then(x: int) -> int:
+    return x
+
+@pipeline
+def warmed(driver: int) -> None:
+    x = first(driver)
+    then(x)
+    then(x)
+"""
+
+
+def test_idle_workers_get_ready_while_the_first_step_runs(
+    on: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second worker builds its stack, reads the run and imports the step's module while
+    the first step runs (a warm-up), so its own first step starts at once. Before, it did all
+    that only when its first step was sent (the first step here saw 1 worker, not 2)."""
+    imports = tmp_path / "imports"
+    monkeypatch.setenv("BEVEL_TEST_IMPORTS", str(imports))
+    (tmp_path / "imported.py").write_text(_IMPORTED.format(workers=2))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("imported")
+    stack = on(LocalParallelOrchestrator(processes=2))
+    run = run_pipeline(
+        module.warmed, params={"driver": os.getpid()}, stack=stack, enable_cache=False
+    )
+    assert run.steps["first"].output.load() == 2
+    assert [run.steps[s].output.load() for s in ("then", "then_2")] == [2, 2]

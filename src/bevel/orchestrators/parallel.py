@@ -14,6 +14,10 @@ at a time, killed and replaced when needed:
 - **timeouts**: the worker's own alarm stops the step cleanly at its timeout (see
   :mod:`bevel.run.timeouts`); a step that does not return :data:`TIMEOUT_GRACE_SECONDS`
   later (code that blocks signals) has its worker killed (:class:`~bevel.errors.StepTimedOut`);
+- **warm-up**: when a job goes to a worker, every idle worker that has not served yet is
+  sent the same task as a warm-up (build the stack, read the run, import the step's module;
+  it records nothing and is not answered), so a run's second worker starts its first step at
+  once instead of after that setup;
 - **a dead worker** fails its step with :class:`~bevel.errors.WorkerLost` naming the process
   and how it ended, and is replaced;
 - ``shutdown(cancel_futures=True)`` kills the workers still running steps (the run was
@@ -179,6 +183,7 @@ class ParallelExecutor(Executor):
             self._running.append(job)
             if worker is not None:
                 self._send(worker, job)
+                self._warm_up(job)
             else:
                 threading.Thread(
                     target=self._run_thread, args=(job,), name=f"bevel-step-{job.step}",
@@ -196,6 +201,14 @@ class ParallelExecutor(Executor):
         except Exception as exc:  # the task does not pickle, or the worker is gone
             worker.job = job.worker = None
             self._end(job, False, exc)
+
+    def _warm_up(self, job: _Job) -> None:
+        """Send ``job``'s task as a warm-up to the idle workers that have not served yet."""
+        for worker in self._workers:
+            if worker.job is None and not worker.served and not worker.warmed:
+                worker.warmed = True
+                with contextlib.suppress(Exception):  # a warm-up only: the job reports problems
+                    worker.jobs.send((None, None, job.task, {}))
 
     def _run_thread(self, job: _Job) -> None:
         try:

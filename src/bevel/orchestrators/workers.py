@@ -206,6 +206,7 @@ class Worker:
         self.results = Connection(res_r, writable=False)
         self.job: Any = None  # the executor's job it runs, if any
         self.served = 0
+        self.warmed = False  # it was sent a warm-up (see bevel.run.procworker)
 
     @property
     def pid(self) -> int:

@@ -17,7 +17,10 @@ A **worker** reads jobs ``(job id, function, argument, environment)`` from its j
 writes ``(job id, ok, result or exception)`` to its result pipe (``multiprocessing.connection``
 framing of pickles), one job at a time. The function is bevel's own ``run_task``, pickled by
 reference; the argument a ``StepTask``. ``environment`` is set for the job only
-(``CUDA_VISIBLE_DEVICES``). ``python -m bevel.run.procworker IN_FD OUT_FD`` runs one worker in
+(``CUDA_VISIBLE_DEVICES``). A job without a function is a **warm-up**, answered with nothing:
+the worker gets ready for that task's run (:func:`bevel.run.worker.prepare`: the stack, the
+plan, the step's module) while it has nothing else to do, so that an idle worker's first step
+starts at once when it comes. ``python -m bevel.run.procworker IN_FD OUT_FD`` runs one worker in
 a fresh interpreter (no template): what to run by hand to see why workers fail to start.
 
 Started with ``subprocess`` and ``fork`` rather than ``multiprocessing`` so that the user's
@@ -89,6 +92,9 @@ def serve(jobs: Connection, results: Connection) -> None:
         if message is None:
             return
         job_id, fn, arg, env = message
+        if fn is None:
+            _warm_up(arg)
+            continue
         before = _with_env(env)
         reply: tuple[Any, ...]
         try:
@@ -101,6 +107,16 @@ def serve(jobs: Connection, results: Connection) -> None:
             results.send(reply)
         except Exception as exc:  # a result or exception that does not pickle
             results.send((job_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def _warm_up(task: Any) -> None:
+    """A warm-up job (see the module docstring): never answered, never fatal."""
+    try:
+        from bevel.run.worker import prepare  # in the template's warm modules: no import cost
+
+        prepare(task)
+    except Exception:  # the step reports a real problem itself when it runs
+        return
 
 
 def _preload(modules: tuple[str, ...]) -> None:
@@ -220,7 +236,12 @@ def main(argv: list[str]) -> None:
         sock = socket.socket(fileno=int(argv[1]))
         _preload(_wanted())
         template(sock)
-        return
+        # The driver is done with us. Nothing here needs finalizing (no thread, connection or
+        # store), and tearing down every module imported above took the driver's exit 0.1 s
+        # of waiting (it reaps the template): leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     # One worker in a fresh interpreter: warm up while the driver prepares the first job.
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
     jobs = Connection(int(argv[0]), writable=False)

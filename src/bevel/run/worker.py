@@ -133,6 +133,19 @@ def run_task(task: StepTask, *, worker: str | None = None) -> StepOutcome:
     return run_recorded(stack, plan, run, task, worker=worker)
 
 
+def prepare(task: StepTask) -> None:
+    """Get a worker ready for the steps of ``task``'s run, recording nothing: the stack built,
+    the run and its plan read, the step's module imported (all cached for :func:`run_task`).
+
+    What an idle worker does while another runs the run's first step, so that it starts its own
+    first step at once. Failing here changes nothing: the step's own run reports the error.
+    """
+    stack = worker_stack(task.stack)
+    plan, _ = _recorded_run(task.stack, stack, task.run_id)
+    if task.code is None:  # shipped code is fetched by the step that needs it
+        import_step(plan.step(task.step_id))
+
+
 def run_recorded(
     stack: Stack, plan: Plan, run: RunRecord, task: StepTask, *, worker: str | None = None
 ) -> StepOutcome:
