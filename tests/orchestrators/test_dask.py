@@ -417,3 +417,77 @@ def test_a_crash_while_a_step_runs_on_a_worker_keeps_the_crash_and_the_steps_rea
         ("held", "completed"),  # it ran to its end on the worker while the run wound down
     ]
     assert Client().get_run(run.id).steps["held"].output.load() == 7
+
+
+def test_runs_cancel_from_another_process_stops_a_run_on_dask(
+    cluster: Cluster, project: Path, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    """`bevel runs cancel` while a step runs on a Dask worker: the driver stops within seconds
+    (exit 130), the run and the running step are recorded cancelled, the step's late report
+    from the worker (the worker's thread cannot be stopped) is refused, and the worker then
+    serves the next run."""
+    for args in (
+        ["component", "register", "orchestrator", "cluster", "--flavor", "dask",
+         "--address", cluster.address],
+        ["stack", "register", "on-dask", "-o", "cluster", "-a", "local-artifacts"],
+    ):  # fmt: skip
+        done = invoke(*args)
+        assert done.exit_code == 0, done.output
+    marker, release = tmp_path / "held-started", tmp_path / "release"
+    bevel = [sys.executable, "-m", "bevel"]
+    driver = subprocess.Popen(
+        [*bevel, "run", "pipes.py:one_held_one_brief", "-p", f"marker={marker}",
+         "-p", f"release={release}", "--name", "to-cancel", "--stack", "on-dask"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() or _step_status("to-cancel", "brief") != "completed":
+            assert driver.poll() is None and time.monotonic() < deadline, driver.stdout
+            time.sleep(0.05)
+        cancel = subprocess.run(
+            [*bevel, "runs", "cancel", "to-cancel"], cwd=project, capture_output=True, text=True
+        )
+        assert cancel.returncode == 0, cancel.stderr
+        out, _ = driver.communicate(timeout=60)  # `held` would wait for `release` forever
+        assert driver.returncode == 130, out
+        assert "run cancelled: cancelled with `bevel runs cancel` by" in out
+    finally:
+        release.touch()  # the worker's thread was never stopped: let `held` end now
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    run = Client().get_run("to-cancel")
+    assert run.status == "cancelled"
+    held_id = run.steps["held"].id
+    assert run.steps["held"].status == "cancelled"
+    assert run.steps["brief"].status == "completed"
+    _wait_for_the_worker_to_report(cluster, held_id)
+    after = Client().get_run("to-cancel").steps["held"]
+    assert (after.status, after.outputs) == ("cancelled", {})  # its late report was refused
+    again = invoke("run", "pipes.py:versioned", "--stack", "on-dask")
+    assert again.exit_code == 0, again.output  # the workers serve the next run
+
+
+def _step_status(run_name: str, step_id: str) -> str | None:
+    runs = Client().runs(name=run_name)
+    step = runs[0].steps.get(step_id) if runs else None
+    return None if step is None else step.status.value
+
+
+def _wait_for_the_worker_to_report(cluster: Cluster, step_run_id: str) -> None:
+    """Until no worker thread runs a task of that step run any more (it ran to its end: a
+    cancelled Dask task goes on in its thread, only its result is dropped)."""
+    from distributed import Client as DaskClient
+
+    def running(dask_worker: Any) -> list[str]:
+        return [str(key) for key in dask_worker.active_threads.values()]
+
+    deadline = time.monotonic() + 60
+    with DaskClient(cluster.address, timeout=30) as client:
+        while time.monotonic() < deadline:
+            keys = [k for ks in client.run(running).values() for k in ks]
+            if not any(step_run_id in k for k in keys):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"a worker still runs the task of step run {step_run_id}")
