@@ -168,3 +168,18 @@ def brief() -> int:
 def one_held_one_brief(marker: str, release: str) -> None:
     held(marker, release)
     brief()
+
+
+@step
+def broken_beside(marker: str) -> int:
+    """Fails once step ``held`` runs (it wrote ``marker``)."""
+    while not Path(marker).exists():
+        time.sleep(0.05)
+    raise RuntimeError("broken on purpose")
+
+
+@pipeline
+def held_beside_broken(marker: str, release: str) -> None:
+    held(marker, release)
+    broken_beside(marker)
+    brief()

@@ -491,3 +491,49 @@ def _wait_for_the_worker_to_report(cluster: Cluster, step_run_id: str) -> None:
                 return
             time.sleep(0.1)
     raise AssertionError(f"a worker still runs the task of step run {step_run_id}")
+
+
+def test_fail_fast_lets_a_step_running_on_a_worker_finish_and_records_its_outcome(
+    cluster: Cluster, project: Path, on_dask: Any, tmp_path: Path, stack: Any
+) -> None:
+    """`continue_on_failure=False`: when a step fails, a step already running on a worker
+    finishes and is recorded as it ended (here completed); what had not started is cancelled.
+    Regression: its future was cancelled as if it had not started, and it was recorded
+    "cancelled: not run: fail fast" while it ran to its end on the worker."""
+    marker, release = tmp_path / "held-started", tmp_path / "release"
+    orchestrator = DaskOrchestrator(address=cluster.address, continue_on_failure=False)
+    fail_fast = dataclasses.replace(stack, orchestrator=orchestrator)
+    pipe = load_pipeline("pipes.py:held_beside_broken")
+    params = {"marker": str(marker), "release": str(release)}
+    thread, box, done = _run_in_thread(
+        lambda: run_pipeline(
+            pipe, params=params, stack=fail_fast, enable_cache=False, raise_on_failure=False
+        )
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _step_status_of_last_run("broken_beside") != "failed":
+            assert not done.is_set() and time.monotonic() < deadline, box
+            time.sleep(0.05)
+        time.sleep(0.5)  # the driver handles the failure (fail fast) while `held` still runs
+    finally:
+        release.touch()
+        thread.join(120)
+        orchestrator.close()
+    assert "error" not in box, box.get("error")
+    run = box["run"]
+    assert run.status == "failed"
+    records = Client().store.step_runs(run.id)
+    got = {s.step_id: (s.status.value, s.error) for s in records}
+    assert len(records) == len(got)  # one step run each
+    assert got["held"] == ("completed", None)  # its real outcome, not "not run"
+    assert run.steps["held"].output.load() == 7
+    assert got["broken_beside"][0] == "failed"
+    if got["brief"][0] != "completed":  # it may have run before the failure, on a free worker
+        assert got["brief"] == ("cancelled", "not run: fail fast: step 'broken_beside' failed")
+
+
+def _step_status_of_last_run(step_id: str) -> str | None:
+    runs = Client().runs(limit=1)
+    step = runs[0].steps.get(step_id) if runs else None
+    return None if step is None else step.status.value

@@ -22,8 +22,8 @@ worker rebuilds the stack from its name, fetches the shipped project source
   as soon as they end, with no round trip through the driver.
 - **Timeouts** count from submission, or for a chained step from the end of the steps it
   waited for (Dask does not say when a task starts), and cannot stop the worker's thread: the step is recorded failed at its deadline, what it writes later is
-  refused. **Cancelling** a step's future cancels its task only while no worker has it: a
-  step on a worker cannot be stopped, so its future then refuses the cancel (it is running),
+  refused. **Cancelling** a step's future cancels its task only while no worker runs it: a
+  started task cannot be stopped, so its future then refuses the cancel (it is running),
   and the engine waits for its real outcome, as on every other executor (a crash or Ctrl-C
   winding the run down). Cancelling the run (``bevel runs cancel``) cancels every task; a
   running one finishes on its worker and its late report is refused.
@@ -188,8 +188,8 @@ class _Remote:
 
 
 class _StepFuture(Future[Any]):
-    """A step's future: it cannot be cancelled once a worker has the step's task, since
-    nothing stops a task on a worker (the scheduler is asked, at cancel time only)."""
+    """A step's future: it cannot be cancelled once a worker runs the step's task, since
+    nothing stops a task a worker has started (the cluster is asked, at cancel time only)."""
 
     def __init__(self, executor: DaskExecutor) -> None:
         super().__init__()
@@ -287,16 +287,21 @@ class DaskExecutor(Executor):
                 future.set_exception(error)
 
     def on_a_worker(self, future: Future[Any]) -> bool:
-        """Whether a worker has the task of ``future`` (is running it, or is about to)."""
+        """Whether a worker runs the task of ``future`` now (asks the scheduler which worker
+        has it, then that worker whether it has started it)."""
         with self._lock:
             remote = self._remotes.get(future)
         if remote is None or remote.done():
             return False
         try:
             processing = self.client.processing()
-        except Exception:  # the scheduler is gone: nothing more will run there
+            where = [w for w, keys in processing.items() if remote.key in keys]
+            if not where:
+                return False
+            answers = self.client.run(_executing, remote.key, workers=where)
+        except Exception:  # the scheduler or the worker is gone: nothing runs it any more
             return False
-        return any(remote.key in keys for keys in processing.values())
+        return any(answers.values())
 
     def started(self, future: Future[Any]) -> None:
         """Mark ``future`` running (a worker has its task): it can no longer be cancelled."""
@@ -348,6 +353,11 @@ class DaskExecutor(Executor):
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _executing(key: str, dask_worker: Any) -> bool:
+    """On a worker (``client.run``): whether one of its threads runs the task ``key``."""
+    return key in dask_worker.active_keys
 
 
 def _offered(client: Any) -> dict[str, float]:
