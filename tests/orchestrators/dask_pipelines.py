@@ -183,3 +183,17 @@ def held_beside_broken(marker: str, release: str) -> None:
     held(marker, release)
     broken_beside(marker)
     brief()
+
+
+@step
+def fixable_step(x: int, fixed: str) -> int:
+    if not Path(fixed).exists():
+        raise RuntimeError("not fixed yet")
+    return x * 10
+
+
+@pipeline
+def fixable(fixed: str) -> None:
+    x = first()
+    plus(fixable_step(x, fixed))
+    keep(x)

@@ -22,7 +22,7 @@ from click.testing import Result
 from dask_cluster import Cluster, dask_cluster
 
 from bevel import Client
-from bevel.api import load_pipeline, run_pipeline
+from bevel.api import load_pipeline, resume_run, run_pipeline
 from bevel.errors import StackError
 from bevel.integrations.dask_orchestrator import DaskOrchestrator
 from bevel.testing.servers import DatabaseServer, S3Server
@@ -537,3 +537,32 @@ def _step_status_of_last_run(step_id: str) -> str | None:
     runs = Client().runs(limit=1)
     step = runs[0].steps.get(step_id) if runs else None
     return None if step is None else step.status.value
+
+
+def test_resume_on_dask_reuses_what_completed_and_runs_the_rest_on_the_workers(
+    cluster: Cluster, project: Path, on_dask: Any, tmp_path: Path
+) -> None:
+    fixed = tmp_path / "fixed"
+    stack = on_dask(cluster)
+    old = run_pipeline(
+        load_pipeline("pipes.py:fixable"), params={"fixed": str(fixed)}, stack=stack,
+        enable_cache=False, raise_on_failure=False,
+    )  # fmt: skip
+    assert {s: v.status.value for s, v in old.steps.items()} == {
+        "first": "completed", "fixable_step": "failed", "plus": "skipped", "keep": "completed"
+    }  # fmt: skip
+    fixed.write_text("")  # the problem is fixed
+    new = resume_run(old.id, stack=stack)
+    assert new.id != old.id and new.metadata["resumed_from"] == old.id
+    got = {s: v.status.value for s, v in new.steps.items()}
+    assert got == {"first": "cached", "keep": "cached", "fixable_step": "completed",
+                   "plus": "completed"}  # fmt: skip
+    assert new.steps["first"].cached_from == old.steps["first"].id  # despite enable_cache=False
+    assert new.steps["plus"].output.load() == 11
+    workers = set(cluster.worker_pids())
+    store = Client().store
+    ran_on = {
+        store.get_metadata("step_run", new.steps[s].id).get("worker")
+        for s in ("fixable_step", "plus")
+    }
+    assert ran_on <= workers  # the rest ran on the workers
