@@ -442,7 +442,7 @@ def test_runs_cancel_from_another_process_stops_a_run_on_dask(
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not marker.exists() or _step_status("to-cancel", "brief") != "completed":
+        while not marker.exists() or _step_status("brief", "to-cancel") != "completed":
             assert driver.poll() is None and time.monotonic() < deadline, driver.stdout
             time.sleep(0.05)
         cancel = subprocess.run(
@@ -469,8 +469,9 @@ def test_runs_cancel_from_another_process_stops_a_run_on_dask(
     assert again.exit_code == 0, again.output  # the workers serve the next run
 
 
-def _step_status(run_name: str, step_id: str) -> str | None:
-    runs = Client().runs(name=run_name)
+def _step_status(step_id: str, run_name: str | None = None) -> str | None:
+    """The status of ``step_id`` in the run named ``run_name`` (default: the latest run)."""
+    runs = Client().runs(name=run_name) if run_name else Client().runs(limit=1)
     step = runs[0].steps.get(step_id) if runs else None
     return None if step is None else step.status.value
 
@@ -512,7 +513,7 @@ def test_fail_fast_lets_a_step_running_on_a_worker_finish_and_records_its_outcom
     )
     try:
         deadline = time.monotonic() + 120
-        while _step_status_of_last_run("broken_beside") != "failed":
+        while _step_status("broken_beside") != "failed":
             assert not done.is_set() and time.monotonic() < deadline, box
             time.sleep(0.05)
         time.sleep(0.5)  # the driver handles the failure (fail fast) while `held` still runs
@@ -531,12 +532,6 @@ def test_fail_fast_lets_a_step_running_on_a_worker_finish_and_records_its_outcom
     assert got["broken_beside"][0] == "failed"
     if got["brief"][0] != "completed":  # it may have run before the failure, on a free worker
         assert got["brief"] == ("cancelled", "not run: fail fast: step 'broken_beside' failed")
-
-
-def _step_status_of_last_run(step_id: str) -> str | None:
-    runs = Client().runs(limit=1)
-    step = runs[0].steps.get(step_id) if runs else None
-    return None if step is None else step.status.value
 
 
 def test_resume_on_dask_reuses_what_completed_and_runs_the_rest_on_the_workers(
