@@ -8,9 +8,9 @@ State lives in a project-local ``.bevel/`` folder, found by walking up from the 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError
 from bevel.redaction import url_without_password
 

@@ -21,8 +21,9 @@ import contextlib
 import os
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from bevel._dataclass import dataclass
 from bevel.artifacts import marker
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, delete_content, discard, host_tag

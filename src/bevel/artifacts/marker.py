@@ -31,10 +31,10 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.artifacts._paths import local_files
 from bevel.artifacts.base import ArtifactStore
 

@@ -34,9 +34,9 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.artifacts import content
 from bevel.artifacts._paths import artifact_path

@@ -33,10 +33,10 @@ on a remote worker they must exist at the same place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
+from bevel._dataclass import dataclass
 from bevel.errors import DefinitionError
 
 CHECKS = ("content", "mtime")

@@ -19,9 +19,10 @@ Pure data (no I/O): the run layer resolves it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import DefinitionError
 
 STAGE_REFS = ("staging", "production", "latest")

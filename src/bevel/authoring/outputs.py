@@ -15,8 +15,9 @@ output, ``-> tuple[Annotated[int, "a"]]`` a one-element tuple.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin
+
+from bevel._dataclass import dataclass
 
 SINGLE_OUTPUT = "output"
 

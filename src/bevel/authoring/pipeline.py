@@ -16,10 +16,11 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, overload
 
+from bevel._dataclass import dataclass
 from bevel.authoring.model import Model
 from bevel.authoring.tracing import Trace, tracing
 from bevel.errors import DefinitionError, ParameterError

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import DefinitionError
 
 _UNITS = {

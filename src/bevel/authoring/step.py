@@ -23,10 +23,11 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from bevel._dataclass import dataclass
 from bevel.authoring.outputs import MISSING, OutputDecl, parse_outputs, returns_tuple
 from bevel.authoring.resources import ResourceSettings
 from bevel.authoring.resources import normalise as normalise_resources

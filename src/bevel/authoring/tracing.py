@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import DefinitionError
 
 if TYPE_CHECKING:

@@ -21,9 +21,11 @@ import ast
 import enum
 import hashlib
 import linecache
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import CodeType, FunctionType
 from typing import Any
+
+from bevel._dataclass import dataclass
 
 _DOC_HOLDERS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)

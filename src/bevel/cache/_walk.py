@@ -20,10 +20,10 @@ import importlib.util
 import linecache
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import CellType, CodeType, FunctionType, MethodType, ModuleType
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.cache._bytecode import code_tree, scan
 from bevel.cache._project import is_user_module, is_user_object, is_user_path, top_package
 from bevel.cache._source import (

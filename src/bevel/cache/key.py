@@ -28,9 +28,10 @@ import json
 import math
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.dag.plan import StepSpec
 

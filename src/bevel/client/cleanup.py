@@ -13,8 +13,9 @@ common case and never under a live run's feet. What a sweep leaves is removed by
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import discard
 from bevel.artifacts.gc import (

@@ -21,9 +21,10 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel.client.lists import flatten
 from bevel.client.sweeps import planned, sweeps
 from bevel.client.views import RunView, StepView

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel.client import format as fmt
 from bevel.client.compare import RunFacts, differing, frame, lower_is_better, ordered_keys
 from bevel.viz import svg

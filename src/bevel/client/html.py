@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from bevel._dataclass import dataclass
 
 _TABLE = 'style="border-collapse:collapse;font-size:12px;text-align:left"'
 _CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;vertical-align:top;text-align:left"'

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bevel._dataclass import dataclass
 from bevel.client import format as fmt
 from bevel.metadata.base import MetadataStore, RunFilter
 from bevel.metadata.records import RunRecord, RunStatus

@@ -11,10 +11,10 @@ the whole history::
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bevel._dataclass import dataclass
 from bevel.client import format as fmt
 from bevel.metadata.records import MetricRecord
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import pprint
 import reprlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.publish import artifact_path

@@ -10,9 +10,10 @@ each trial.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.authoring.sweep import trial_of
 from bevel.client.views import RunView, StepView
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel._lazy import lazy_module
 from bevel.client import format as fmt
 from bevel.client.liveness import Liveness, assess

@@ -12,10 +12,11 @@ has none stored: they are then computed from the loaded object for this view, an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.materializers.registry import get_materializer
 from bevel.artifacts.publish import artifact_path
 from bevel.client import format as fmt

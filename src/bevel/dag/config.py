@@ -20,10 +20,11 @@ the limits of :mod:`bevel.bounded` (size, nesting, YAML aliases, UTF-8).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.bounded import check_nesting, load_yaml_file
 from bevel.errors import ConfigError

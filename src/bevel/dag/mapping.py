@@ -8,9 +8,10 @@ The producers of lists that are mapped over save each element too (:func:`mark_e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.authoring.tracing import MappedRef, OutputRef, StepInvocation, Unmapped
 from bevel.dag.checks import check_list_output
 from bevel.dag.plan import StepSpec, element

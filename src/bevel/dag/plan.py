@@ -14,9 +14,11 @@ Example (what ``plan.to_dict()`` looks like, abridged)::
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from datetime import timedelta
 from typing import Any
+
+from bevel._dataclass import dataclass
 
 PLAN_FORMAT = 1
 

@@ -30,12 +30,13 @@ sample of that size (sorting a million values per column and side was most of th
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from bevel._dataclass import dataclass
 from bevel.data import _drift_html, _frames
 from bevel.errors import DataError
 

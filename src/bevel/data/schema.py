@@ -19,12 +19,13 @@ held-out set often holds a few values just beyond what training saw.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from bevel._dataclass import dataclass
 from bevel.data import _frames, _pandera, _schema_html
 from bevel.data.statistics import profile
 from bevel.errors import DataError

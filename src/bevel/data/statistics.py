@@ -23,13 +23,14 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
 
+from bevel._dataclass import dataclass
 from bevel.data import _frames, _profile_html
 from bevel.errors import DataError
 

@@ -25,11 +25,12 @@ report), ``"warn"`` (also emit an :class:`AnomaliesFound` warning) or ``"fail"``
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
 import pandas as pd
 
+from bevel._dataclass import dataclass
 from bevel.data import _frames, _pandera, _validate_html
 from bevel.data.schema import Schema
 from bevel.errors import DataError, DataValidationFailed

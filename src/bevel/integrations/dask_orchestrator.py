@@ -35,10 +35,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 from urllib.parse import urlparse
 
+from bevel._dataclass import dataclass
 from bevel.authoring.resources import parse_memory
 from bevel.dag.plan import Plan
 from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost

@@ -19,11 +19,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import ModelError, StackError
 from bevel.metadata.base import MetadataStore
 

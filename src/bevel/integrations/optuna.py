@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 import warnings
 from concurrent.futures import Executor, Future
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import optuna
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.publish import load_recorded
 from bevel.authoring.sweep import trial_id
 from bevel.dag.plan import Plan, StepSpec

@@ -8,10 +8,10 @@ Listing is generic: a filter and a page, pushed into the store as one query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError
 from bevel.metadata.records import (
     ArtifactRecord,

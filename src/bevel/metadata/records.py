@@ -6,10 +6,12 @@ JSON-ish fields (params, config, metadata) hold plain JSON values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from bevel._dataclass import dataclass
 
 
 class RunStatus(StrEnum):

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import getpass
 import socket
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError, ModelError, NotFound
 from bevel.metadata.records import ModelRecord, ModelStage, ModelStageEvent
 from bevel.models import mirror

@@ -18,9 +18,10 @@ recorded and how to bring the registry up to date.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import BevelError, BevelWarning, StackError
 from bevel.metadata.records import ModelStage
 from bevel.models.views import ModelVersion

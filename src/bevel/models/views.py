@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.publish import load_recorded
 from bevel.errors import NotFound
 from bevel.metadata.records import (

@@ -38,10 +38,11 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import field
 from multiprocessing.connection import wait
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import StackError, StepInterrupted, StepTimedOut, WorkerLost
 from bevel.orchestrators.resources import Capacity, Claim, Free
 from bevel.orchestrators.workers import WORKER_MODULE, Worker, worker_env

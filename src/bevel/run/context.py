@@ -19,10 +19,11 @@ import json
 import logging
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import BevelError
 from bevel.models.binding import no_model
 from bevel.models.device import pick_device

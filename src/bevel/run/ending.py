@@ -10,10 +10,11 @@ ended the run (:attr:`Driver.lost`), nothing more is recorded.
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bevel._dataclass import dataclass
 from bevel.errors import MetadataError, NotFound, StatusConflict, StepFailed, StepInterrupted
 from bevel.metadata.records import RunRecord, RunStatus, StepStatus
 from bevel.redaction import redact

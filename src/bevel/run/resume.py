@@ -11,9 +11,9 @@ pipeline again (the cache then decides).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.publish import artifact_path
 from bevel.dag.plan import StepSpec
 from bevel.errors import ArtifactError

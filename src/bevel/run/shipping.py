@@ -27,9 +27,9 @@ import subprocess
 import sys
 import threading
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.remote_cache import default_cache_dir
 from bevel.errors import ConfigError

@@ -22,10 +22,11 @@ import traceback
 import typing
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.artifacts.materializers.registry import (
     PICKLE_MATERIALIZER as PICKLE,

@@ -20,10 +20,11 @@ from __future__ import annotations
 import atexit
 import pickle
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.materializers.refs import import_ref, unimportable_hint
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, StackError, StepFailed

@@ -30,12 +30,12 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 import bevel
+from bevel._dataclass import dataclass
 from bevel.metadata.sql.store import SqlMetadataStore
 from bevel.server import errors
 from bevel.server.admin import ENV_ADMIN_KEY, admin_from_env

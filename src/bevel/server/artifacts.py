@@ -20,9 +20,10 @@ import os
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.local import LocalArtifactStore
 from bevel.errors import ArtifactError, BevelError, NotFound
 from bevel.metadata.sql.store import SqlMetadataStore

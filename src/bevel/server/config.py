@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError
 
 DEFAULT_PORT = 8237

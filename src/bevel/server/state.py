@@ -4,10 +4,11 @@ auth store (None without auth), the artifact reader and the configuration. One o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Request
+
+from bevel._dataclass import dataclass
 
 if TYPE_CHECKING:
     from bevel.metadata.sql.store import SqlMetadataStore

@@ -30,6 +30,7 @@ from dataclasses import MISSING
 from functools import cache
 from typing import Any, Union
 
+from bevel._dataclass import dataclass
 from bevel._text import with_article
 from bevel.bounded import check_nesting, load_json
 from bevel.errors import ConfigError
@@ -74,7 +75,7 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)
 class FieldInfo:
     """One config field, as shown by ``bevel flavor list`` and used by validation."""
 

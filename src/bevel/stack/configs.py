@@ -7,9 +7,10 @@ keyword arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.authoring.resources import parse_memory
 from bevel.metadata.sql.urls import driver_module
 from bevel.metadata.sql.urls import install_hint as driver_install_hint

@@ -24,9 +24,10 @@ import builtins
 import importlib
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError
 from bevel.stack.components import COMPONENT_TYPES
 

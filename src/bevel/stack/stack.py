@@ -11,9 +11,10 @@ stack is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.local import LocalArtifactStore
 from bevel.metadata.base import MetadataStore

@@ -25,8 +25,8 @@ import base64
 import csv
 import io
 import json
-from dataclasses import dataclass
 
+from bevel._dataclass import dataclass
 from bevel.viz.html import esc, fragment, num, table
 from bevel.viz.png import data_uri, is_png
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from bevel._dataclass import dataclass
 from bevel.metadata.sql.failures import damaged_hint, is_damage, sqlite_path
 from bevel.metadata.sql.revision import HEAD, KNOWN_REVISIONS
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.errors import ConfigError, NotFound
 from bevel.metadata.sql.db import Conn, Row
 from bevel.metadata.sql.store import SqlMetadataStore

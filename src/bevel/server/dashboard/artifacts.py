@@ -14,11 +14,10 @@ escaped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from bevel._dataclass import dataclass
 from bevel.errors import BevelError, NotFound
 from bevel.metadata.base import ArtifactFilter
 from bevel.metadata.records import ArtifactRecord, StepRunRecord

@@ -6,12 +6,12 @@ traceback, why it was or was not cached, and its log, followed while it runs).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from bevel._dataclass import dataclass
 from bevel.dag.plan import split_instance
 from bevel.errors import NotFound
 from bevel.metadata.records import RunRecord, StepRunRecord, StepStatus, is_final

@@ -9,10 +9,11 @@ a fan-out of 500 does not draw 500 boxes.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.dag.plan import split_instance
 from bevel.metadata.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 

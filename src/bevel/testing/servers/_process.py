@@ -12,9 +12,10 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from bevel._dataclass import dataclass
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 60.0

@@ -9,12 +9,13 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from bevel._dataclass import dataclass
 from bevel.testing.servers._process import (
     _DEV_EXTRAS,
     _START_LIMIT,

@@ -19,9 +19,9 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
+from bevel._dataclass import dataclass
 from bevel.testing.servers._process import (
     HOST,
     ServerFailed,

@@ -10,10 +10,10 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bevel._dataclass import dataclass
 from bevel.testing.servers._process import (
     _DEV_EXTRAS,
     HOST,
