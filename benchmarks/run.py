@@ -47,6 +47,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -408,21 +409,33 @@ class Row:
 
 
 def timed(
-    cmd: list[str], env: dict[str, str], repeat: int, setup: Callable[[], None] | None = None
+    cmd: list[str],
+    env: dict[str, str],
+    repeat: int,
+    setup: Callable[[], None] | None = None,
+    cpu: list[float] | None = None,
 ) -> float:
-    """Median wall time of ``repeat`` fresh processes running ``cmd``."""
+    """Median wall time of ``repeat`` fresh processes running ``cmd``; with ``cpu``, the median
+    CPU time (user + system, all threads) of those processes is appended to it: on a busy
+    machine wall time hides work that threads overlap, and CPU time shows what was done."""
     times = []
+    cpus = []
     for _ in range(repeat):
         if setup:
             setup()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if proc.returncode != 0:
             raise SystemExit(
                 f"benchmark command failed: {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
             )
         times.append(elapsed)
+    if cpu is not None:
+        cpu.append(statistics.median(cpus))
     return statistics.median(times)
 
 
@@ -451,9 +464,20 @@ class Bench:
         return str(path)
 
     def run(
-        self, args: list[str], repeat: int | None = None, setup: Callable[[], None] | None = None
+        self,
+        args: list[str],
+        repeat: int | None = None,
+        setup: Callable[[], None] | None = None,
+        cpu: list[float] | None = None,
     ) -> float:
-        return timed([PY, *args], self.env, repeat or self.repeat, setup)
+        return timed([PY, *args], self.env, repeat or self.repeat, setup, cpu)
+
+    def add_cpu(self, label: str, cpu: list[float]) -> None:
+        bevel, reference = cpu
+        self.extra.append(
+            f"{label}: CPU time (user + system) {bevel * 1000:.0f} ms vs {reference * 1000:.0f} ms"
+            f" for the reference, {bevel / reference:.2f}x"
+        )
 
     def add(self, name: str, bevel: float, reference: float, ref_name: str, target: str) -> None:
         self.rows.append(Row(name, bevel, reference, ref_name, target))
@@ -522,8 +546,10 @@ class Bench:
         """Whole processes, then the same with each side's start-up (interpreter + imports) taken
         off, so the ratio also shows the cost of the work itself."""
         self.reset_home()
-        bevel = self.run([self.script(f"{label}.py", script)], setup=self._clear_artifacts)
-        reference = self.run([self.script(f"{label}_ref.py", ref), str(self.work)])
+        cpu: list[float] = []
+        bevel = self.run([self.script(f"{label}.py", script)], setup=self._clear_artifacts, cpu=cpu)
+        reference = self.run([self.script(f"{label}_ref.py", ref), str(self.work)], cpu=cpu)
+        self.add_cpu(f"{label} pipeline", cpu)
         bevel_start = self.run(["-c", f"import {libs}, bevel.api"])
         ref_start = self.run(["-c", f"import {libs}"])
         self.add(f"{label} pipeline", bevel, reference, ref_name, target)
@@ -547,8 +573,10 @@ class Bench:
         subprocess.run([PY, self.script("arrays.py", ARRAY)], env=self.env, check=True)
         files = list((self.work / ".bevel" / "artifacts" / "data").rglob("array.npy"))
         assert len(files) == 1, files
-        bevel = self.run([self.script("load.py", LOAD)])
-        reference = self.run([self.script("load_ref.py", LOAD_REF), str(files[0])])
+        cpu: list[float] = []
+        bevel = self.run([self.script("load.py", LOAD)], cpu=cpu)
+        reference = self.run([self.script("load_ref.py", LOAD_REF), str(files[0])], cpu=cpu)
+        self.add_cpu("load a 100 MiB array artifact", cpu)
         self.add("load a 100 MiB array artifact (verified)", bevel, reference, "np.load",
                  "")  # fmt: skip
 

@@ -265,3 +265,63 @@ def test_the_npy_bytes_and_hash_are_the_same_with_and_without_the_thread(
     assert (tmp_path / "inline" / FILENAME).read_bytes() == (
         tmp_path / "threaded" / FILENAME
     ).read_bytes()
+
+
+class _TwoFiles:
+    """Writes two files (no write_hashed): saving hashes the folder after save()."""
+
+    version = "1"
+    started = threading.Event()
+
+    def save(self, obj: Any, directory: str) -> None:
+        Path(directory, "a.bin").write_bytes(obj)
+        Path(directory, "b.txt").write_text("b")
+
+    def load(self, directory: str, type_: type | None) -> Any:
+        return Path(directory, "a.bin").read_bytes()
+
+    def visualizations(self, obj: Any) -> dict[str, str]:
+        _TwoFiles.started.set()
+        assert _TwoFiles.hashing.wait(10), "the folder was not being hashed meanwhile"
+        return {"size": f"<p>{len(obj)} bytes</p>"}
+
+    hashing = threading.Event()
+
+
+def test_a_big_folder_is_hashed_while_its_visualizations_are_computed(
+    tmp_path: Path, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Overlap, not timing: the hash waits for the visualizations to have started and they wait
+    for the hash to be under way, which only passes when both run at once."""
+    real = hashing._hash_files
+
+    def hash_once_viz_started(folder: str, names: list[str]) -> tuple[str, int]:
+        _TwoFiles.hashing.set()
+        assert _TwoFiles.started.wait(10)
+        return real(folder, names)
+
+    monkeypatch.setattr(hashing, "_hash_files", hash_once_viz_started)
+    ref = f"{__name__}:_TwoFiles"
+    data = np.random.default_rng(5).bytes(5 * SMALL_CHUNK)
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    saved = save_artifact(store, data, ref)
+    folder = store.local_path(saved.path)
+    assert folder is not None
+    assert saved.content_hash == reference_hash(Path(folder))
+    assert set(saved.visualizations) == {"size"}
+
+
+def test_a_failure_of_the_hashing_thread_fails_the_save_cleanly(
+    tmp_path: Path, small_chunks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(folder: str, names: list[str]) -> tuple[str, int]:
+        assert threading.current_thread().name == "bevel-hash"
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(hashing, "_hash_files", failing)
+    monkeypatch.setattr(_TwoFiles, "visualizations", lambda self, obj: {})
+    store = LocalArtifactStore(str(tmp_path / "store"))
+    with pytest.raises(OSError, match="Input/output error"):
+        save_artifact(store, b"x" * 5 * SMALL_CHUNK, f"{__name__}:_TwoFiles")
+    assert not list((tmp_path / "store" / ".tmp").iterdir())  # the temp folder was removed
+    assert not (tmp_path / "store" / "data").exists()

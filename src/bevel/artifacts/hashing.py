@@ -167,6 +167,51 @@ def hash_saved(folder: str) -> tuple[str, int]:
     return hash_folder(folder)
 
 
+class PendingHash:
+    """:func:`hash_saved` of a folder, computed on a thread while the caller does something
+    else (saving computes the object's metadata and visualizations meanwhile): a folder of
+    :data:`THREAD_MIN` bytes or more, or one whose :func:`write_hashed` thread is still hashing.
+    A smaller folder is hashed at once. :meth:`result` waits for the hash."""
+
+    def __init__(self, folder: str) -> None:
+        self._folder = folder
+        self._outcome: tuple[str, int] | BaseException | None = None
+        self._thread: threading.Thread | None = None
+        with _written_lock:
+            written = os.path.abspath(folder) in _written
+        if written:  # hashed already, or being hashed beside the write: result() takes it
+            return
+        names = local_files(folder)
+        if sum(os.path.getsize(os.path.join(folder, *n.split("/"))) for n in names) < THREAD_MIN:
+            self._outcome = _hash_files(folder, names)
+            return
+        self._thread = threading.Thread(
+            target=self._run, args=(names,), name="bevel-hash", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, names: list[str]) -> None:
+        try:
+            self._outcome = _hash_files(self._folder, names)
+        except BaseException as exc:  # re-raised by result()
+            self._outcome = exc
+
+    def wait(self) -> None:
+        """Until the thread (if any) has hashed the folder."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def result(self) -> tuple[str, int]:
+        """``("sha256:<hex>", size)`` of the folder (raises what hashing it raised)."""
+        self.wait()
+        if self._outcome is None:
+            self._outcome = hash_saved(self._folder)
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
+
+
 def _hash_files(folder: str, names: list[str]) -> tuple[str, int]:
     digest = hashlib.sha256()
     total = 0
@@ -279,6 +324,44 @@ def read_hashed(folder: str, name: str, read: Callable[[HashingReader], T]) -> t
             hint="do not modify an artifact's files while bevel saves or loads it",
         )
     return result, hasher.content_hash()
+
+
+def hash_beside(folder: str, load: Callable[[], T]) -> tuple[T, str] | None:
+    """``(load(), hash of folder)`` with the folder hashed on a thread while ``load`` reads it
+    (a materializer's ``load``, for formats whose parser is safe on any bytes: Parquet); None
+    for a folder under :data:`THREAD_MIN` bytes, where the caller hashes first, then loads.
+
+    The guarantee is the one of hashing first: the files hashed are the files loaded, and a
+    mismatch with the record discards what was loaded (:func:`check_hash`). When ``load``
+    fails, the hash still comes (:class:`HashedReadError`), so damaged files are reported as
+    corrupted rather than as the parser's error.
+    """
+    names = local_files(folder)
+    if sum(os.path.getsize(os.path.join(folder, *n.split("/"))) for n in names) < THREAD_MIN:
+        return None
+    outcome: list[tuple[str, int] | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_hash_files(folder, names))
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="bevel-hash", daemon=True)
+    thread.start()
+    try:
+        try:
+            result = load()
+        except Exception as exc:
+            thread.join()
+            if isinstance(outcome[0], BaseException):
+                raise outcome[0] from exc
+            raise HashedReadError(outcome[0][0]) from exc
+    finally:
+        thread.join()  # whatever happened: no thread left behind
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return result, outcome[0][0]
 
 
 class HashedReadError(Exception):

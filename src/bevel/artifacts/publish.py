@@ -46,9 +46,9 @@ from bevel.artifacts.gc import sweep_tmp_once
 from bevel.artifacts.hashing import (
     RERUN_HINT,
     HashedReadError,
+    PendingHash,
     check_hash,
     hash_bytes,
-    hash_saved,
     hex_of,
     verify_folder,
 )
@@ -113,6 +113,7 @@ def save_artifact(
         content_hash, size = hash_bytes(files)
         path = data_path(content_hash)
         content.publish_files(store, path, content_hash, files)
+        facts, views = _describe(mat, materializer, obj, visualize)
     elif store.local_path("") is not None:
         sweep_tmp_once(store)
         tmp = tmp_name()
@@ -121,7 +122,9 @@ def save_artifact(
         assert work is not None
         try:
             _materialize(mat, materializer, obj, work, what)
-            content_hash, size = hash_saved(work)
+            pending = PendingHash(work)  # a big folder: hashed while the object is described
+            facts, views = _describe(mat, materializer, obj, visualize, pending)
+            content_hash, size = pending.result()
             path = data_path(content_hash)
             content.publish_local(store, tmp, path, content_hash)
         except BaseException:
@@ -130,7 +133,9 @@ def save_artifact(
     else:
         with tempfile.TemporaryDirectory(prefix="bevel-save-") as work:
             _materialize(mat, materializer, obj, work, what)
-            content_hash, size = hash_saved(work)
+            pending = PendingHash(work)  # a big folder: hashed while the object is described
+            facts, views = _describe(mat, materializer, obj, visualize, pending)
+            content_hash, size = pending.result()
             path = data_path(content_hash)
             content.publish_remote(store, work, path, content_hash)
     return SavedArtifact(
@@ -138,10 +143,8 @@ def save_artifact(
         path=path,
         content_hash=content_hash,
         size=size,
-        metadata=_metadata(mat, materializer, obj),
-        visualizations=(
-            _save_visualizations(store, mat, materializer, obj, content_hash) if visualize else {}
-        ),
+        metadata=facts,
+        visualizations=_store_visualizations(store, views, content_hash),
         python_version=_python_version() if getattr(mat, "pickled", False) else None,
     )
 
@@ -216,6 +219,19 @@ def _saving(ref: str, what: str) -> Iterator[None]:
         ) from exc
 
 
+def _describe(
+    mat: Materializer, ref: str, obj: Any, visualize: bool, pending: PendingHash | None = None
+) -> tuple[dict[str, Any], dict[str, Visualization]]:
+    """The object's metadata and visualizations (neither needs the content hash), while the
+    saved folder's ``pending`` hash goes on; it is waited for here, also on failure, so no
+    hashing thread outlives the save."""
+    try:
+        return _metadata(mat, ref, obj), (_visualizations(mat, ref, obj) if visualize else {})
+    finally:
+        if pending is not None:
+            pending.wait()
+
+
 def _python_version() -> str:
     return ".".join(str(part) for part in sys.version_info[:3])
 
@@ -232,7 +248,7 @@ def _metadata(mat: Materializer, ref: str, obj: Any) -> dict[str, Any]:
         warnings.warn(
             f"{ref}.metadata() failed, so the artifact has no metadata from it: {exc!r}",
             BevelWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return {}
 
@@ -240,23 +256,27 @@ def _metadata(mat: Materializer, ref: str, obj: Any) -> dict[str, Any]:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _save_visualizations(
-    store: ArtifactStore, mat: Materializer, ref: str, obj: Any, content_hash: str
-) -> dict[str, str]:
-    """Store each visualization once per content as ``viz/<hex>/<name><ext>`` (the extension
-    says its kind, see :mod:`bevel.viz.kinds`); return name -> uri. A failure only warns."""
+def _visualizations(mat: Materializer, ref: str, obj: Any) -> dict[str, Visualization]:
+    """The materializer's visualizations of ``obj``; a failure only warns."""
     try:
         values = mat.visualizations(obj)
         if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
             raise TypeError(f"it returned {values!r:.80}, not a dict of name -> visualization")
-        found = {name: Visualization.of(value) for name, value in values.items()}
+        return {name: Visualization.of(value) for name, value in values.items()}
     except Exception as exc:
         warnings.warn(
             f"{ref}.visualizations() failed, so the artifact has no visualizations: {exc!r}",
             BevelWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return {}
+
+
+def _store_visualizations(
+    store: ArtifactStore, found: dict[str, Visualization], content_hash: str
+) -> dict[str, str]:
+    """Store each visualization once per content as ``viz/<hex>/<name><ext>`` (the extension
+    says its kind, see :mod:`bevel.viz.kinds`); return name -> uri."""
     uris: dict[str, str] = {}
     for viz_name, viz in found.items():
         stem = _UNSAFE.sub("_", viz_name) or "viz"

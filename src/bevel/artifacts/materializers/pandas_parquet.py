@@ -13,7 +13,9 @@ size, since random floats do not compress) and dictionary-encoding floats is pur
 Frames of repetitive numbers, or stores where bytes cost (object stores, slow disks), gain from
 compression: subclass and set ``compression`` (``"zstd"``, ``"snappy"``, ``"lz4"``, ``"gzip"``),
 ``compression_level`` or ``dictionary="all"``, then use the class with
-``@step(materializers=...)`` or ``bevel.register_materializer``. Reading memory-maps the file.
+``@step(materializers=...)`` or ``bevel.register_materializer``. Reading memory-maps the file;
+a verified load of a big frame hashes the file on a thread while pyarrow decodes it
+(:func:`bevel.artifacts.hashing.hash_beside`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from bevel.artifacts.hashing import hash_beside
 from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.data.previews import frame_visualizations
 from bevel.errors import ArtifactError
@@ -199,6 +202,11 @@ class DataFrameMaterializer(ParquetOptions):
     def load(self, directory: str, type_: type | None) -> Any:
         return _read(directory)
 
+    def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
+        """:meth:`load` with the folder hashed on a thread beside the decoding (both read the
+        page cache: no copy), for a big frame; None for a small one (verified, then loaded)."""
+        return hash_beside(directory, lambda: self.load(directory, type_))
+
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         """A copy-on-write copy of a frame whose Parquet round trip is exact, else
         ``NotImplemented`` (see above)."""
@@ -237,6 +245,10 @@ class SeriesMaterializer(ParquetOptions):
         with open(os.path.join(directory, SERIES_FILENAME), encoding="utf-8") as f:
             name = json.loads(f.read())["name"]
         return _read(directory)[self._COLUMN].rename(name)
+
+    def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
+        """As :meth:`DataFrameMaterializer.load_hashed`."""
+        return hash_beside(directory, lambda: self.load(directory, type_))
 
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         survives = (
