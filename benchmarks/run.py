@@ -5,7 +5,9 @@ Run:  .venv/bin/python benchmarks/run.py [--repeat 5] [--only chain,array,...]
 Every number is the median wall time of ``--repeat`` fresh processes, so interpreter start and
 imports are included, as a user feels them (with bevel's bytecode compiled, as after a pip
 install). Each bevel workload is printed beside a reference that
-does the same work without bevel, run in the same invocation (so machine noise hits both):
+does the same work without bevel, run in the same invocation (so machine noise hits both);
+array, load and frame also print both sides' CPU time (user + system, every thread), which
+a busy machine's wall time hides:
 
   import     `import bevel` / `bevel --help`          vs `python -c pass`
   chain      10- and 100-step int->int+1 chains, caching off; per-step overhead is the slope
@@ -14,6 +16,7 @@ does the same work without bevel, run in the same invocation (so machine noise h
   array      a step making a 100 MiB float64 array, a step summing it   vs np.save + np.load
   load       loading that array's artifact in a new process through the Client, verified
              against its content hash                                    vs np.load of the file
+             (then the same with the frame below                         vs pd.read_parquet)
   frame      the same with a 1M x 10 DataFrame                          vs to_parquet + read_parquet
   list       `bevel runs list`, `bevel runs show RUN` and a Client listing 50 runs with their
              status                                                      vs `python -c pass`
@@ -146,6 +149,18 @@ LOAD_REF = """
 import sys
 import numpy as np
 float(np.load(sys.argv[1]).sum())
+"""
+
+LOAD_FRAME = """
+from bevel import Client
+with Client() as client:
+    float(client.last_run("frames").steps["make"].output.load().to_numpy().sum())
+"""
+
+LOAD_FRAME_REF = """
+import sys
+import pandas as pd
+float(pd.read_parquet(sys.argv[1]).to_numpy().sum())
 """
 
 FRAME = """
@@ -567,18 +582,24 @@ class Bench:
         )
 
     def load(self) -> None:
-        """Loading the 100 MiB array artifact in a new process through the Client (its content
-        hash verified as it is read) vs np.load of the same file."""
+        """Loading the 100 MiB array artifact, then the 1M x 10 DataFrame artifact, in a new
+        process through the Client (its content hash verified as it is read, or as it is
+        decoded) vs np.load / pd.read_parquet of the same file."""
         self.reset_home()
-        subprocess.run([PY, self.script("arrays.py", ARRAY)], env=self.env, check=True)
-        files = list((self.work / ".bevel" / "artifacts" / "data").rglob("array.npy"))
-        assert len(files) == 1, files
-        cpu: list[float] = []
-        bevel = self.run([self.script("load.py", LOAD)], cpu=cpu)
-        reference = self.run([self.script("load_ref.py", LOAD_REF), str(files[0])], cpu=cpu)
-        self.add_cpu("load a 100 MiB array artifact", cpu)
-        self.add("load a 100 MiB array artifact (verified)", bevel, reference, "np.load",
-                 "")  # fmt: skip
+        data = self.work / ".bevel" / "artifacts" / "data"
+        for label, script, ref, filename, ref_name in (
+            ("100 MiB array", LOAD, LOAD_REF, "array.npy", "np.load"),
+            ("1M x 10 DataFrame", LOAD_FRAME, LOAD_FRAME_REF, "data.parquet", "pd.read_parquet"),
+        ):
+            pipeline = ARRAY if filename == "array.npy" else FRAME
+            subprocess.run([PY, self.script(f"{filename}.py", pipeline)], env=self.env, check=True)
+            files = list(data.rglob(filename))
+            assert len(files) == 1, files
+            cpu: list[float] = []
+            bevel = self.run([self.script(f"load {filename}.py", script)], cpu=cpu)
+            reference = self.run([self.script(f"ref {filename}.py", ref), str(files[0])], cpu=cpu)
+            self.add_cpu(f"load a {label} artifact", cpu)
+            self.add(f"load a {label} artifact (verified)", bevel, reference, ref_name, "")
 
     def frame(self) -> None:
         self._data_pipeline(
