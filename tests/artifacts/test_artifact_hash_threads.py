@@ -325,3 +325,27 @@ def test_a_failure_of_the_hashing_thread_fails_the_save_cleanly(
         save_artifact(store, b"x" * 5 * SMALL_CHUNK, f"{__name__}:_TwoFiles")
     assert not list((tmp_path / "store" / ".tmp").iterdir())  # the temp folder was removed
     assert not (tmp_path / "store" / "data").exists()
+
+
+def test_draining_a_file_read_to_its_end_allocates_no_chunk_buffer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading a big array reads it whole; what is left to hash after it is nothing, and was
+    read through three fresh 4 MiB buffers (12 MiB zeroed per load)."""
+    (tmp_path / "f.bin").write_bytes(b"x" * (hashing.THREAD_MIN + 10))
+    sizes: list[int] = []
+    real_bytearray = bytearray
+
+    def recording(size: int = 0) -> bytearray:
+        sizes.append(size)
+        return real_bytearray(size)
+
+    monkeypatch.setattr(hashing, "bytearray", recording, raising=False)
+
+    def read_all(f: hashing.HashingReader) -> int:
+        return f.readinto(real_bytearray(hashing.THREAD_MIN + 10))
+
+    done = read_hashed(str(tmp_path), "f.bin", read_all)
+    assert done is not None and done[0] == hashing.THREAD_MIN + 10
+    assert done[1] == reference_hash(tmp_path)
+    assert sizes and max(sizes) <= 1

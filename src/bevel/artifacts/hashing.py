@@ -236,13 +236,12 @@ def _hash_files(folder: str, names: list[str]) -> tuple[str, int]:
 
 def _hash_file(f: Any, hasher: _Hasher) -> int:
     """Feed the rest of ``f`` to ``hasher`` and wait for it; returns how many bytes were read.
-    Three buffers rotate: one being read into while the thread hashes the others."""
+    Three buffers rotate when more than a chunk is left and a thread hashes: one being read
+    into while the thread hashes the others. Buffers are no bigger than what is left (+1: the
+    read that finds the end), so draining a file read to its end allocates nothing big."""
     free: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    if hasher.threaded:
-        for _ in range(3):
-            free.put(memoryview(bytearray(CHUNK)))
-    else:  # +1: the read that finds the end
-        left = os.fstat(f.fileno()).st_size - f.tell()
+    left = os.fstat(f.fileno()).st_size - f.tell()
+    for _ in range(3 if hasher.threaded and left > CHUNK else 1):
         free.put(memoryview(bytearray(max(1, min(CHUNK, left + 1)))))
     seen = 0
     try:
