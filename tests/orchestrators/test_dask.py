@@ -265,16 +265,20 @@ def test_a_worker_killed_mid_step(tmp_path: Path, project: Path, on_dask: Any, r
 
 
 @pytest.mark.servers
-def test_the_quickstart_on_s3_and_postgresql_read_back_from_a_fresh_process(
+@pytest.mark.parametrize("db_server", ["postgres", "mariadb"])
+def test_the_quickstart_on_s3_and_a_database_server_read_back_from_a_fresh_process(
     cluster: Cluster,
     s3: S3Server,
-    postgres: DatabaseServer,
+    db_server: str,
+    request: pytest.FixtureRequest,
     bevel_home: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     invoke: Callable[..., Result],
 ) -> None:
-    monkeypatch.setenv("BEVEL_STORE_URL", postgres.new_database())
+    """On S3 (moto) with PostgreSQL or MariaDB as the metadata store (issue 8: either)."""
+    server: DatabaseServer = request.getfixturevalue(db_server)
+    monkeypatch.setenv("BEVEL_STORE_URL", server.new_database())
     shutil.copy(ROOT / "examples" / "quickstart" / "pipeline.py", tmp_path / "quick.py")
     shutil.copy(ROOT / "examples" / "quickstart" / "schema.yaml", tmp_path / "schema.yaml")
     bucket = s3.new_bucket()
