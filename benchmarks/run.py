@@ -108,6 +108,44 @@ for i in range(n):
         db.execute("insert into steps values (?, ?, ?, ?)", (1, i, path, json.dumps(x)))
 """
 
+# Work per step, counted (bevel.testing.work): the difference between a 30- and a 10-step chain
+# of fresh values (nothing deduplicated), of the same values again, and fully cached.
+STEP_WORK = """
+import json, sys
+from bevel import pipeline, step
+from bevel.testing.work import counting
+
+@step
+def first(base: int) -> int:
+    return base
+
+@step
+def inc(x: int) -> int:
+    return x + 1
+
+@pipeline
+def chain(n: int = 10, base: int = 0):
+    x = first(base)
+    for _ in range(n - 1):
+        x = inc(x)
+
+def per_step(base, cache):
+    counts = []
+    for n in (10, 30):
+        with counting() as work:
+            chain.with_options(enable_cache=cache)(n=n, base=base + n)
+        counts.append(work)
+    keys = sorted(set(counts[0]) | set(counts[1]))
+    return {k: (counts[1][k] - counts[0][k]) / 20 for k in keys}
+
+chain.with_options(enable_cache=False)(n=2, base=-1)
+fresh = per_step(10_000, False)
+again = per_step(10_000, False)
+per_step(20_000, True)
+cached = per_step(20_000, True)
+print(json.dumps({"fresh": fresh, "stored already": again, "cached": cached}))
+"""
+
 ARRAY = """
 import sys
 import numpy as np
@@ -544,6 +582,7 @@ class Bench:
         self.extra.append(
             f"per-step overhead (slope 10 -> 100 steps): {slope_ms:.2f} ms (target <= 1.0 ms)"
         )
+        self._step_work()
         self.run([script, "10", "cache"], repeat=1)  # warm the cache
         cached = self.run([script, "10", "cache"])
         reference = self.run([ref, "10", str(refdir)])
@@ -554,6 +593,16 @@ class Bench:
             "file + sqlite row per step",
             "<= 0.12 s",
         )
+
+    def _step_work(self) -> None:
+        """What one step does, counted: a table beside the timings (they vary with the load)."""
+        counted = json.loads(self._output([PY, self.script("step_work.py", STEP_WORK)]))
+        names = sorted({k for work in counted.values() for k, v in work.items() if v})
+        self.extra.append("work per step (30- minus 10-step chain, / 20):")
+        self.extra.append(f"  {'':28}" + "".join(f"{case:>16}" for case in counted))
+        for name in names:
+            cells = "".join(f"{counted[case].get(name, 0):16.2f}" for case in counted)
+            self.extra.append(f"  {name:28}{cells}")
 
     def _data_pipeline(
         self, label: str, script: str, ref: str, libs: str, ref_name: str, target: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,50 +25,15 @@ from bevel.artifacts.materializers.registry import BYTES_MATERIALIZER, JSON_MATE
 from bevel.artifacts.publish import SavedArtifact, is_intact, load_artifact, save_artifact
 from bevel.artifacts.text_types import MarkdownString
 from bevel.errors import ArtifactCorrupted
+from bevel.testing.work import counting
 
 TEXT_MATERIALIZER = "bevel.artifacts.materializers.text:TextMaterializer"
 
 
-class Calls:
-    """File-system calls made while it is open (through ``sys.audit`` and ``os.stat``)."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.active = False
-
-    def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active:
-            return
-        if event == "open":
-            flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-            mode = str(args[1]) if len(args) > 1 else "r"
-            writing = any(c in mode for c in "wax+") or flags & (os.O_WRONLY | os.O_RDWR)
-            self.counts["open for writing" if writing else "open for reading"] += 1
-        elif event in ("os.mkdir", "os.rename", "os.remove", "os.rmdir", "shutil.rmtree",
-                       "os.chmod", "os.scandir", "os.listdir"):  # fmt: skip
-            self.counts[event] += 1
-
-
-_calls = Calls()
-sys.addaudithook(_calls.audit)  # audit hooks cannot be removed: this one is inert when inactive
-
-
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
-    real_stat = os.stat
-
-    def counting_stat(*args: Any, **kwargs: Any) -> Any:
-        if _calls.active:
-            _calls.counts["stat"] += 1
-        return real_stat(*args, **kwargs)
-
-    monkeypatch.setattr(os, "stat", counting_stat)
-    _calls.counts = Counter()
-    _calls.active = True
-    try:
-        yield _calls.counts
-    finally:
-        _calls.active = False
+def calls() -> Iterator[Counter[str]]:
+    with counting() as work:
+        yield work
 
 
 def _load(store: LocalArtifactStore, saved: SavedArtifact, materializer: str) -> Any:

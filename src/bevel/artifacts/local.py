@@ -27,6 +27,8 @@ class LocalArtifactStore:
         return f"LocalArtifactStore({self.root!r})"
 
     def _full(self, path: str) -> str:
+        if not path:  # local_path(""): how callers ask whether the store is local
+            return self.root
         rel = clean_relative(path)
         return os.path.join(self.root, *rel.split("/")) if rel else self.root
 

@@ -199,8 +199,13 @@ def _child(path: str, key: str) -> str:
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # exact types that are their own JSON
+
+
 def _normalise(value: Any, path: str, active: set[int]) -> Any:
     """A plain-typed copy of a JSON value; ``TypeError`` with the path of anything else."""
+    if type(value) in _PLAIN:  # the common leaf: nothing to convert, no path to build
+        return value
     where = path or "value"
     if value is None or value is True or value is False:
         return value
@@ -224,7 +229,10 @@ def _normalise(value: Any, path: str, active: set[int]) -> Any:
                         raise TypeError(
                             f"{where}: key {key!r} is {with_article(type(key).__name__)}; JSON keys are strings"
                         )
-                    result[str(key)] = _normalise(item, _child(path, str(key)), active)
+                    if type(item) in _PLAIN:
+                        result[str(key)] = item
+                    else:
+                        result[str(key)] = _normalise(item, _child(path, str(key)), active)
                 return result
             return [_normalise(item, f"{where}[{i}]", active) for i, item in enumerate(value)]
         finally:
@@ -241,7 +249,10 @@ def _check_str(value: Any, path: str) -> str:
 def _str_map(value: Mapping[str, Any], path: str) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise TypeError(f"{path}: expected a mapping, got {with_article(type(value).__name__)}")
-    return {_check_str(k, path): _check_str(v, _child(path, str(k))) for k, v in value.items()}
+    return {
+        _check_str(k, path): v if type(v) is str else _check_str(v, _child(path, str(k)))
+        for k, v in value.items()
+    }
 
 
 # -- explain ---------------------------------------------------------------------------------

@@ -180,8 +180,12 @@ class MetadataStore(Protocol):
         ...
 
     # --- steps ------------------------------------------------------------------------------
-    def start_step_run(self, step_run: StepRunRecord) -> None:
-        """Insert a step run in the RUNNING state (visible to progress displays).
+    def start_step_run(
+        self, step_run: StepRunRecord, *, metadata: Sequence[MetadataEntry] = ()
+    ) -> None:
+        """Insert a step run in the RUNNING state (visible to progress displays), with
+        ``metadata`` entries logged in the same transaction where the store can (the worker
+        that took the step: see ``bevel.run.redelivery``).
 
         Only into a RUNNING run: StatusConflict otherwise, NotFound for an unknown run."""
         ...

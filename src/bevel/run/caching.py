@@ -13,6 +13,7 @@ transaction, with :class:`~bevel.errors.CacheHitLost`, and the step runs instead
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +24,13 @@ from bevel.artifacts.publish import is_intact
 from bevel.cache import CacheIngredients, canonical_json, ingredients_for
 from bevel.dag.plan import StepSpec
 from bevel.errors import BevelError, CacheHitLost, StepFailed
-from bevel.metadata.records import ArtifactRecord, StepCompletion, StepRunRecord, StepStatus
+from bevel.metadata.records import (
+    ArtifactRecord,
+    MetadataEntry,
+    StepCompletion,
+    StepRunRecord,
+    StepStatus,
+)
 from bevel.stack.stack import Stack
 
 
@@ -68,9 +75,14 @@ def _hook_value(spec: StepSpec, hashes: dict[str, str], definition: Any) -> Any:
 
 
 def reuse(
-    stack: Stack, base: StepRunRecord, input_edges: tuple[tuple[str, str], ...], spec: StepSpec
+    stack: Stack,
+    base: StepRunRecord,
+    input_edges: tuple[tuple[str, str], ...],
+    spec: StepSpec,
+    notes: Sequence[MetadataEntry] = (),
 ) -> tuple[StepRunRecord, dict[str, ArtifactRecord]] | None:
-    """Record ``base`` as CACHED from the latest good hit of its key; None when there is none."""
+    """Record ``base`` as CACHED from the latest good hit of its key (with ``notes``, its
+    metadata); None when there is none."""
     store = stack.metadata_store
     hit = store.find_cached(base.cache_key or "")
     if hit is None or expired(hit.step_run, spec.options.cache_expiration, base.started):
@@ -90,6 +102,7 @@ def reuse(
                 step_run=record,
                 reused_outputs=tuple((name, art.id) for name, art in hit.outputs.items()),
                 inputs=input_edges,
+                metadata=tuple(notes),
             )
         )
     except CacheHitLost:  # deleted since find_cached: compute the step instead

@@ -3,7 +3,7 @@
 Engines that re-run a task whose worker died (Dask reschedules it on another worker; a
 Kubernetes Job retries its pod) deliver the same :class:`~bevel.run.worker.StepTask`, with the
 same step run id, again. The first delivery records which worker took it (step run metadata
-``worker``); a later one finds that step run still RUNNING, records it failed with the reason
+``worker``, written with the step run's start in one transaction: :func:`note`); a later one finds that step run still RUNNING, records it failed with the reason
 ("the worker tcp://10.0.0.7:40123 died while running step 'train'"), and either runs the step
 again under a new step run id, when the step has retries left, or reports the failure. A task
 whose step run already ended (the engine gave up on it, or a lost result is recomputed) is not
@@ -34,12 +34,11 @@ def claim(
     stack: Stack, run: RunRecord, spec: StepSpec, step_run_id: str, worker: str
 ) -> str | StepOutcome:
     """The step run id to run the task under on ``worker``, or the outcome to report
-    without running it."""
+    without running it. The caller records :func:`note` with the step run it starts."""
     store = stack.metadata_store
     try:
         earlier = store.get_step_run(step_run_id)
     except NotFound:
-        _note_worker(stack, step_run_id, worker)
         return step_run_id
     if earlier.status is not StepStatus.RUNNING:
         return _recorded(stack, run, earlier)
@@ -57,14 +56,12 @@ def claim(
     store.finish_step_run(StepCompletion(step_run=final))
     if not again:
         return StepOutcome(final, {}, error=WorkerLost(message, step=spec.id))
-    retry_id = new_id()
-    _note_worker(stack, retry_id, worker)
-    return retry_id
+    return new_id()
 
 
-def _note_worker(stack: Stack, step_run_id: str, worker: str) -> None:
-    entry = MetadataEntry("step_run", step_run_id, "worker", worker, datetime.now(UTC))
-    stack.metadata_store.log_metadata([entry])
+def note(step_run_id: str, worker: str) -> MetadataEntry:
+    """The metadata saying that ``worker`` took the step run ``step_run_id``."""
+    return MetadataEntry("step_run", step_run_id, "worker", worker, datetime.now(UTC))
 
 
 def _recorded(stack: Stack, run: RunRecord, record: StepRunRecord) -> StepOutcome:

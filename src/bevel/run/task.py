@@ -21,7 +21,7 @@ import time
 import traceback
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -107,15 +107,20 @@ def run_step(
     inputs: StepInputs,
     definition: Any | None = None,
     step_run_id: str | None = None,
+    notes: Sequence[MetadataEntry] = (),
 ) -> StepOutcome:
     """Execute one step of ``plan`` for ``run`` on ``stack`` and record the outcome.
 
     ``step_run_id`` is the id to record the step run under (the engine's choice; new when None).
+    ``notes`` are metadata recorded with the step run's first write (the worker that took it),
+    in the same transaction.
     """
     spec = plan.step(step_id)
     # In process, the engine hands over the StepDefinition; a remote worker imports it by name.
     definition = definition if definition is not None else import_ref(spec.source)
     if spec.options.sweep:  # trials, each a run_step of its own (bevel.integrations.optuna)
+        if notes:
+            stack.metadata_store.log_metadata(notes)
         outcome: StepOutcome = import_ref(SWEEP)(
             plan, spec, run=run, stack=stack, inputs=inputs, definition=definition,
             step_run_id=step_run_id or new_id(),
@@ -124,26 +129,27 @@ def run_step(
                           inputs=inputs.artifacts, outputs=outcome.outputs)  # fmt: skip
         return outcome
     function = getattr(definition, "func", definition)
-    base = StepRunRecord(
-        id=step_run_id or new_id(),
-        run_id=run.id,
-        step_id=spec.id,
-        step_name=spec.name,
-        status=StepStatus.RUNNING,
-        started=_now(),
-        params=spec.params,
-        code_hash=spec.code_hash,
-    )
+    identity: dict[str, Any] = {
+        "id": step_run_id or new_id(),
+        "run_id": run.id,
+        "step_id": spec.id,
+        "step_name": spec.name,
+        "status": StepStatus.RUNNING,
+        "started": _now(),
+        "params": spec.params,
+        "code_hash": spec.code_hash,
+    }
     input_edges = tuple((name, art.id) for name, art in inputs.artifacts.items())
     try:
         ingredients = step_ingredients(spec, inputs.artifacts, definition)
     except StepFailed as exc:  # its cache_key hook failed: the step cannot be keyed, nor run
-        return _not_started(spec, run, stack, base, input_edges, exc, definition)
+        unkeyed = StepRunRecord(**identity)
+        return _not_started(spec, run, stack, unkeyed, input_edges, exc, definition, notes)
     recorded = ingredients.as_dict()
     recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
-    base = replace(base, cache_key=cache_key(ingredients), cache_ingredients=recorded)
+    base = StepRunRecord(**identity, cache_key=cache_key(ingredients), cache_ingredients=recorded)
     if spec.options.enable_cache:
-        reused = reuse(stack, base, input_edges, spec)
+        reused = reuse(stack, base, input_edges, spec, notes)
         if reused is not None:
             models.after_step(plan, spec.id, run=run, stack=stack, step_run=reused[0],
                               inputs=inputs.artifacts, outputs=reused[1])  # fmt: skip
@@ -153,7 +159,8 @@ def run_step(
     # processes can follow while the step runs (its uri is recorded at the start).
     log = StepLog(stack.artifact_store, log_path(run.id, spec.id, base.id))
     try:
-        stack.metadata_store.start_step_run(replace(base, logs_uri=log.uri) if log.live else base)
+        started = replace(base, logs_uri=log.uri) if log.live else base
+        stack.metadata_store.start_step_run(started, metadata=notes)
         attempt, delay = 1, spec.options.retry_delay
         while True:
             if spec.options.retries:
@@ -166,8 +173,7 @@ def run_step(
             time.sleep(delay)
             attempt, delay = attempt + 1, min(delay * 2, 60.0)
         logs_uri = log.publish(keep=hook_due(spec, tried.status))
-        final = replace(base, attempts=attempt)
-        outcome = _record(spec, run, stack, inputs, final, tried, logs_uri)
+        outcome = _record(spec, run, stack, inputs, base, tried, logs_uri, attempt)
         models.after_step(plan, spec.id, run=run, stack=stack, step_run=outcome.step_run,
                           inputs=inputs.artifacts, outputs=outcome.outputs,
                           device=tried.ctx.device_used)  # fmt: skip
@@ -228,6 +234,7 @@ def _not_started(
     input_edges: tuple[tuple[str, str], ...],
     error: StepFailed,
     definition: Any,
+    notes: Sequence[MetadataEntry],
 ) -> StepOutcome:
     """Record a step that failed before it could start (its cache key could not be computed)."""
     log = StepLog(stack.artifact_store, log_path(run.id, spec.id, base.id))
@@ -239,7 +246,9 @@ def _not_started(
             error=_error_text(error),
             logs_uri=log.publish(keep=hook_due(spec, StepStatus.FAILED)),
         )
-        stack.metadata_store.finish_step_run(StepCompletion(step_run=record, inputs=input_edges))
+        stack.metadata_store.finish_step_run(
+            StepCompletion(step_run=record, inputs=input_edges, metadata=tuple(notes))
+        )
         outcome = StepOutcome(record, {}, {}, error)
         config = getattr(definition, "config", None)
         run_hook(spec, run, outcome, config, stack=stack, ctx=_context(spec, run, base), log=log)
@@ -329,10 +338,12 @@ def _record(
     record: StepRunRecord,
     tried: _Tried,
     logs_uri: str | None,
+    attempts: int,
 ) -> StepOutcome:
     """Write the step's final outcome, its artifacts, lineage, metrics and metadata at once."""
     final = replace(
         record,
+        attempts=attempts,
         status=tried.status,
         ended=_now(),
         error=_error_text(tried.error) if tried.error is not None else None,

@@ -28,7 +28,7 @@ from bevel._dataclass import dataclass
 from bevel.artifacts.materializers.refs import import_ref, unimportable_hint
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, StackError, StepFailed
-from bevel.metadata.records import ArtifactRecord, RunRecord
+from bevel.metadata.records import ArtifactRecord, MetadataEntry, RunRecord
 from bevel.run import redelivery, shipping
 from bevel.run.task import StepInputs, StepOutcome, run_step
 from bevel.settings import Settings
@@ -153,11 +153,13 @@ def run_recorded(
     """:func:`run_task` on a stack already built here (``python -m bevel.entrypoint``)."""
     spec = plan.step(task.step_id)
     step_run_id = task.step_run_id
+    notes: tuple[MetadataEntry, ...] = ()
     if worker is not None:
         claimed = redelivery.claim(stack, run, spec, task.step_run_id, worker)
         if isinstance(claimed, StepOutcome):
             return portable(claimed)
         step_run_id = claimed
+        notes = (redelivery.note(step_run_id, worker),)
     folder = None
     if task.code is not None:
         folder = shipping.fetch(stack.artifact_store, task.code)
@@ -170,6 +172,7 @@ def run_recorded(
         inputs=StepInputs(dict(task.inputs)),
         definition=import_step(spec, task.code, folder),
         step_run_id=step_run_id,
+        notes=notes,
     )
     return portable(outcome)
 

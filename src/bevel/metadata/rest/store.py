@@ -168,7 +168,11 @@ class RestMetadataStore(ModelMethods):
 
     # --- steps ------------------------------------------------------------------------------
 
-    def start_step_run(self, step_run: StepRunRecord) -> None:
+    def start_step_run(
+        self, step_run: StepRunRecord, *, metadata: Sequence[MetadataEntry] = ()
+    ) -> None:
+        if metadata:  # the server's API takes them apart (two requests, as before)
+            self.log_metadata(list(metadata))
         self._call(
             "POST", "/step-runs", f"recording the start of step {step_run.step_id!r}",
             body=encode(step_run),

@@ -107,8 +107,16 @@ class Dialect:
     def prepare(self, sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """The text and parameters to hand to the driver: datetimes converted, lists expanded."""
         compiled = self.compile(sql)
-        bound = {k: self.bind(v) for k, v in params.items()}
-        if not any(type(bound.get(n)) in _LISTS for n in compiled.names):
+        bound: dict[str, Any] = {}
+        lists = False
+        for key, value in params.items():  # one pass: most values are passed as they are
+            kind = type(value)
+            if kind in _LISTS:
+                lists = True
+            elif kind is not str and isinstance(value, datetime):
+                value = self.bind(value)
+            bound[key] = value
+        if not lists:
             return compiled.static, bound
         out: list[str] = []
         for part in compiled.parts:
@@ -132,7 +140,10 @@ class Dialect:
         return "".join(out), bound
 
     def bind_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: self.bind(v) for k, v in row.items()} for row in rows]
+        bind = self.bind
+        return [
+            {k: bind(v) if isinstance(v, datetime) else v for k, v in row.items()} for row in rows
+        ]
 
     # --- datetimes --------------------------------------------------------------------------
 

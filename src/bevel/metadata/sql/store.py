@@ -209,12 +209,17 @@ class SqlMetadataStore:
 
     # --- steps ------------------------------------------------------------------------------
 
-    def start_step_run(self, step_run: StepRunRecord) -> None:
+    def start_step_run(
+        self, step_run: StepRunRecord, *, metadata: Sequence[MetadataEntry] = ()
+    ) -> None:
         _check_step_names(step_run)
-        self._write(
-            f"recording the start of step {step_run.step_id!r}",
-            lambda conn: writes.start_step_run(conn, step_run),
-        )
+
+        def start(conn: Conn) -> None:
+            writes.start_step_run(conn, step_run)
+            if metadata:
+                writes.log_metadata(conn, metadata)
+
+        self._write(f"recording the start of step {step_run.step_id!r}", start)
 
     def finish_step_run(self, completion: StepCompletion) -> list[ArtifactRecord]:
         _check_step_names(completion.step_run)

@@ -123,6 +123,10 @@ class Shape(Generic[R]):
             raise AssertionError(f"{cls.__name__}: no column {sorted(unknown)} in {table}")
         self._enums = enums or {}
         self._json = JSON_COLUMNS | set(json_columns)
+        self._encoders = tuple(
+            (field, col, col in self._json)
+            for field, col in zip(self.fields, self.cols, strict=True)
+        )
         self._decoders: dict[str, list[Callable[[Any], Any] | None]] = {}
         self._lists: dict[str, str] = {}
 
@@ -162,14 +166,17 @@ class Shape(Generic[R]):
     def records(self, rows: Sequence[Sequence[Any]], dialect: Dialect) -> list[R]:
         return [self.record(row, dialect) for row in rows]
 
-    def params(self, record: R) -> dict[str, Any]:
-        """Insert/update parameters, named by column: JSON encoded, enums as their values."""
+    def params(self, record: R, *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """Insert/update parameters, named by column: JSON encoded, enums as their values;
+        without the columns in ``skip``."""
         out: dict[str, Any] = {}
-        for field, col in zip(self.fields, self.cols, strict=True):
+        for field, col, is_json in self._encoders:
+            if col in skip:
+                continue
             value = getattr(record, field)
             if isinstance(value, Enum):
                 value = value.value
-            elif col in self._json:
+            elif is_json:
                 value = to_json(value)
             out[col] = value
         return out
