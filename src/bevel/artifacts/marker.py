@@ -59,6 +59,7 @@ _STAMP_KEYS = (
 _TIME_KEYS = ("LastModified", "last_modified", "updated", "mtime", "created")
 
 FileStat = tuple[int, str]  # (size in bytes, change stamp)
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per marker
 
 
 class Check(Enum):
@@ -111,7 +112,7 @@ def write(
         "used": time.time(),
         "files": {name: [size, stamp] for name, (size, stamp) in sorted(files.items())},
     }
-    payload = json.dumps(data, separators=(",", ":")).encode("utf-8")
+    payload = _ENCODE(data).encode("utf-8")
     target = marker_path(path)
     if store.local_path("") is None:
         with store.open(target, "wb") as fh:

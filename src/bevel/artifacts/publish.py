@@ -236,13 +236,16 @@ def _python_version() -> str:
     return ".".join(str(part) for part in sys.version_info[:3])
 
 
+_AS_JSON = json.JSONEncoder(default=str).encode  # one encoder, not one per artifact
+
+
 def _metadata(mat: Materializer, ref: str, obj: Any) -> dict[str, Any]:
     """The materializer's facts, made JSON-safe; a failure warns instead of losing the run."""
     try:
         facts = mat.metadata(obj)
         if not isinstance(facts, dict):
             raise TypeError(f"it returned a {type(facts).__name__}, not a dict")
-        result: dict[str, Any] = json.loads(json.dumps(facts, default=str))
+        result: dict[str, Any] = json.loads(_AS_JSON(facts))
         return result
     except Exception as exc:
         warnings.warn(

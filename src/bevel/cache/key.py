@@ -171,6 +171,11 @@ def _options(step: StepSpec) -> dict[str, Any]:
 # -- canonical JSON --------------------------------------------------------------------------
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode  # built once: json.dumps with options builds an encoder per call
+
+
 def canonical_json(value: Any) -> str:
     """One text for one JSON value: sorted keys, no whitespace, UTF-8 kept as is.
 
@@ -184,13 +189,7 @@ def canonical_json(value: Any) -> str:
         >>> canonical_json({"b": [1, 1.0, True], "a": "é"})
         '{"a":"é","b":[1,1.0,true]}'
     """
-    return json.dumps(
-        _normalise(value, "", set()),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    return _CANONICAL(_normalise(value, "", set()))
 
 
 def _child(path: str, key: str) -> str:

@@ -82,11 +82,15 @@ JSON_COLUMNS = frozenset(
 TIME_COLUMNS = frozenset({"created", "ended", "started", "heartbeat", "updated"})
 
 
+# json.dumps with options builds an encoder on every call; a step run writes several values.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def to_json(value: Any) -> str | None:
     """JSON as stored: compact, UTF-8 (byte-identical on every database); None is NULL."""
     if value is None:
         return None
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def from_json(value: str | None) -> Any:
