@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._system import hostname
 from bevel.api import compile_pipeline, load_pipeline
 from bevel.cli.params import parse_params  # the same NAME=VALUE parsing as `bevel run`
 from bevel.dag.plan import Plan, StepSpec, element, split_instance
@@ -109,7 +109,7 @@ def _prepare(args: argparse.Namespace) -> int:
     try:
         run = replace(
             new_run(compiled.plan, stack, args.name),
-            host=f"{socket.gethostname()}:entrypoint",  # judged by its heartbeat, not a pid
+            host=f"{hostname()}:entrypoint",  # judged by its heartbeat, not a pid
         )
         root = shipping.code_root(settings.project_root, compiled.plan.file)
         code = None if args.no_ship else shipping.ship(stack.artifact_store, root)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import Result
 from client_seed import Seeded, new_id
 
@@ -120,6 +121,44 @@ def test_runs_list_columns_cost_the_same_queries_for_3_or_23_runs(
         "7",
         "0.35",
     ]
+
+
+CHAIN = """
+from bevel import log_metadata, log_metric, pipeline, step
+
+@step
+def start() -> int:
+    return 0
+
+@step
+def inc(x: int) -> int:
+    log_metric("x", x)
+    log_metadata({"seen": x})
+    return x + 1
+
+@pipeline
+def chain(n: int = 2):
+    x = start()
+    for _ in range(n):
+        x = inc(x)
+"""
+
+
+def test_runs_show_costs_the_same_queries_for_3_or_13_steps(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One query per kind of thing shown (steps, their inputs and outputs, metrics, metadata),
+    whatever the number of steps: no query per step."""
+    (tmp_path / "pipe.py").write_text(CHAIN)
+    monkeypatch.chdir(tmp_path)
+    _ok(invoke("run", "pipe.py:chain", "-p", "n=2", "--name", "small"))
+    _ok(invoke("run", "pipe.py:chain", "-p", "n=12", "--name", "big"))
+    small = _count_statements(lambda: _ok(invoke("runs", "show", "small")))
+    big = _count_statements(lambda: _ok(invoke("runs", "show", "big")))
+    assert small == big
+    assert big <= 10
+    out = _ok(invoke("runs", "show", "big"))
+    assert "13 of 13: " in out and "inc_12" in out
 
 
 def test_runs_list_filters(invoke: Invoke, seeded: Seeded) -> None:

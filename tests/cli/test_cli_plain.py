@@ -34,6 +34,16 @@ def _rich_plain(build: object) -> str:
     return buffer.getvalue()
 
 
+def _piped_screen(monkeypatch: pytest.MonkeyPatch) -> tuple[io.StringIO, Screen]:
+    """A Screen on a captured stdout that is not a terminal: it prints plainly."""
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stream)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    screen = Screen()
+    assert screen.plain
+    return stream, screen
+
+
 def _random_table(rng: random.Random) -> plain.Table:
     columns = [rng.choice(WORDS[1:-1]) for _ in range(rng.randint(1, 7))]  # names: no markup
     grid = rng.random() < 0.3 and len(columns) == 2  # runs show's header block: no title
@@ -73,11 +83,7 @@ def test_what_only_rich_can_render_is_left_to_rich_and_printed_as_before(
     tbl = plain.Table("name", "value")
     tbl.add_row(Styled("a"), Styled(cell))
     assert plain.render_table(tbl) is None
-    stream = io.StringIO()
-    monkeypatch.setattr("sys.stdout", stream)
-    monkeypatch.delenv("COLUMNS", raising=False)
-    screen = Screen()
-    assert screen.plain
+    stream, screen = _piped_screen(monkeypatch)
     screen.print(tbl)
     assert stream.getvalue() == _rich_plain(tbl)
 
@@ -111,3 +117,29 @@ def test_lines_print_as_rich_prints_them(monkeypatch: pytest.MonkeyPatch) -> Non
     console.print(output.text("Traceback (most recent call last):\n  File 'x.py'", "red"))
     console.print(output.text("[bold]not markup[/bold]"))
     assert stream.getvalue() == expected.getvalue()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        [Styled("✓ ", "green"), Styled("train  "), Styled("completed", "green"), Styled("  1.2s")],
+        [Styled("↺ load  cached"), Styled("  (from 1a2b3c4d)", "dim")],
+        [Styled("日本語のステップ " * 40)],  # wider than the page: a plain console does not wrap
+        [Styled("e\u0301 naïve [bold]not markup[/bold] :smile:")],
+        [Styled("tab\there")],  # a control character: rich expands it, so rich prints it
+        [Styled("")],
+    ],
+)
+def test_a_line_of_styled_pieces_prints_as_rich_prints_it(
+    line: list[Styled], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`bevel run`'s step lines and summary in a pipe: any printable text, written without rich,
+    is what rich writes."""
+    stream, screen = _piped_screen(monkeypatch)
+    screen.print(line)
+    expected = io.StringIO()
+    console = Console(file=expected, highlight=False, width=plain.PLAIN_WIDTH, soft_wrap=True)
+    output.print_to(console, line)
+    assert stream.getvalue() == expected.getvalue()
+    joined = "".join(piece.text for piece in line)
+    assert (plain.render_text(joined) is None) == ("\t" in joined)

@@ -184,3 +184,112 @@ def test_listing_and_showing_runs_in_a_pipe_import_no_rich(tmp_path: Path) -> No
             "bevel.client.visualize",
         }
         assert not unneeded & loaded, (args, sorted(unneeded & loaded))
+
+
+# What a run never needs on the default stack (each was imported by every run before): the
+# Client's lists and the models' control plane load only when used, visualizations render only
+# when shown, shipping code (subprocess, zipfile) and resuming are for remote workers and `bevel
+# runs resume`; socket and pickle answered one small question each.
+NOT_IN_A_RUN = (
+    "bevel.models.control",
+    "bevel.models.mirror",
+    "bevel.models.views",
+    "bevel.viz.html",
+    "bevel.viz.png",
+    "bevel.run.resume",
+    "bevel.client.cleanup",
+    "bevel.client.visualize",
+    "rich",
+    "socket",
+    "subprocess",
+    "zipfile",
+    "pickle",
+    "csv",
+    "difflib",
+)
+# What reading runs never needs: no executor is made, no folder copied, no name hashed.
+NOT_IN_A_READ = (
+    *NOT_IN_A_RUN,
+    "bevel.run.task",
+    "bevel.orchestrators.inline",
+    "bevel.api",
+    "bevel.cache",
+    "concurrent.futures",
+    "logging",
+    "shutil",
+    "hashlib",
+    "random",
+    "traceback",
+    "tempfile",
+)
+
+
+def _loaded(names: set[str], unwanted: tuple[str, ...]) -> list[str]:
+    return sorted(u for u in unwanted if any(n == u or n.startswith(u + ".") for n in names))
+
+
+def _all_modules(code: str, env: dict[str, str], cwd: Path, *args: str) -> set[str]:
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def _plain_env(tmp_path: Path) -> dict[str, str]:
+    env = _fresh_home(tmp_path)
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS"):
+        env.pop(name, None)
+    return env
+
+
+def test_a_local_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """A pipeline run from Python (``python pipe.py``) and ``bevel run`` in a pipe, on the
+    default stack, the first run of the project and a second one."""
+    (tmp_path / "flow.py").write_text(_PIPELINE + "\nif __name__ == '__main__':\n    chain()\n")
+    env = _plain_env(tmp_path)
+    script = "import runpy\nrunpy.run_path('flow.py', run_name='__main__')"
+    unwanted = (*NOT_IN_A_RUN, "click")
+    for _ in range(2):
+        loaded = _all_modules(script, env, tmp_path)
+        assert "bevel.run.engine" in loaded  # it ran
+        assert not _loaded(loaded, unwanted), _loaded(loaded, unwanted)
+    for name in ("first", "second"):
+        loaded = _all_modules(
+            _CLI, env, tmp_path, json.dumps(["run", "flow.py:chain", "--name", name])
+        )
+        assert "bevel.run.engine" in loaded
+        assert not _loaded(loaded, NOT_IN_A_RUN), _loaded(loaded, NOT_IN_A_RUN)
+
+
+def test_reading_runs_imports_only_what_it_prints(tmp_path: Path) -> None:
+    """``bevel runs list/show`` and ``bevel logs`` in a pipe, and a ``Client()`` listing: no
+    run machinery, no executor, no rich."""
+    (tmp_path / "flow.py").write_text(_PIPELINE)
+    env = _plain_env(tmp_path)
+    _cli_imports(["run", "flow.py:chain", "--name", "first"], env, tmp_path)
+    for args in (["runs", "list"], ["runs", "show", "first"], ["logs", "first", "inc"]):
+        loaded = _all_modules(_CLI, env, tmp_path, json.dumps(args))
+        assert "bevel.metadata.sql.store" in loaded  # it read the store
+        assert not _loaded(loaded, NOT_IN_A_READ), (args, _loaded(loaded, NOT_IN_A_READ))
+    listing = "from bevel import Client\nfor run in Client().runs():\n    run.status, run.duration"
+    loaded = _all_modules(listing, env, tmp_path)
+    unwanted = (*NOT_IN_A_READ, "click")
+    assert not _loaded(loaded, unwanted), _loaded(loaded, unwanted)
+
+
+def test_the_hostname_and_ids_bevel_makes_are_the_standard_librarys() -> None:
+    """bevel._system answers without socket and uuid, with the same answers."""
+    import socket
+    import uuid
+
+    from bevel._system import hostname, new_id
+
+    assert hostname() == socket.gethostname()
+    ids = {new_id() for _ in range(200)}
+    assert len(ids) == 200
+    for made in ids:
+        assert len(made) == 32 and made == made.lower()
+        parsed = uuid.UUID(made)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and parsed.hex == made

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import stat
 import zlib
 from collections.abc import Mapping
 
+from bevel._system import hostname
 from bevel.artifacts import marker
 from bevel.artifacts._paths import local_files
 from bevel.artifacts.base import ArtifactStore
@@ -34,7 +34,7 @@ def data_path(content_hash: str) -> str:
 def host_tag() -> str:
     """A short, path-safe tag of this machine (in temporary names, so that a sweep can tell
     which of them belong to processes on this host)."""
-    return f"{zlib.crc32(socket.gethostname().encode('utf-8', 'replace')):08x}"
+    return f"{zlib.crc32(hostname().encode('utf-8', 'replace')):08x}"
 
 
 def tmp_name() -> str:

@@ -7,10 +7,15 @@ artifact handling; :mod:`bevel.artifacts.fsspec_store` covers every other filesy
 from __future__ import annotations
 
 import os
-import shutil
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
+from bevel._lazy import lazy_module
 from bevel.artifacts._paths import child, clean_relative, local_files, local_rename
+
+if TYPE_CHECKING:
+    import shutil
+else:  # copying and removing folders; reading runs (the Client builds this store) never does
+    shutil = lazy_module("shutil")
 
 
 class LocalArtifactStore:

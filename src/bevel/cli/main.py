@@ -14,19 +14,25 @@ own source line.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import sys
-import traceback
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import bevel
+from bevel._lazy import lazy_module
 from bevel.errors import BevelError, BevelWarning, ConfigError
 from bevel.redaction import redact
+
+if TYPE_CHECKING:
+    import difflib
+    import traceback
+else:  # a mistyped command and a crash need these; a command that works does not
+    difflib = lazy_module("difflib")
+    traceback = lazy_module("traceback")
 
 #: name -> ("module:attribute", one-line help). The help is shown by ``bevel --help`` without
 #: importing the module; a test checks it matches the first line of the command's own help.

@@ -16,12 +16,11 @@ import builtins
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, overload
 
 from bevel._lazy import lazy_module
 from bevel._text import shown_path
-from bevel.cache._project import is_user_frame
 from bevel.cli import plain
 from bevel.cli.plain import Styled
 from bevel.client import format as fmt
@@ -35,11 +34,14 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.table import Table
     from rich.text import Text
+
+    from bevel.cache import _project
 else:  # rich loads when something is rendered with it: plain output never needs it
     box = lazy_module("rich.box")
     rich_console = lazy_module("rich.console")
     rich_table = lazy_module("rich.table")
     rich_text = lazy_module("rich.text")
+    _project = lazy_module("bevel.cache._project")  # which frames are the user's: failures only
 
 STATUS_STYLES = {
     "completed": "green",
@@ -106,25 +108,36 @@ class Screen:
     def is_terminal(self) -> bool:
         return not self.plain and self.rich.is_terminal
 
-    def print(self, item: Styled | plain.Table | str | None = None) -> None:
-        """One line of text, or a table; no argument: an empty line."""
+    def print(self, item: Styled | Sequence[Styled] | plain.Table | str | None = None) -> None:
+        """One line of text (a string, a ``Styled`` piece, or a line of pieces styled each
+        their own way), or a table; no argument: an empty line."""
         if self.plain:
             if item is None:
                 done: str | None = "\n"
             elif isinstance(item, plain.Table):
                 done = plain.render_table(item)
+            elif isinstance(item, str):
+                done = plain.render_text(item)
+            elif isinstance(item, Styled):
+                done = plain.render_text(item.text)
             else:
-                done = plain.render_text(item.text if isinstance(item, Styled) else item)
+                done = plain.render_text("".join(piece.text for piece in item))
             if done is not None:
                 self.file.write(done)
                 return
-        console = self.rich
-        if item is None:
-            console.print()
-        elif isinstance(item, plain.Table):
-            emit(console, _rich_table(console, item))
-        else:
-            console.print(_as_text(item))
+        print_to(self.rich, item)
+
+
+def print_to(console: Console, item: Styled | Sequence[Styled] | plain.Table | str | None) -> None:
+    """What :meth:`Screen.print` prints, through a rich console."""
+    if item is None:
+        console.print()
+    elif isinstance(item, plain.Table):
+        emit(console, _rich_table(console, item))
+    elif isinstance(item, str | Styled):
+        console.print(_as_text(item))
+    else:
+        console.print(rich_text.Text.assemble(*((piece.text, piece.style) for piece in item)))
 
 
 def screen(*, stderr: bool = False) -> Screen:
@@ -291,7 +304,7 @@ def user_location(traceback_text: str | None) -> str | None:
     traceback, or None when the error came from bevel or a library (no user frame)."""
     found = None
     for match in _FRAME.finditer(traceback_text or ""):
-        if is_user_frame(match["file"]):
+        if _project.is_user_frame(match["file"]):
             found = match
     if found is None:
         return None

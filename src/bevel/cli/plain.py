@@ -56,9 +56,14 @@ def _printable(text: str) -> bool:
 
 
 def render_text(text: str) -> str | None:
-    """A line (or lines) of text as printed, or None when rich must print it."""
+    """A line (or lines) of text as printed, or None when rich must print it.
+
+    Unlike a table cell, a line may hold any printable character (a step's ``✓``, a name in
+    another script): a plain console does not wrap lines (``soft_wrap``), so their widths never
+    matter, and rich prints them unchanged. Control characters (a tab, which rich expands) go
+    to rich."""
     lines = text.split("\n")
-    if not all(_printable(line) for line in lines):
+    if not all(line.isprintable() for line in lines):
         return None
     return text + "\n"
 

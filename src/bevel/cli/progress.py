@@ -20,67 +20,78 @@ import logging
 import sys
 import threading
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
-
+from bevel._lazy import lazy_module
 from bevel.cli import output
+from bevel.cli.output import Screen
+from bevel.cli.plain import Styled
 from bevel.client import format as fmt
 from bevel.dag.plan import Plan
 from bevel.metadata.records import RunRecord, StepRunRecord, StepStatus
 from bevel.run.logs import LOG_FORMAT
 
+if TYPE_CHECKING:
+    from rich import progress as rich_progress
+    from rich import text as rich_text
+    from rich.console import Console
+    from rich.progress import TaskID
+    from rich.text import Text
+else:  # the live bar is rich's; a pipe gets plain lines, printed without rich
+    rich_progress = lazy_module("rich.progress")
+    rich_text = lazy_module("rich.text")
 
-def step_line(step_run: StepRunRecord, width: int = 0) -> Text:
-    """``✓ train       1.23s`` / ``↺ load  cached (from 1a2b3c4d)`` / ``✗ eval  failed: ...``."""
+
+def step_pieces(step_run: StepRunRecord, width: int = 0) -> list[Styled]:
+    """``✓ train       1.23s`` / ``↺ load  cached (from 1a2b3c4d)`` / ``✗ eval  failed: ...``,
+    as pieces of text, each with its style on a terminal."""
     status = StepStatus(step_run.status).value
-    line = Text()
-    line.append(
-        f"{output.STATUS_ICONS.get(status, '?')} ", style=output.STATUS_STYLES.get(status, "")
-    )
-    line.append(step_run.step_id.ljust(width))
-    line.append("  ")
-    line.append(status, style=output.STATUS_STYLES.get(status, ""))
+    style = output.STATUS_STYLES.get(status, "")
+    pieces = [
+        Styled(f"{output.STATUS_ICONS.get(status, '?')} ", style),
+        Styled(step_run.step_id.ljust(width)),
+        Styled("  "),
+        Styled(status, style),
+    ]
     seconds = fmt.seconds_between(step_run.started, step_run.ended)
     if status != StepStatus.SKIPPED.value:
-        line.append(f"  {fmt.duration(seconds)}")
+        pieces.append(Styled(f"  {fmt.duration(seconds)}"))
     if step_run.cached_from:
-        line.append(f"  (from {fmt.short_id(step_run.cached_from)})", style="dim")
+        pieces.append(Styled(f"  (from {fmt.short_id(step_run.cached_from)})", "dim"))
     if step_run.attempts > 1:
-        line.append(f"  after {step_run.attempts} attempts", style="dim")
+        pieces.append(Styled(f"  after {step_run.attempts} attempts", "dim"))
     if step_run.error and status == StepStatus.FAILED.value:
-        line.append(f"  {fmt.first_line(step_run.error)}", style="red")
-    return line
+        pieces.append(Styled(f"  {fmt.first_line(step_run.error)}", "red"))
+    return pieces
+
+
+def step_line(step_run: StepRunRecord, width: int = 0) -> Text:
+    """:func:`step_pieces` as one rich ``Text`` (the live bar prints it)."""
+    return rich_text.Text.assemble(*((p.text, p.style) for p in step_pieces(step_run, width)))
 
 
 class PlainProgress:
     """One plain line per finished step: for pipes, CI logs and CliRunner."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Screen | Console) -> None:
         self.console = console
         self._width = 0
 
     def on_run_start(self, run: RunRecord, plan: Plan) -> None:
         self._width = max((len(s.id) for s in plan.steps), default=0)
-        self.console.print(
-            Text(f"run {run.name} of pipeline {run.pipeline}: {len(plan.steps)} steps")
-        )
+        self._print(Styled(f"run {run.name} of pipeline {run.pipeline}: {len(plan.steps)} steps"))
 
     def on_step_start(self, step_id: str, step_name: str) -> None:
         pass
 
     def on_step_end(self, step_run: StepRunRecord) -> None:
-        self.console.print(step_line(step_run, self._width))
+        self._print(step_pieces(step_run, self._width))
+
+    def _print(self, line: Styled | list[Styled]) -> None:
+        if isinstance(self.console, Screen):
+            self.console.print(line)
+        else:
+            output.print_to(self.console, line)
 
     def on_run_end(self, run: RunRecord) -> None:
         pass
@@ -130,13 +141,13 @@ class LiveProgress:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[cached]}", style="cyan"),
-            TimeElapsedColumn(),
+        self._progress = rich_progress.Progress(
+            rich_progress.SpinnerColumn(),
+            rich_progress.TextColumn("{task.description}"),
+            rich_progress.BarColumn(),
+            rich_progress.MofNCompleteColumn(),
+            rich_progress.TextColumn("{task.fields[cached]}", style="cyan"),
+            rich_progress.TimeElapsedColumn(),
             console=console,
             transient=True,
         )
@@ -150,7 +161,9 @@ class LiveProgress:
     def on_run_start(self, run: RunRecord, plan: Plan) -> None:
         self._width = max((len(s.id) for s in plan.steps), default=0)
         self.console.print(
-            Text.assemble(("run ", ""), (run.name, "bold"), f" of pipeline {run.pipeline}")
+            rich_text.Text.assemble(
+                ("run ", ""), (run.name, "bold"), f" of pipeline {run.pipeline}"
+            )
         )
         terminal = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__, self.console.file)
         self._progress.start()

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from bevel.api import load_pipeline, run_pipeline
 from bevel.cli import output
 from bevel.cli.common import stack_option
+from bevel.cli.output import Screen
 from bevel.cli.params import parse_params
+from bevel.cli.plain import Styled
 from bevel.cli.progress import LiveProgress, PlainProgress
 from bevel.client import format as fmt
 from bevel.client.views import RunView
@@ -82,8 +82,8 @@ def run(
       bevel run train.py:training --stack team
     """
     pipeline = load_pipeline(target)
-    console = output.stdout()
-    listener = LiveProgress(console) if console.is_terminal else PlainProgress(console)
+    console = output.screen()
+    listener = progress_for(console)
     try:
         view = run_pipeline(
             pipeline,
@@ -102,60 +102,69 @@ def run(
     exit_for(view)
 
 
+def progress_for(console: Screen) -> LiveProgress | PlainProgress:
+    """The live bar on a terminal, one line per finished step elsewhere (without rich)."""
+    return LiveProgress(console.rich) if console.is_terminal else PlainProgress(console)
+
+
 def exit_for(view: RunView) -> None:
     """Say why a run did not complete, and exit 1 (failed) or 130 (cancelled)."""
     if view.status is RunStatus.COMPLETED:
         return
-    print_failure(output.stderr(), view)
+    print_failure(output.screen(stderr=True), view)
     raise click.exceptions.Exit(130 if view.status is RunStatus.CANCELLED else 1)
 
 
-def print_summary(console: Console, view: RunView) -> None:
+def print_summary(console: Screen, view: RunView) -> None:
     """The step table, then one line with the outcome, the run name and id."""
     tbl = output.table(console, "step", "status", "duration", "cached")
     for step in view.steps.values():
         cached = f"from {fmt.short_id(step.cached_from)}" if step.cached_from else ""
         output.add_row(
-            tbl, step.step_id, output.status(step.status.value), fmt.duration(step.duration), cached
+            tbl,
+            step.step_id,
+            output.styled_status(step.status.value),
+            fmt.duration(step.duration),
+            cached,
         )
     console.print()
     output.emit(console, tbl)
     counts = view.counts
     console.print(
-        Text.assemble(
-            ("run ", ""),
-            (view.name, "bold"),
-            " ",
-            output.status(view.status.value),
-            f" in {fmt.duration(view.duration)}: {counts.completed} ran, {counts.cached} cached",
-            f", {counts.failed} failed" if counts.failed else "",
-            (f"  (id {view.id})", "dim"),
-        )
+        [
+            Styled("run "),
+            Styled(view.name, "bold"),
+            Styled(" "),
+            output.styled_status(view.status.value),
+            Styled(
+                f" in {fmt.duration(view.duration)}: {counts.completed} ran, {counts.cached} cached"
+                + (f", {counts.failed} failed" if counts.failed else "")
+            ),
+            Styled(f"  (id {view.id})", "dim"),
+        ]
     )
 
 
-def print_failure(console: Console, view: RunView) -> None:
+def print_failure(console: Screen, view: RunView) -> None:
     """For each failed step: its error headline, the user's line it came from, and the error's
     own hint (how to fix *this* error); then where to read the full traceback."""
     failed = [s for s in view.steps.values() if s.status is StepStatus.FAILED]
     for step in failed:
         headline, hint = output.error_parts(step.error)
         console.print(
-            Text.assemble(
-                ("step ", "bold red"),
-                (step.step_id, "bold red"),
-                (" failed: ", "bold red"),
-                headline or "(no error recorded)",
-            )
+            [
+                Styled("step ", "bold red"),
+                Styled(step.step_id, "bold red"),
+                Styled(" failed: ", "bold red"),
+                Styled(headline or "(no error recorded)"),
+            ]
         )
         at = output.user_location(step.traceback)
         if at and at.partition(" ")[0] not in headline:
-            console.print(Text(f"  at {at}", style="dim"))
+            console.print(Styled(f"  at {at}", "dim"))
         if hint:
-            console.print(Text("hint: ", style="yellow") + Text(hint))
+            console.print([Styled("hint: ", "yellow"), Styled(hint)])
     if not failed and view.error:
-        console.print(
-            Text(f"run {view.status.value}: {fmt.first_line(view.error)}", style="bold red")
-        )
+        console.print(Styled(f"run {view.status.value}: {fmt.first_line(view.error)}", "bold red"))
     if view.status is RunStatus.FAILED:
-        console.print(Text(f"the full error and traceback: bevel runs show {view.name}"))
+        console.print(Styled(f"the full error and traceback: bevel runs show {view.name}"))

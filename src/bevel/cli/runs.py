@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import importlib
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from bevel._lazy import lazy_module
 from bevel._text import did_you_mean
 from bevel.cli import output
 from bevel.cli.common import LIMIT, open_client, stack_option
 from bevel.cli.output import Screen
 from bevel.cli.plain import Styled
 from bevel.client import format as fmt
-from bevel.client import metrics, sweeps
+from bevel.client import metrics
 from bevel.client.lists import RunList, flatten, lookup
 from bevel.client.views import ArtifactView, RunView, StepView
 from bevel.metadata.records import HOOK_ERROR, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from bevel.client import sweeps
+else:  # a sweep's trials are shown by `runs show`, never listed
+    sweeps = lazy_module("bevel.client.sweeps")
 
 _STATUSES = [s.value for s in RunStatus]
 

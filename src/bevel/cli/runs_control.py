@@ -4,16 +4,15 @@ used (``bevel runs list`` imports none of the run path)."""
 from __future__ import annotations
 
 import getpass
-import socket
 from datetime import UTC, datetime
 
 import click
 
+from bevel._system import hostname
 from bevel.api import resume_run
 from bevel.cli import output
 from bevel.cli.common import stack_option
-from bevel.cli.progress import LiveProgress, PlainProgress
-from bevel.cli.run import exit_for, print_summary
+from bevel.cli.run import exit_for, print_summary, progress_for
 from bevel.errors import ConfigError, StatusConflict
 from bevel.metadata.records import RunStatus
 from bevel.stack.build import build_stack
@@ -42,7 +41,7 @@ def cancel(run: str, stack: str | None) -> None:
                 f"run {found.name} is not running (it {found.status.value}): nothing to cancel",
                 hint=f"see what happened with: bevel runs show {found.name}",
             )
-        who = f"{getpass.getuser()}@{socket.gethostname()}"
+        who = f"{getpass.getuser()}@{hostname()}"
         try:
             store.finish_run(
                 found.id,
@@ -75,8 +74,8 @@ def resume(run: str, stack: str | None) -> None:
     Example:
       bevel runs resume training-20240101-120000-ab12cd
     """
-    console = output.stdout()
-    listener = LiveProgress(console) if console.is_terminal else PlainProgress(console)
+    console = output.screen()
+    listener = progress_for(console)
     try:
         view = resume_run(run, stack=stack, listener=listener, raise_on_failure=False)
     finally:

@@ -18,11 +18,11 @@ in the store: a run that finished or beat meanwhile is left alone.
 from __future__ import annotations
 
 import os
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bevel._dataclass import dataclass
+from bevel._system import hostname
 from bevel.client import format as fmt
 from bevel.metadata.base import MetadataStore, RunFilter
 from bevel.metadata.records import RunRecord, RunStatus
@@ -90,7 +90,7 @@ def assess(run: Driven, now: datetime | None = None) -> Liveness | None:
     silent = silent_for > STALE_AFTER
     driver = run.host or "an unknown host"
     host, _, pid = run.host.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
+    if host == hostname() and pid.isdigit():
         if int(pid) == os.getpid():
             return Liveness(False, f"driven by this process ({driver})", silent_for, last)
         if not _pid_alive(int(pid)):

@@ -9,16 +9,23 @@ the run started.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
+from bevel._system import new_id
 from bevel.errors import ModelError
 from bevel.metadata.records import ModelStage, ModelVersionRecord, RunRecord
-from bevel.models import mirror
-from bevel.models.control import Decision, Direction, Models, parse_stage
-from bevel.models.views import ModelVersion
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    from bevel.models import control, mirror, views
+    from bevel.models.control import Decision, Direction
+    from bevel.models.views import ModelVersion
+else:  # every step's context imports this module (for ``no_model``); pipelines with a model
+    control = lazy_module("bevel.models.control")  # load the control plane on first use
+    mirror = lazy_module("bevel.models.mirror")
+    views = lazy_module("bevel.models.views")
 
 
 class ModelBinding:
@@ -44,7 +51,7 @@ class ModelBinding:
         if self.builds:
             record = store.create_model_version(
                 ModelVersionRecord(
-                    id=uuid.uuid4().hex,
+                    id=new_id(),
                     model=self.name,
                     number=0,
                     created=datetime.now(UTC),
@@ -56,7 +63,7 @@ class ModelBinding:
         else:
             resolved = self._model.get("resolved") or {}
             record = store.get_model_version(self.name, resolved.get("number") or self._ref())
-        self._version = ModelVersion(record, self._stack)
+        self._version = views.ModelVersion(record, self._stack)
         return self._version
 
     def _ref(self) -> str:
@@ -87,7 +94,7 @@ class ModelBinding:
 
     def promote(self, stage: str | ModelStage = ModelStage.PRODUCTION, reason: str = "") -> None:
         """Move this version to ``stage`` (the holder is archived), audited as this step."""
-        Models(self._stack, registry_errors="warn").promote(
+        control.Models(self._stack, registry_errors="warn").promote(
             self.name, self.version.number, stage=stage, reason=reason, actor=self.actor
         )
 
@@ -102,8 +109,8 @@ class ModelBinding:
         """Promote this version when its ``metric`` beats the stage holder's by more than
         ``min_delta`` (an empty stage is taken). Returns the decision and its reason, which is
         also the audit log's reason."""
-        target = parse_stage(stage) or ModelStage.PRODUCTION
-        return Models(self._stack, registry_errors="warn").promote_if_better(
+        target = control.parse_stage(stage) or ModelStage.PRODUCTION
+        return control.Models(self._stack, registry_errors="warn").promote_if_better(
             self.name, self.version.number, metric, stage=target, direction=direction,
             min_delta=min_delta, actor=self.actor,
         )  # fmt: skip
@@ -116,7 +123,7 @@ class ModelBinding:
         model deployer (default: ``local``); returns the URL. ``restart=False`` keeps a server
         already running that version."""
         ref = stage or version or self.version.number
-        return Models(self._stack).deploy(self.name, ref, port=port, restart=restart)
+        return control.Models(self._stack).deploy(self.name, ref, port=port, restart=restart)
 
     def __repr__(self) -> str:
         how = "builds a new version" if self.builds else f"uses version {self._ref()!r}"

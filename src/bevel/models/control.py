@@ -16,11 +16,11 @@ through ``current.model.promote_if_better(...)``.
 from __future__ import annotations
 
 import getpass
-import socket
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bevel._dataclass import dataclass
+from bevel._system import hostname
 from bevel.errors import ConfigError, ModelError, NotFound
 from bevel.metadata.records import ModelRecord, ModelStage, ModelStageEvent
 from bevel.models import mirror
@@ -38,7 +38,7 @@ def user_actor() -> str:
         user = getpass.getuser()
     except Exception:  # no login name (some containers)
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{hostname()}"
 
 
 def parse_stage(stage: str | ModelStage | None) -> ModelStage | None:

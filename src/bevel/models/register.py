@@ -18,8 +18,9 @@ model is the already trained one, without training it again.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel.dag.plan import Plan
 from bevel.metadata.records import (
     ArtifactRecord,
@@ -28,9 +29,15 @@ from bevel.metadata.records import (
     StepRunRecord,
     StepStatus,
 )
-from bevel.models import mirror
-from bevel.models.binding import ModelBinding
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    from bevel.models import binding as model_binding
+    from bevel.models import mirror
+    from bevel.models.binding import ModelBinding
+else:  # needed only by pipelines with a model (every run imports this module)
+    model_binding = lazy_module("bevel.models.binding")
+    mirror = lazy_module("bevel.models.mirror")
 
 TRAINER = "trainer"
 EVALUATOR = "evaluator"
@@ -53,7 +60,7 @@ def binding(plan: Plan, run: RunRecord, step_id: str, stack: Stack) -> ModelBind
     """``current.model`` for a step of ``plan`` (None: the pipeline has no model)."""
     if plan.model is None:
         return None
-    return ModelBinding(plan.model, run=run, step_id=step_id, stack=stack)
+    return model_binding.ModelBinding(plan.model, run=run, step_id=step_id, stack=stack)
 
 
 def after_step(

@@ -25,8 +25,10 @@ entry point later.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import Executor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 
 class TaskInfo(Protocol):

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
-P = ParamSpec("P")
-T = TypeVar("T")
+from bevel._lazy import lazy_module
 
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
-class InlineExecutor(Executor):
-    """Runs each submitted call immediately in the caller's thread (no pool, no pickling)."""
-
-    #: Steps run in the thread that drives the run: stopping one means interrupting it.
-    inline = True
-
-    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        future: Future[T] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # KeyboardInterrupt must reach the engine too
-            if not isinstance(exc, Exception):
-                raise
-            future.set_exception(exc)
-        return future
+    from bevel.orchestrators import inline
+else:  # a stack built only to read runs (the Client) never makes an executor
+    inline = lazy_module("bevel.orchestrators.inline")
 
 
 class LocalOrchestrator:
@@ -38,4 +25,4 @@ class LocalOrchestrator:
         self.continue_on_failure = continue_on_failure
 
     def executor(self) -> Executor:
-        return InlineExecutor()
+        return inline.InlineExecutor()

@@ -27,13 +27,14 @@ import contextlib
 import signal
 import threading
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel.dag.compile import Compiled
 from bevel.dag.plan import StepSpec
 from bevel.errors import MetadataError, NotFound, StatusConflict, StepFailed, StepInterrupted
 from bevel.metadata.records import MetadataEntry, RunRecord, RunStatus, StepStatus
-from bevel.run import ending, resume, shipping
+from bevel.run import ending
 from bevel.run.ending import RunResult
 from bevel.run.events import RunListener
 from bevel.run.heartbeat import Heartbeat, sigint_as_interrupt, sigterm_as_interrupt
@@ -45,6 +46,12 @@ from bevel.run.task import StepInputs, StepOutcome, new_id
 from bevel.run.worker import NotStarted, StackRef, StepTask, run_task
 from bevel.settings import Settings, load_settings
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    from bevel.run import resume, shipping
+else:  # resuming, and shipping code to remote workers: not what most runs do
+    resume = lazy_module("bevel.run.resume")
+    shipping = lazy_module("bevel.run.shipping")
 
 
 class Driver:

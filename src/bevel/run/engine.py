@@ -19,14 +19,16 @@ The pieces, each in its own module:
 from __future__ import annotations
 
 import os
-import socket
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
+from bevel._lazy import lazy_module
+from bevel._system import hostname
 from bevel.dag.compile import Compiled
 from bevel.dag.plan import Plan
 from bevel.metadata.base import RunFilter
 from bevel.metadata.records import RunRecord, RunStatus
-from bevel.run import names, resume, shipping
+from bevel.run import names
 from bevel.run.driver import Driver
 from bevel.run.ending import RunResult
 from bevel.run.events import GuardedListener, NullListener, RunListener
@@ -35,6 +37,12 @@ from bevel.run.notify import with_components
 from bevel.run.task import new_id
 from bevel.settings import Settings, load_settings
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    from bevel.run import resume, shipping
+else:  # resuming, and shipping code to remote workers: not what most runs do
+    resume = lazy_module("bevel.run.resume")
+    shipping = lazy_module("bevel.run.shipping")
 
 __all__ = ["HEARTBEAT_SECONDS", "RunResult", "default_run_name", "execute", "new_run"]
 
@@ -77,7 +85,7 @@ def new_run(plan: Plan, stack: Stack, run_name: str | None = None) -> RunRecord:
         plan=plan.to_dict(),
         code_fingerprint=plan.code_fingerprint,
         stack=stack.name,
-        host=f"{socket.gethostname()}:{os.getpid()}",
+        host=f"{hostname()}:{os.getpid()}",
         heartbeat=created,
     )
 

@@ -23,16 +23,23 @@ import hashlib
 import io
 import os
 import shutil
-import subprocess
 import sys
 import threading
-import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.remote_cache import default_cache_dir
 from bevel.errors import ConfigError
+
+if TYPE_CHECKING:
+    import subprocess
+    import zipfile
+else:  # every run imports this module (the worker); only shipping code to workers uses these
+    subprocess = lazy_module("subprocess")
+    zipfile = lazy_module("zipfile")
 
 DEFAULT_LIMIT = 50 * 2**20
 _NEVER = {".bevel", ".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".mypy_cache"}

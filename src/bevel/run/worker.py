@@ -18,13 +18,13 @@ with the live stack and hand objects over in memory (see :mod:`bevel.run.engine`
 from __future__ import annotations
 
 import atexit
-import pickle
 import threading
 from dataclasses import field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel.artifacts.materializers.refs import import_ref, unimportable_hint
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, StackError, StepFailed
@@ -34,6 +34,11 @@ from bevel.run.task import StepInputs, StepOutcome, run_step
 from bevel.settings import Settings
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    import pickle
+else:  # a failed step's error is checked for crossing processes: not what most steps need
+    pickle = lazy_module("pickle")
 
 
 @dataclass(frozen=True)

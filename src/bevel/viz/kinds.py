@@ -21,14 +21,23 @@ text        .txt       preformatted text
 
 from __future__ import annotations
 
-import base64
-import csv
 import io
 import json
+from typing import TYPE_CHECKING
 
 from bevel._dataclass import dataclass
-from bevel.viz.html import esc, fragment, num, table
-from bevel.viz.png import data_uri, is_png
+from bevel._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import base64
+    import csv
+
+    from bevel.viz import html, png
+else:  # a run makes Visualizations; only showing one renders it (and needs these)
+    base64 = lazy_module("base64")
+    csv = lazy_module("csv")
+    html = lazy_module("bevel.viz.html")
+    png = lazy_module("bevel.viz.png")
 
 EXTENSIONS: dict[str, str] = {
     "html": ".html",
@@ -71,7 +80,7 @@ class Visualization:
             return value
         if isinstance(value, bytes | bytearray):
             data = bytes(value)
-            if is_png(data):
+            if png.is_png(data):
                 return cls("png", data)
             raise ValueError("bytes visualizations must be PNG images (or give a Visualization)")
         if isinstance(value, str):
@@ -90,18 +99,20 @@ def to_fragment(kind: str, data: bytes, *, title: str = "") -> str:
     if kind == "html":
         return data.decode("utf-8", errors="replace")
     if kind == "png":
-        return fragment(f'<img src="{data_uri(data)}" alt="{esc(title)}">', title=title)
+        return html.fragment(
+            f'<img src="{png.data_uri(data)}" alt="{html.esc(title)}">', title=title
+        )
     if kind == "svg":
         uri = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
-        return fragment(f'<img src="{uri}" alt="{esc(title)}">', title=title)
+        return html.fragment(f'<img src="{uri}" alt="{html.esc(title)}">', title=title)
     text = data.decode("utf-8", errors="replace")
     if kind == "markdown":
-        return fragment(f'<div class="bv-md">{markdown_html(text)}</div>', title=title)
+        return html.fragment(f'<div class="bv-md">{markdown_html(text)}</div>', title=title)
     if kind == "json":
-        return fragment(_json_block(text), title=title)
+        return html.fragment(_json_block(text), title=title)
     if kind == "csv":
-        return fragment(csv_table(text), title=title)
-    return fragment(f"<pre>{esc(_clip(text))}</pre>", title=title)
+        return html.fragment(csv_table(text), title=title)
+    return html.fragment(f"<pre>{html.esc(_clip(text))}</pre>", title=title)
 
 
 def markdown_html(text: str) -> str:
@@ -116,7 +127,7 @@ def _json_block(text: str) -> str:
         pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         pretty = text
-    return f"<pre>{esc(_clip(pretty))}</pre>"
+    return f"<pre>{html.esc(_clip(pretty))}</pre>"
 
 
 def csv_table(text: str, rows: int = _CSV_ROWS) -> str:
@@ -129,11 +140,15 @@ def csv_table(text: str, rows: int = _CSV_ROWS) -> str:
     body, more = [], 0
     for i, record in enumerate(reader):
         if i < rows:
-            body.append([esc(cell) for cell in record])
+            body.append([html.esc(cell) for cell in record])
         else:
             more += 1
-    note = f'<p class="bv-m">first {num(rows)} rows of {num(rows + more)}</p>' if more else ""
-    return table(header, body, plain_headers=True) + note
+    note = (
+        f'<p class="bv-m">first {html.num(rows)} rows of {html.num(rows + more)}</p>'
+        if more
+        else ""
+    )
+    return html.table(header, body, plain_headers=True) + note
 
 
 def _clip(text: str) -> str:

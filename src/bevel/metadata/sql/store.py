@@ -17,15 +17,15 @@ Example::
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bevel import names
+from bevel._lazy import lazy_module
 from bevel.errors import BevelError, ConfigError, MetadataError
 from bevel.metadata.base import ArtifactFilter, CacheHit, References, RunFilter, StepDetails
 from bevel.metadata.records import (
@@ -53,6 +53,11 @@ from bevel.metadata.sql import models as sql_models
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql import status as status_writes
 from bevel.metadata.sql.db import Conn, Database
+
+if TYPE_CHECKING:
+    import random
+else:  # jitter for a retried write (a busy database); reads never need it
+    random = lazy_module("random")
 
 T = TypeVar("T")
 
