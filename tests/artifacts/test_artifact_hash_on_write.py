@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from numpy_artifacts import load_array, saved_array
 
 from bevel.artifacts import hashing
 from bevel.artifacts.hashing import hash_folder, hash_saved, write_hashed
@@ -100,21 +100,6 @@ def test_saving_an_array_reads_nothing_back(
     assert saved.size == os.path.getsize(os.path.join(folder, FILENAME))
 
 
-def _saved(tmp_path: Path, array: np.ndarray) -> tuple[LocalArtifactStore, Any, str]:
-    store = LocalArtifactStore(str(tmp_path / "store"))
-    saved = save_artifact(store, array, registry.NUMPY_MATERIALIZER)
-    folder = store.local_path(saved.path)
-    assert folder is not None
-    return store, saved, folder
-
-
-def _load(store: LocalArtifactStore, saved: Any) -> Any:
-    return load_artifact(
-        store, uri=saved.uri, materializer=registry.NUMPY_MATERIALIZER, type_ref="",
-        content_hash=saved.content_hash, name="arr v1",
-    )  # fmt: skip
-
-
 @pytest.mark.filterwarnings("ignore:Stored array in format 2.0")
 @pytest.mark.parametrize("name", list(ARRAYS))
 def test_loading_an_array_verifies_it_in_the_same_pass_that_reads_it(
@@ -122,11 +107,11 @@ def test_loading_an_array_verifies_it_in_the_same_pass_that_reads_it(
 ) -> None:
     """The folder is not hashed before loading (counted): the bytes are hashed as they fill
     the array, and the array is exactly what np.load gives, layout included."""
-    store, saved, folder = _saved(tmp_path, ARRAYS[name])
+    store, saved, folder = saved_array(tmp_path, ARRAYS[name])
     rehashed: list[str] = []
     real = hashing.hash_folder
     monkeypatch.setattr(hashing, "hash_folder", lambda f: rehashed.append(f) or real(f))
-    loaded = _load(store, saved)
+    loaded = load_array(store, saved)
     assert rehashed == []
     expected = np.load(os.path.join(folder, FILENAME), max_header_size=10**6)
     np.testing.assert_array_equal(loaded, expected)
@@ -140,7 +125,7 @@ def test_loading_an_array_verifies_it_in_the_same_pass_that_reads_it(
 def test_a_corrupted_array_is_detected_on_load(tmp_path: Path, damage: str) -> None:
     """Issue 6's guarantee holds on the one-pass path: changed bytes, a shorter or longer file,
     or a file added beside it, each raise ArtifactCorrupted naming the artifact."""
-    store, saved, folder = _saved(tmp_path, np.arange(100_000.0))
+    store, saved, folder = saved_array(tmp_path, np.arange(100_000.0))
     path = os.path.join(folder, FILENAME)
     os.chmod(path, 0o644)
     data = bytearray(Path(path).read_bytes())
@@ -154,7 +139,7 @@ def test_a_corrupted_array_is_detected_on_load(tmp_path: Path, damage: str) -> N
         Path(folder, "extra.txt").write_text("x")
     Path(path).write_bytes(bytes(data))
     with pytest.raises(ArtifactCorrupted, match=r"arr v1.*is corrupted"):
-        _load(store, saved)
+        load_array(store, saved)
 
 
 def test_a_damaged_header_with_the_right_hash_is_not_reported_as_corruption(

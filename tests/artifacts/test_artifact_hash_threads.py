@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from numpy_artifacts import load_array, saved_array
 
 from bevel.artifacts import hashing
 from bevel.artifacts.hashing import hash_folder, hash_saved, read_hashed, write_hashed
 from bevel.artifacts.local import LocalArtifactStore
-from bevel.artifacts.materializers import registry
 from bevel.artifacts.materializers.numpy_array import FILENAME, NumpyMaterializer
-from bevel.artifacts.publish import load_artifact, save_artifact
+from bevel.artifacts.publish import save_artifact
 from bevel.errors import ArtifactCorrupted, ArtifactError
 
 SMALL_CHUNK = 1000
@@ -183,32 +183,17 @@ def test_an_interrupted_read_leaves_no_thread(tmp_path: Path, small_chunks: None
     # the autouse fixture checks that the hashing thread ended
 
 
-def _store_with(tmp_path: Path, array: np.ndarray) -> tuple[LocalArtifactStore, Any, str]:
-    store = LocalArtifactStore(str(tmp_path / "store"))
-    saved = save_artifact(store, array, registry.NUMPY_MATERIALIZER)
-    folder = store.local_path(saved.path)
-    assert folder is not None
-    return store, saved, folder
-
-
-def _load(store: LocalArtifactStore, saved: Any) -> Any:
-    return load_artifact(
-        store, uri=saved.uri, materializer=registry.NUMPY_MATERIALIZER, type_ref="",
-        content_hash=saved.content_hash, name="arr v1",
-    )  # fmt: skip
-
-
 def test_a_20_mib_array_is_saved_and_loaded_with_the_hash_on_a_thread(
     tmp_path: Path, recorder: Recorder
 ) -> None:
     """The real thresholds: a 20 MiB array is hashed beside its write and beside its read."""
     array = np.random.default_rng(3).random(20 * 2**20 // 8)
-    store, saved, folder = _store_with(tmp_path, array)
+    store, saved, folder = saved_array(tmp_path, array)
     size = os.path.getsize(os.path.join(folder, FILENAME))
     assert recorder.by_thread.get("bevel-hash", 0) == size  # the header and the data
     assert saved.content_hash == reference_hash(Path(folder))
     recorder.by_thread.clear()
-    loaded = _load(store, saved)
+    loaded = load_array(store, saved)
     np.testing.assert_array_equal(loaded, array)
     assert recorder.by_thread.get("bevel-hash", 0) == size
 
@@ -217,7 +202,7 @@ def test_a_20_mib_array_is_saved_and_loaded_with_the_hash_on_a_thread(
 def test_corruption_anywhere_in_a_multi_chunk_array_is_detected(
     tmp_path: Path, damage: str, small_chunks: None
 ) -> None:
-    store, saved, folder = _store_with(tmp_path, np.arange(5_000.0))  # 40 chunks
+    store, saved, folder = saved_array(tmp_path, np.arange(5_000.0))  # 40 chunks
     path = os.path.join(folder, FILENAME)
     os.chmod(path, 0o644)
     data = bytearray(Path(path).read_bytes())
@@ -228,7 +213,7 @@ def test_corruption_anywhere_in_a_multi_chunk_array_is_detected(
         data[at] ^= 0x01
     Path(path).write_bytes(bytes(data))
     with pytest.raises(ArtifactCorrupted, match=r"arr v1.*is corrupted"):
-        _load(store, saved)
+        load_array(store, saved)
 
 
 def test_a_file_growing_while_it_is_hashed_is_an_error(
