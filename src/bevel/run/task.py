@@ -20,13 +20,13 @@ import tempfile
 import time
 import traceback
 import typing
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bevel._dataclass import dataclass
+from bevel._system import new_id as new_id  # re-exported: the engine and workers import it here
 from bevel._text import with_article
 from bevel.artifacts.materializers.registry import (
     PICKLE_MATERIALIZER as PICKLE,
@@ -66,10 +66,6 @@ from bevel.run.timeouts import deadline
 from bevel.stack.stack import Stack
 
 SWEEP = "bevel.integrations.optuna:run_sweep"  # optional: bevel[optuna]
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
 
 
 def _now() -> datetime:
