@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,14 @@ def test_a_step_task_is_plain_data_that_round_trips_through_pickle(bevel_home: P
 
 
 class Unpicklable(Exception):
-    def __init__(self, code: int, detail: str) -> None:  # pickle calls cls(*args): fails
+    """Fails to cross a process boundary under every pickling scheme: the standard one calls
+    ``cls(*args)``, which fails; tblib's (installed by distributed) rebuilds it from its
+    ``__dict__``, which holds a lock."""
+
+    def __init__(self, code: int, detail: str) -> None:
         super().__init__(f"code {code}")
         self.detail = detail
+        self.lock = threading.Lock()
 
 
 def test_an_outcome_crosses_processes_even_when_the_steps_error_does_not_pickle() -> None:
