@@ -94,3 +94,33 @@ def test_without_no_browser_it_opens_the_runs_page(tmp_path: Path) -> None:
         while not opened.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert opened.read_text().strip() == f"{url}/runs"
+
+
+def test_a_run_whose_process_died_shows_as_failed_not_running_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed with -9 stays recorded as running until a writer reaps it. The local
+    dashboard is a server like the team's: it reaps on start (and on its timer), so the page
+    shows the run failed, naming its dead driver, instead of a duration that ticks forever."""
+    from dataclasses import replace
+
+    from bevel.metadata.records import RunStatus
+    from bevel.stack.stack import default_stack
+    from bevel.testing.records import make_run
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    monkeypatch.setenv("BEVEL_HOME", str(tmp_path / ".bevel"))
+    dead = replace(make_run(), name="killed-run", host=f"{socket.gethostname()}:{gone}")
+    stack = default_stack()
+    try:
+        stack.metadata_store.create_run(dead)
+        for _proc, url in _start(tmp_path, "--no-browser", "--port", str(free_port())):
+            with urllib.request.urlopen(f"{url}/runs/{dead.id}", timeout=10) as answer:
+                body = answer.read().decode()
+            assert answer.status == 200
+            assert 'data-status="failed"' in body and f"pid {gone}" in body
+        reaped = stack.metadata_store.get_run(dead.id)
+        assert reaped.status is RunStatus.FAILED and reaped.error and gone in reaped.error
+    finally:
+        stack.close()

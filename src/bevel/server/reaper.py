@@ -34,19 +34,24 @@ class Reaper:
         self.passes = 0
 
     def start(self) -> None:
+        """One pass now, before the server answers (its first page already shows dead runs as
+        failed), then one every ``every`` seconds on the thread."""
+        self._pass()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    def _pass(self) -> None:
+        try:
+            reaped = reap_once(self._store)
+            if reaped:
+                log.info("reaper: recorded %d run(s) whose driver is gone as failed", reaped)
+        except Exception:  # keep reaping: a database hiccup must not end the thread
+            log.exception("reaper: a pass failed")
+        self.passes += 1
+
     def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                reaped = reap_once(self._store)
-                if reaped:
-                    log.info("reaper: recorded %d run(s) whose driver is gone as failed", reaped)
-            except Exception:  # keep reaping: a database hiccup must not end the thread
-                log.exception("reaper: a pass failed")
-            self.passes += 1
-            self._stop.wait(self._every)
+        while not self._stop.wait(self._every):
+            self._pass()
