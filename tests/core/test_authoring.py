@@ -125,6 +125,32 @@ def test_explicit_ids_and_duplicate_ids() -> None:
     assert THIS_FILE in str(err.value)
 
 
+def test_counted_ids_skip_explicit_ones_and_count_per_name() -> None:
+    """``make``, ``make_2``... per step name, skipping an id given explicitly meanwhile (the
+    counter is kept per name, not recounted from every earlier call)."""
+
+    @pipeline
+    def mixed() -> None:
+        make(1)
+        make.with_options(id="make_3")(2)
+        make(3)
+        total(make(4))
+        make(5)
+        total(make(6))
+
+    ids = [s.id for s in compile_pipeline(mixed).plan.steps]
+    assert ids == ["make", "make_3", "make_2", "make_4", "total", "make_5", "make_6", "total_2"]
+
+    @pipeline
+    def later_clash() -> None:
+        make(1)
+        make(2)
+        make.with_options(id="make_2")(3)  # taken by the counted second call
+
+    with pytest.raises(DefinitionError, match="share the id 'make_2'"):
+        compile_pipeline(later_clash)
+
+
 def test_unknown_input_points_at_the_call_line() -> None:
     @pipeline
     def p() -> None:

@@ -101,6 +101,10 @@ class Trace:
     """The invocations recorded while one pipeline body ran, in call order."""
 
     invocations: list[StepInvocation] = field(default_factory=list)
+    # the ids taken, and per base name the next counter to try: each call costs O(1), not a
+    # rescan of every earlier invocation (a 1,000-call pipeline body was quadratic)
+    _taken: set[str] = field(default_factory=set, repr=False, compare=False)
+    _next: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def add(
         self,
@@ -116,7 +120,7 @@ class Trace:
     ) -> StepInvocation:
         """Record one call; its id is ``call_id`` (``train(x, id="...")``), else the
         ``with_options(id=...)`` one, else the step's name with a counter (``train_2``)."""
-        taken = {inv.id for inv in self.invocations}
+        taken = self._taken
         explicit = call_id if call_id is not None else step.config.id
         if explicit is not None:
             step_id = explicit
@@ -129,10 +133,12 @@ class Trace:
                 )
         else:
             base = step.config.name or step.name
-            step_id, n = base, 1
+            n = self._next.get(base, 1)
+            step_id = base if n == 1 else f"{base}_{n}"
             while step_id in taken:
                 n += 1
                 step_id = f"{base}_{n}"
+            self._next[base] = n + 1
         step.outputs  # noqa: B018 - report output declaration errors at the call
         invocation = StepInvocation(
             id=step_id,
@@ -146,6 +152,7 @@ class Trace:
             mapped=mapped,
         )
         self.invocations.append(invocation)
+        taken.add(step_id)
         return invocation
 
 
