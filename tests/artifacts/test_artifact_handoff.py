@@ -138,6 +138,28 @@ def test_numpy(name: str) -> None:
     assert handed is not NotImplemented and not np.shares_memory(handed, array)
 
 
+@pytest.mark.parametrize("name", ARRAYS)
+def test_numpy_as_loaded_is_the_array_itself_or_not_implemented(name: str) -> None:
+    """``as_loaded`` (the last reader's hand-off, no copy) gives the array itself only where
+    loading gives an equal array of the same layout, flags included."""
+    array = ARRAYS[name]
+    for candidate in (array, np.array(array, copy=True, order="K")):
+        given = get_materializer(NUMPY_MATERIALIZER).as_loaded(candidate, np.ndarray)
+        if given is not NotImplemented:
+            assert given is candidate
+            same(given, round_trip(NUMPY_MATERIALIZER, candidate, np.ndarray))
+
+
+def test_numpy_as_loaded_refuses_views_subclasses_and_scalars() -> None:
+    mat = get_materializer(NUMPY_MATERIALIZER)
+    base = np.arange(10.0)
+    assert mat.as_loaded(base[2:], np.ndarray) is NotImplemented  # shares memory with base
+    assert mat.as_loaded(np.ma.masked_array([1, 2]), np.ndarray) is NotImplemented
+    assert mat.as_loaded(np.array(1.5, dtype=np.float32), np.float32) is NotImplemented
+    assert mat.as_loaded(np.array([object()]), np.ndarray) is NotImplemented
+    assert mat.as_loaded(base, np.ndarray) is base
+
+
 def test_numpy_scalars_and_subclasses() -> None:
     handed = check_handoff(NUMPY_MATERIALIZER, np.float32(1.5), np.float32)
     assert type(handed) is np.float32

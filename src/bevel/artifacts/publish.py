@@ -43,6 +43,7 @@ from bevel.artifacts._paths import artifact_path
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, discard, tmp_name
 from bevel.artifacts.gc import sweep_tmp_once
+from bevel.artifacts.handoff import TAKEN, Owned
 from bevel.artifacts.hashing import (
     RERUN_HINT,
     HashedReadError,
@@ -352,10 +353,23 @@ def load_recorded(
 def handed_off(artifact: Recorded, obj: Any) -> Any:
     """What a consumer gets for the producer's in-memory ``obj``: exactly what loading
     ``artifact`` would give (``Materializer.reloaded``), or ``NotImplemented`` when only
-    loading it can give that (the caller then loads it)."""
+    loading it can give that (the caller then loads it). An :class:`Owned` object (the last
+    reader's, see :mod:`bevel.artifacts.handoff`) that nothing else refers to is given as it
+    is where the materializer says that is what loading gives (``as_loaded``); taken once, so
+    a step's second attempt loads its input."""
+    alone = False
+    if isinstance(obj, Owned):
+        obj, alone = obj.take()
+        if obj is TAKEN:
+            return NotImplemented
     try:
         mat = get_materializer(artifact.materializer)
-        return mat.reloaded(obj, _import_type(artifact.type_ref))
+        type_ = _import_type(artifact.type_ref)
+        if alone:
+            given = mat.as_loaded(obj, type_)
+            if given is not NotImplemented:
+                return given
+        return mat.reloaded(obj, type_)
     except Exception:  # a materializer's shortcut failing only costs a load
         return NotImplemented
 

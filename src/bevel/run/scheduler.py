@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel.artifacts.handoff import Owned
 from bevel.dag.compile import Compiled
 from bevel.dag.graph import downstream_of
 from bevel.dag.plan import StepSpec, element, instance, split_instance
@@ -113,11 +114,15 @@ class Scheduler:
         for arg, ref in spec.gather.items():
             for index, call in enumerate(self.calls[ref.step]):
                 artifacts[element(arg, index)] = self.outputs[call][ref.output]
-        objects = {
-            n: self.objects[(r.step, r.output)]
-            for n, r in spec.inputs.items()
-            if (r.step, r.output) in self.objects
-        }
+        objects: dict[str, Any] = {}
+        for n, r in spec.inputs.items():
+            key = (r.step, r.output)
+            if key not in self.objects:
+                continue
+            if self.readers.get(key) == 1:  # its last reader: the engine lets go of it
+                objects[n] = Owned(self.objects.pop(key))
+            else:
+                objects[n] = self.objects[key]
         return StepInputs(artifacts, objects)
 
     def _release_inputs(self, spec: StepSpec) -> None:
@@ -156,6 +161,7 @@ class Scheduler:
             for name, obj in outcome.objects.items():
                 if self.readers.get((spec.id, name)):
                     self.objects[(spec.id, name)] = obj
+            outcome.objects = {}  # held here only, so that the last reader may own them
 
     def skip(
         self, step_ids: set[str], *, because: str, status: StepStatus = StepStatus.SKIPPED

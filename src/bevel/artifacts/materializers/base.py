@@ -112,6 +112,16 @@ class Materializer(abc.ABC):
         """
         return NotImplemented
 
+    def as_loaded(self, obj: Any, type_: type | None) -> Any:
+        """``obj`` itself when it is exactly what ``load(type_)`` would return after
+        ``save(obj)`` (type, layout and all), else ``NotImplemented`` (the default).
+
+        Called for the last step of a run that reads an output, when nothing else refers to
+        the object (see :mod:`bevel.artifacts.handoff`): no one else can see it change, so the
+        consumer may have it instead of :meth:`reloaded`'s copy.
+        """
+        return NotImplemented
+
 
 class _Completed(Materializer):
     """A duck-typed materializer (no base class) with the defaults for what it leaves out."""
@@ -151,6 +161,10 @@ class _Completed(Materializer):
 
     def reloaded(self, obj: Any, type_: type | None) -> Any:
         method = getattr(self.inner, "reloaded", None)
+        return method(obj, type_) if method is not None else NotImplemented
+
+    def as_loaded(self, obj: Any, type_: type | None) -> Any:
+        method = getattr(self.inner, "as_loaded", None)
         return method(obj, type_) if method is not None else NotImplemented
 
     def __getattr__(self, name: str) -> Any:  # e.g. ``pickled``, read by publish

@@ -141,6 +141,19 @@ class NumpyMaterializer:
             return copy[()]
         return copy
 
+    def as_loaded(self, obj: Any, type_: type | None) -> Any:
+        """``obj`` itself where :meth:`reloaded` would give an equal copy of it: a plain
+        ndarray owning its writeable, aligned memory, laid out as ``np.load`` lays it out."""
+        if type(obj) is not np.ndarray or (type_ is not None and issubclass(type_, np.generic)):
+            return NotImplemented
+        flags = obj.flags
+        laid_out = flags.c_contiguous or flags.f_contiguous
+        if obj.dtype.hasobject or not laid_out or obj.base is not None:
+            return NotImplemented
+        if not (flags.owndata and flags.writeable and flags.aligned):
+            return NotImplemented
+        return obj
+
     def metadata(self, obj: Any) -> dict[str, Any]:
         array = np.asarray(obj)
         return {
