@@ -58,16 +58,30 @@ class Scheduler:
         self.calls: dict[str, list[str]] = {}  # mapped step -> its instances, once expanded
         self.waiting: dict[str, set[str]] = {}  # mapped step -> instances not done yet
         self.base_of: dict[str, str] = {}  # instance -> its mapped step
+        # pending step -> an upstream step it was found waiting for (see ready)
+        self._blocked: dict[str, str] = {}
 
     def definition(self, step_id: str) -> Any:
         """The in-process definition of a step (an instance's is its mapped step's)."""
         return self.definitions.get(self.base_of.get(step_id, step_id))
 
     def ready(self) -> list[StepSpec]:
+        """The pending steps whose upstream steps are all done.
+
+        The engine asks after every step, so each pending step remembers an upstream step it
+        was found waiting for: while that one is not done, the step is passed over with one
+        lookup instead of a look at all its upstream (a 100-step chain asked ~5,000 times).
+        """
         done = self.outputs.keys()
+        blocked = self._blocked
         found: list[StepSpec] = []
         for spec in list(self.pending.values()):
-            if not all(u in done for u in spec.upstream):
+            waits = blocked.get(spec.id)
+            if waits is not None and waits not in done:
+                continue
+            waits = next((u for u in spec.upstream if u not in done), None)
+            if waits is not None:
+                blocked[spec.id] = waits
                 continue
             if spec.map_over and spec.id not in self.calls:
                 found += self.expand(spec)
