@@ -83,7 +83,10 @@ def test_a_step_that_runs_costs_two_transactions_and_writes_its_output_once(home
     assert work["open for writing"] == 2  # its file, its marker
     assert work["os.rename"] == 2 + new  # the folder into place, the marker
     assert work["shutil.rmtree"] == work["os.remove"] == work["os.rmdir"] == 0
-    assert work["os.chmod"] == work["os.scandir"] == 0
+    assert work["os.chmod"] == 0
+    assert work["os.scandir"] == 1  # the one look for its folder (not there: no marker either)
+    # Its input came in memory: no look for private copies of inputs loaded from the store.
+    assert work["stat"] <= 3 + 2 * new
 
 
 def test_a_step_whose_output_is_stored_already_writes_no_file(home: Path) -> None:
@@ -95,6 +98,7 @@ def test_a_step_whose_output_is_stored_already_writes_no_file(home: Path) -> Non
     assert work["shutil.rmtree"] == work["os.remove"] == 0
     assert work["open for reading"] == 1  # its marker, compared with one listing
     assert work["os.scandir"] == 1
+    assert work["stat"] <= 3  # its file (vs the marker); the marker and folder once recorded
 
 
 def test_a_cache_hit_costs_one_lookup_one_write_and_no_artifact_bytes(home: Path) -> None:
@@ -107,6 +111,7 @@ def test_a_cache_hit_costs_one_lookup_one_write_and_no_artifact_bytes(home: Path
     # The outputs are checked (the cache never hands out an artifact whose bytes are gone)
     # by their marker and a listing; their bytes are not read.
     assert work["open for reading"] == 1 and work["os.scandir"] == 1
+    assert work["stat"] <= 1  # the listing is the look at the folder: one stat of its file
 
 
 class _NamedWorkers:

@@ -53,7 +53,18 @@ def local_rename(src: str, dst: str) -> None:
 
 
 def local_files(folder: str) -> list[str]:
-    """Relative posix paths of every file under ``folder``, sorted (symlinks followed)."""
+    """Relative posix paths of every file under ``folder``, sorted (symlinks followed); none
+    when ``folder`` is not a folder.
+
+    A flat folder (what small artifacts are: checked on every save and cache hit) is listed
+    with one ``scandir``; one with subfolders is walked."""
+    try:
+        with os.scandir(folder) as scan:
+            entries = list(scan)
+    except OSError:  # missing, or not a folder: os.walk would list nothing either
+        return []
+    if not any(_is_dir(entry) for entry in entries):
+        return sorted(entry.name for entry in entries)
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         dirnames.sort()
@@ -62,6 +73,14 @@ def local_files(folder: str) -> list[str]:
         found.extend(prefix + name for name in filenames)
     found.sort()
     return found
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """Whether os.walk (following links) would descend into ``entry``."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def artifact_path(store: ArtifactStore, uri: str) -> str:

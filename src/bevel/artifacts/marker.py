@@ -151,9 +151,8 @@ def file_infos(store: ArtifactStore, path: str) -> dict[str, Mapping[str, Any]] 
 
 
 def local_stat_tree(folder: str) -> dict[str, FileStat]:
-    """:func:`stat_tree` of a local folder: sizes and modification times in nanoseconds."""
-    if not os.path.isdir(folder):
-        return {}
+    """:func:`stat_tree` of a local folder: sizes and modification times in nanoseconds
+    (``{}`` when it is no folder: listing it finds nothing)."""
     stats: dict[str, FileStat] = {}
     for name in local_files(folder):
         st = os.stat(os.path.join(folder, *name.split("/")))

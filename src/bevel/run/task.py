@@ -195,11 +195,14 @@ def _worth_retrying(error: BaseException | None) -> bool:
     return True
 
 
-def _load_inputs(stack: Stack, inputs: StepInputs, private_dir: str) -> dict[str, Any]:
+def _load_inputs(
+    stack: Stack, inputs: StepInputs, private_dir: str, loaded: list[bool]
+) -> dict[str, Any]:
     """Each input as loading its artifact gives it: handed over in memory when the producer ran
     in this process and its materializer can give exactly that without the files
     (``reloaded``: a copy, so a step mutating its input changes nothing another step sees),
-    else loaded from the store (a ``Path`` as a private copy under ``private_dir``)."""
+    else loaded from the store (a ``Path`` as a private copy under ``private_dir``; ``loaded``
+    gets True before the first such load, so the caller knows whether to look for copies)."""
     values: dict[str, Any] = {}
     for name, art in inputs.artifacts.items():
         if name in inputs.objects:
@@ -207,6 +210,8 @@ def _load_inputs(stack: Stack, inputs: StepInputs, private_dir: str) -> dict[str
             if value is not NotImplemented:
                 values[name] = value
                 continue
+        if not loaded:
+            loaded.append(True)
         values[name] = load_recorded(stack.artifact_store, art, private_dir=private_dir)
     return values
 
@@ -300,11 +305,12 @@ def _attempt(
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
     private_dir = os.path.join(tempfile.gettempdir(), f"bevel-inputs-{record.id}-{attempt}")
+    loaded: list[bool] = []  # an input was loaded from the store (not handed off in memory)
     try:
         with capture_to(sink):
             try:
                 kwargs = called_params(spec.params, hints)
-                kwargs.update(fold_lists(spec, _load_inputs(stack, inputs, private_dir)))
+                kwargs.update(fold_lists(spec, _load_inputs(stack, inputs, private_dir, loaded)))
                 with deadline(spec.options.timeout, spec.id):
                     result = function(**kwargs)
                 tried.objects = output_values(spec, result)
@@ -321,7 +327,7 @@ def _attempt(
                 sink.write(tried.traceback)
     finally:
         _CURRENT.reset(token)
-        if os.path.lexists(private_dir):  # private copies of Path inputs, made when loaded
+        if loaded and os.path.lexists(private_dir):  # private copies of Path inputs, if any
             shutil.rmtree(private_dir, ignore_errors=True)
     return tried
 
