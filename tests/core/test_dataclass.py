@@ -6,13 +6,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import json
+import os
 import pickle
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
+from bevel import _dataclass
 from bevel._dataclass import dataclass as bevel_dataclass
 
 DECORATORS: dict[str, Callable[..., Any]] = {
@@ -233,9 +238,14 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 sys.addaudithook(_audit)
 
 
-def test_defining_a_class_compiles_nothing_and_its_first_instance_compiles_one_function() -> None:
+def test_defining_a_class_compiles_nothing_and_its_first_instance_compiles_one_function(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The point of the decorator: the standard one compiles ~6 functions per class when it is
-    defined; this one none, and the ``__init__`` once, when the first instance is made."""
+    defined; this one none, and the ``__init__`` once, when the first instance is made (when
+    no earlier process stored its code: see the next test)."""
+    monkeypatch.setattr(_dataclass, "_stored", {})
+    monkeypatch.setattr(_dataclass, "_added", {})
     _compiled[:] = ["on"]
     classes = make(bevel_dataclass)
     defined = len(_compiled) - 1
@@ -249,3 +259,51 @@ def test_defining_a_class_compiles_nothing_and_its_first_instance_compiles_one_f
     assert defined == 0
     assert instantiated == 1
     assert stdlib >= 20  # what it saves
+
+
+_PROCESS = """
+import inspect, json, sys
+compiled = []
+sys.addaudithook(lambda e, a: e == "compile" and "def __init__(" in str(a[0])[:16] and compiled.append(1))
+from bevel._dataclass import dataclass
+from bevel.metadata.records import RunRecord
+
+@dataclass(frozen=True)
+class Point:
+    x: int
+    y: int = 0
+
+made = {"made": repr((Point(1), Point(2, y=3))), "signature": str(inspect.signature(Point)),
+        "record": str(inspect.signature(RunRecord))}
+print(json.dumps({"compiled": len(compiled), **made}))
+"""
+
+
+def _process(prefix: Path, *, dont_write: bool = False) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if dont_write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-X", f"pycache_prefix={prefix}", "-c", _PROCESS],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def test_a_process_compiles_only_the_inits_no_earlier_process_stored(tmp_path: Path) -> None:
+    """Each ``__init__``'s code is kept beside ``_dataclass``'s ``.pyc`` (here under a
+    ``pycache_prefix`` of its own): the next process loads it instead of compiling; a damaged
+    file is compiled around and written anew; ``PYTHONDONTWRITEBYTECODE`` writes nothing."""
+    first = _process(tmp_path / "kept")
+    assert first["compiled"] == 2  # Point's and RunRecord's
+    assert first["signature"] == "(x: int, y: int = 0) -> None"
+    stored = list((tmp_path / "kept").rglob("_dataclass.*.inits"))
+    assert len(stored) == 1
+    again = _process(tmp_path / "kept")
+    assert again == {**first, "compiled": 0}
+    stored[0].write_bytes(b"\x00damaged")
+    assert _process(tmp_path / "kept") == first
+    assert _process(tmp_path / "kept") == again
+    assert _process(tmp_path / "readonly", dont_write=True) == first
+    assert not list((tmp_path / "readonly").rglob("*.inits"))
