@@ -4,7 +4,8 @@
 contiguous arrays, hashed while it is written) and readable without bevel. Loading reads the
 file once, straight into the new array's memory, hashing it on the way (:meth:`load_hashed`),
 where ``np.load`` after verifying would read it twice. The visualization
-(shape, dtype, a summary and a plot) is described in :mod:`._array_viz`. Pickle inside
+(shape, dtype, a summary and a plot) is described in :mod:`._array_viz`, imported only when
+an array is saved. Pickle inside
 ``.npy`` is refused, so object arrays need an explicit opt-in.
 """
 
@@ -17,7 +18,6 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from bevel.artifacts.hashing import HashingReader, read_hashed, write_hashed
-from bevel.artifacts.materializers._array_viz import array_html
 from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
 
@@ -164,6 +164,9 @@ class NumpyMaterializer:
         }
 
     def visualizations(self, obj: Any) -> dict[str, VisualizationValue]:
+        # Imported here: loading an array (the Client, a step's input) draws nothing (~4 ms).
+        from bevel.artifacts.materializers._array_viz import array_html
+
         return {"array": array_html(np.asarray(obj))}
 
     def preview(self, directory: str, type_: type | None) -> str | None:
