@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from pool_orchestrators import ThreadPoolOrchestrator
 
-from bevel import pipeline, step
+from bevel import log_metric, pipeline, step
 from bevel.api import run_pipeline
 from bevel.stack.stack import Stack, default_stack
 
@@ -180,3 +180,30 @@ def test_a_retried_step_loads_its_input_again(stack: Stack) -> None:
     assert [expected, expected] == ATTEMPTS
     assert run.steps["flaky"].output.load() == fresh().sum()
     check_record(run)
+
+
+SWEPT: list[tuple[int, float]] = []
+
+
+@step(enable_cache=False)
+def scored(a: np.ndarray, scale: float = 1.0) -> float:
+    SWEPT.append((id(a), float(a.sum())))
+    a[:] = 0  # each trial mutates its input: the next one must not see it
+    log_metric("score", scale)
+    return scale
+
+
+@pipeline
+def swept() -> None:
+    scored.sweep({"scale": {"low": 0.1, "high": 1.0}}, n_trials=3, metric="score")(make())
+
+
+def test_no_trial_of_a_sweep_owns_its_input(stack: Stack) -> None:
+    """A sweep's trials all read the input: none owns it, so each gets the in-memory copy
+    (were the first to own it, the others would load the stored artifact: a read and a hash
+    each)."""
+    pytest.importorskip("optuna")
+    SWEPT.clear()
+    run_pipeline(swept, stack=stack)
+    assert [s for _, s in SWEPT] == [float(fresh().sum())] * 3
+    assert IDS["made"] not in {i for i, _ in SWEPT}

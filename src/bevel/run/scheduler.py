@@ -133,7 +133,9 @@ class Scheduler:
             key = (r.step, r.output)
             if key not in self.objects:
                 continue
-            if self.readers.get(key) == 1:  # its last reader: the engine lets go of it
+            # Its last reader: the engine lets go of it (not to a sweep, whose trials all read
+            # it: the first would own it, the others load the stored artifact).
+            if self.readers.get(key) == 1 and spec.options.sweep is None:
                 objects[n] = Owned(self.objects.pop(key))
             else:
                 objects[n] = self.objects[key]
