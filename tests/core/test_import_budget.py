@@ -189,8 +189,15 @@ def test_listing_and_showing_runs_in_a_pipe_import_no_rich(tmp_path: Path) -> No
 # What a run never needs on the default stack (each was imported by every run before): the
 # Client's lists and the models' control plane load only when used, visualizations render only
 # when shown, shipping code (subprocess, zipfile) and resuming are for remote workers and `bevel
-# runs resume`; socket and pickle answered one small question each.
+# runs resume`; socket and pickle answered one small question each; the SQL store's stack
+# definitions, model registry and gc queries serve other commands, the hashing thread's queue
+# big artifacts, shlex the hint for a damaged database.
 NOT_IN_A_RUN = (
+    "bevel.metadata.sql.definitions",
+    "bevel.metadata.sql.models",
+    "bevel.metadata.sql.gc",
+    "queue",
+    "shlex",
     "bevel.models.control",
     "bevel.models.mirror",
     "bevel.models.views",

@@ -30,13 +30,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from bevel._lazy import lazy_module
 from bevel.artifacts._paths import local_files
 from bevel.errors import ArtifactCorrupted, ArtifactError
+
+if TYPE_CHECKING:
+    import queue
+else:  # the hashing thread's queues: big artifacts only
+    queue = lazy_module("queue")
 
 PREFIX = "sha256:"
 CHUNK = 4 << 20

@@ -15,10 +15,16 @@ points at ``bevel doctor`` (:mod:`bevel.metadata.sql.health`); anything else is
 from __future__ import annotations
 
 import os
-import shlex
 import urllib.parse
+from typing import TYPE_CHECKING
 
+from bevel._lazy import lazy_module
 from bevel.errors import DatabaseUnavailable, MetadataCorrupted, MetadataError, transient_kind
+
+if TYPE_CHECKING:
+    import shlex
+else:  # quoting paths in the hint for a damaged database
+    shlex = lazy_module("shlex")
 
 BUSY_TIMEOUT_S = 30.0
 

@@ -47,17 +47,22 @@ from bevel.metadata.records import (
     StepCompletion,
     StepRunRecord,
 )
-from bevel.metadata.sql import definitions as defs
-from bevel.metadata.sql import gc as sql_gc
-from bevel.metadata.sql import models as sql_models
 from bevel.metadata.sql import reads, writes
 from bevel.metadata.sql import status as status_writes
 from bevel.metadata.sql.db import Conn, Database
 
 if TYPE_CHECKING:
     import random
+
+    from bevel.metadata.sql import definitions as defs
+    from bevel.metadata.sql import gc as sql_gc
+    from bevel.metadata.sql import models as sql_models
 else:  # jitter for a retried write (a busy database); reads never need it
     random = lazy_module("random")
+    # Stack definitions, the model registry and gc's queries: no run or listing asks for them
+    defs = lazy_module("bevel.metadata.sql.definitions")
+    sql_gc = lazy_module("bevel.metadata.sql.gc")
+    sql_models = lazy_module("bevel.metadata.sql.models")
 
 T = TypeVar("T")
 
