@@ -62,6 +62,7 @@ def same(a: Any, b: Any) -> None:
         assert a.flags.c_contiguous == b.flags.c_contiguous
         assert a.flags.f_contiguous == b.flags.f_contiguous
         assert a.flags.writeable == b.flags.writeable
+        assert a.strides == b.strides  # a length-1 axis may have any stride in memory
         np.testing.assert_array_equal(a, b)
     elif isinstance(a, np.generic):
         assert a.dtype == b.dtype and a == b
@@ -158,6 +159,11 @@ def test_numpy_as_loaded_refuses_views_subclasses_and_scalars() -> None:
     assert mat.as_loaded(np.array(1.5, dtype=np.float32), np.float32) is NotImplemented
     assert mat.as_loaded(np.array([object()]), np.ndarray) is NotImplemented
     assert mat.as_loaded(base, np.ndarray) is base
+    for shape in ((1, 5), (5, 1)):  # Fortran-ordered, also C-contiguous: saved in C order
+        odd = np.ones(shape, order="F")
+        assert odd.strides != np.ones(shape).strides
+        assert mat.as_loaded(odd, np.ndarray) is NotImplemented
+        same(mat.reloaded(odd, np.ndarray), round_trip(NUMPY_MATERIALIZER, odd, np.ndarray))
 
 
 def test_numpy_scalars_and_subclasses() -> None:

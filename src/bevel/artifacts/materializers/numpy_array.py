@@ -42,6 +42,16 @@ def _npy_header(array: np.ndarray) -> bytes | None:
     return None
 
 
+def _strides(shape: tuple[int, ...], itemsize: int, fortran: bool) -> tuple[int, ...]:
+    """The strides of a new array of ``shape`` in C (or Fortran) order, as ``np.load`` gives."""
+    strides: list[int] = []
+    step = itemsize
+    for n in shape if fortran else reversed(shape):
+        strides.append(step)
+        step *= n
+    return tuple(strides if fortran else reversed(strides))
+
+
 def _load(path: str, mmap_mode: Literal["r"] | None) -> np.ndarray:
     """``np.load`` of an artifact's file, whatever the length of its header. numpy refuses
     headers over 10 kB by default (a structured array with a few hundred fields has one), as a
@@ -143,7 +153,8 @@ class NumpyMaterializer:
 
     def as_loaded(self, obj: Any, type_: type | None) -> Any:
         """``obj`` itself where :meth:`reloaded` would give an equal copy of it: a plain
-        ndarray owning its writeable, aligned memory, laid out as ``np.load`` lays it out."""
+        ndarray owning its writeable, aligned memory, laid out as ``np.load`` lays it out
+        (strides included)."""
         if type(obj) is not np.ndarray or (type_ is not None and issubclass(type_, np.generic)):
             return NotImplemented
         flags = obj.flags
@@ -152,6 +163,8 @@ class NumpyMaterializer:
             return NotImplemented
         if not (flags.owndata and flags.writeable and flags.aligned):
             return NotImplemented
+        if obj.strides != _strides(obj.shape, obj.itemsize, not flags.c_contiguous):
+            return NotImplemented  # a length-1 axis with an odd stride: np.load would differ
         return obj
 
     def metadata(self, obj: Any) -> dict[str, Any]:
