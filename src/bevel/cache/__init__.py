@@ -25,6 +25,7 @@ _EXPORTS = {
     "explain": "bevel.cache.key:explain",
     "helpers_of": "bevel.cache.fingerprint:helpers_of",
     "ingredients_for": "bevel.cache.key:ingredients_for",
+    "key_of": "bevel.cache.key:key_of",
 }
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
         canonical_json,
         explain,
         ingredients_for,
+        key_of,
     )
 
 __getattr__ = lazy_getattr("bevel.cache", _EXPORTS, globals())
@@ -51,4 +53,5 @@ __all__ = [
     "explain",
     "helpers_of",
     "ingredients_for",
+    "key_of",
 ]

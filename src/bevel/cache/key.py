@@ -32,6 +32,7 @@ from dataclasses import field
 from typing import Any
 
 from bevel._dataclass import dataclass
+from bevel._json import encoder
 from bevel._text import with_article
 from bevel.dag.plan import StepSpec
 
@@ -123,7 +124,14 @@ def cache_key(ing: CacheIngredients) -> str:
     they change how a step runs, not what it returns. The function is pure: the same
     ingredients give the same key in any process, on any machine, with any dict order.
     """
-    text = canonical_json(ing.as_dict())
+    return key_of(ing.as_dict())
+
+
+def key_of(data: dict[str, Any]) -> str:
+    """:func:`cache_key` of ingredients given as :meth:`CacheIngredients.as_dict` made them
+    (a step run computes that once: it records it too). That data is canonical already (plain
+    types, checked), so it is encoded as it is, without a second pass over every value."""
+    text = _CANONICAL(data)
     return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -171,9 +179,8 @@ def _options(step: StepSpec) -> dict[str, Any]:
 # -- canonical JSON --------------------------------------------------------------------------
 
 
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode  # built once: json.dumps with options builds an encoder per call
+# Built once: json.dumps with options builds an encoder per call (bevel._json).
+_CANONICAL = encoder(sort_keys=True, ensure_ascii=False, allow_nan=False)
 
 
 def canonical_json(value: Any) -> str:

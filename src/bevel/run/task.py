@@ -33,7 +33,7 @@ from bevel.artifacts.materializers.registry import (
 )
 from bevel.artifacts.materializers.registry import get_materializer, import_ref, type_ref
 from bevel.artifacts.publish import ensure_stored, handed_off, load_recorded, save_artifact
-from bevel.cache import cache_key, code_parts
+from bevel.cache import code_parts, key_of
 from bevel.dag.params import called_params
 from bevel.dag.plan import Plan, StepSpec, element, fold_lists, split_instance
 from bevel.errors import (
@@ -141,9 +141,10 @@ def run_step(
     except StepFailed as exc:  # its cache_key hook failed: the step cannot be keyed, nor run
         unkeyed = StepRunRecord(**identity)
         return _not_started(spec, run, stack, unkeyed, input_edges, exc, definition, notes)
-    recorded = ingredients.as_dict()
+    recorded = ingredients.as_dict()  # made once: recorded, and what the key hashes
+    key = key_of(recorded)
     recorded["code_parts"] = code_parts(function)  # lets `bevel runs explain` name the helper
-    base = StepRunRecord(**identity, cache_key=cache_key(ingredients), cache_ingredients=recorded)
+    base = StepRunRecord(**identity, cache_key=key, cache_ingredients=recorded)
     if spec.options.enable_cache:
         reused = reuse(stack, base, input_edges, spec, notes)
         if reused is not None:
