@@ -35,6 +35,7 @@ from enum import Enum
 from typing import Any
 
 from bevel._dataclass import dataclass
+from bevel._json import encoder
 from bevel.artifacts._paths import local_files
 from bevel.artifacts.base import ArtifactStore
 
@@ -59,7 +60,7 @@ _STAMP_KEYS = (
 _TIME_KEYS = ("LastModified", "last_modified", "updated", "mtime", "created")
 
 FileStat = tuple[int, str]  # (size in bytes, change stamp)
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per marker
+_ENCODE = encoder()  # one encoder, not one per marker (bevel._json)
 
 
 class Check(Enum):

@@ -22,6 +22,7 @@ import os
 import sys
 from typing import Any, ClassVar
 
+from bevel._json import encoder
 from bevel._text import with_article
 from bevel.artifacts.materializers.base import VisualizationValue
 from bevel.errors import ArtifactError
@@ -128,8 +129,11 @@ def _as_builtin(obj: Any) -> Any:
     return obj  # check_json reports it
 
 
+_ENCODE = encoder(ensure_ascii=False, default=_json_default)  # built once (bevel._json)
+
+
 def _encode(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return _ENCODE(obj)
 
 
 def _decode(data: Any, type_: type | None) -> Any:

@@ -20,6 +20,7 @@ from dataclasses import fields
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+from bevel._json import encoder
 from bevel.metadata.records import (
     ArtifactRecord,
     ComponentRecord,
@@ -82,8 +83,9 @@ JSON_COLUMNS = frozenset(
 TIME_COLUMNS = frozenset({"created", "ended", "started", "heartbeat", "updated"})
 
 
-# json.dumps with options builds an encoder on every call; a step run writes several values.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# json.dumps with options builds an encoder on every call, JSONEncoder.encode sets one up: a
+# step run writes several values (bevel._json).
+_ENCODE = encoder(ensure_ascii=False)
 
 
 def to_json(value: Any) -> str | None:
