@@ -307,3 +307,44 @@ def test_a_process_compiles_only_the_inits_no_earlier_process_stored(tmp_path: P
     assert _process(tmp_path / "kept") == again
     assert _process(tmp_path / "readonly", dont_write=True) == first
     assert not list((tmp_path / "readonly").rglob("*.inits"))
+
+
+def test_replace_is_dataclasses_replace() -> None:
+    """bevel._dataclass.replace (what a step run copies its records with) gives what
+    dataclasses.replace gives: the other fields kept, frozen still, nothing cached carried over
+    (a cached_property of the old instance), and classes whose __init__ does more (or that take
+    fields outside __init__) go through __init__ as dataclasses.replace does."""
+    import functools
+
+    from bevel._dataclass import replace
+
+    @bevel_dataclass(frozen=True)
+    class Record:
+        a: int
+        b: list[int] = dataclasses.field(default_factory=list)
+        c: str = "c"
+
+        @functools.cached_property
+        def doubled(self) -> int:
+            return self.a * 2
+
+    @bevel_dataclass
+    class Checked:
+        a: int
+        seen: ClassVar[list[int]] = []
+
+        def __post_init__(self) -> None:
+            Checked.seen.append(self.a)
+
+    old = Record(1, [1], "x")
+    assert old.doubled == 2
+    new = replace(old, a=5)
+    assert new == dataclasses.replace(old, a=5) == Record(5, [1], "x")
+    assert new.b is old.b and new.doubled == 10 and old.a == 1
+    assert replace(old) == old and replace(old) is not old
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        new.a = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        replace(old, nope=1)
+    replace(Checked(1), a=2)
+    assert Checked.seen == [1, 2]  # __post_init__ ran for the copy too

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from bevel import names
-from bevel._dataclass import dataclass
+from bevel._dataclass import dataclass, replace
 from bevel._text import with_article
 from bevel.authoring.outputs import OutputDecl
 from bevel.authoring.pipeline import PipelineDefinition

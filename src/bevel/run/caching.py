@@ -14,10 +14,10 @@ transaction, with :class:`~bevel.errors.CacheHitLost`, and the step runs instead
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from bevel._dataclass import replace
 from bevel.artifacts.hashing import fingerprint_path
 from bevel.artifacts.materializers.registry import get_materializer, import_ref
 from bevel.artifacts.publish import is_intact

@@ -21,11 +21,11 @@ import time
 import traceback
 import typing
 from collections.abc import Callable, Sequence
-from dataclasses import field, replace
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
 
-from bevel._dataclass import dataclass
+from bevel._dataclass import dataclass, replace
 from bevel._system import new_id as new_id  # re-exported: the engine and workers import it here
 from bevel._text import with_article
 from bevel.artifacts.materializers.registry import (

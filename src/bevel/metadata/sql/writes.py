@@ -9,9 +9,9 @@ import.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
 from typing import TypeVar
 
+from bevel._dataclass import replace
 from bevel.errors import CacheHitLost, ConfigError, MetadataError
 from bevel.metadata.records import (
     ArtifactRecord,
