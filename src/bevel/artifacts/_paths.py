@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 def clean_relative(path: str) -> str:
     """Normalise a store-relative path (``""`` is the root); refuse paths that leave the root."""
+    if _is_clean(path):  # what bevel itself passes (data/<hh>/<hex>, logs/<run>/...): as it is
+        return path
     norm = posixpath.normpath(path.replace("\\", "/").lstrip("/")) if path else "."
     if norm == ".." or norm.startswith("../"):
         raise ArtifactError(
@@ -22,6 +24,20 @@ def clean_relative(path: str) -> str:
             hint="paths given to an artifact store are relative to its root",
         )
     return "" if norm == "." else norm
+
+
+def _is_clean(path: str) -> bool:
+    """Whether ``posixpath.normpath`` leaves ``path`` as it is and it stays inside the root: no
+    backslash, no empty, ``.`` or ``..`` part, no leading or trailing slash (checked with a
+    few ``in`` tests instead of normpath's loop over the parts; anything else is normalised)."""
+    return (
+        bool(path)
+        and path[0] not in "/."
+        and path[-1] != "/"
+        and "\\" not in path
+        and "//" not in path
+        and "/." not in path
+    )
 
 
 def child(path: str, name: str) -> str:

@@ -35,7 +35,12 @@ class LocalArtifactStore:
         if not path:  # local_path(""): how callers ask whether the store is local
             return self.root
         rel = clean_relative(path)
-        return os.path.join(self.root, *rel.split("/")) if rel else self.root
+        if not rel:
+            return self.root
+        if os.sep == "/":  # os.path.join of the parts of a clean relative path, by hand
+            root = self.root
+            return root + rel if root.endswith("/") else f"{root}/{rel}"
+        return os.path.join(self.root, *rel.split("/"))
 
     def open(self, path: str, mode: str = "rb") -> IO[bytes]:
         full = self._full(path)
