@@ -613,7 +613,10 @@ class Bench:
         self.reset_home()
         cpu: list[float] = []
         bevel = self.run([self.script(f"{label}.py", script)], setup=self._clear_artifacts, cpu=cpu)
-        reference = self.run([self.script(f"{label}_ref.py", ref), str(self.work)], cpu=cpu)
+        # the reference's 100 MiB files go outside the project folder: a Dask run later in the
+        # same invocation ships that folder to its workers, and would refuse it
+        with tempfile.TemporaryDirectory(prefix="bevel-bench-ref-") as outside:
+            reference = self.run([self.script(f"{label}_ref.py", ref), outside], cpu=cpu)
         self.add_cpu(f"{label} pipeline", cpu)
         bevel_start = self.run(["-c", f"import {libs}, bevel.api"])
         ref_start = self.run(["-c", f"import {libs}"])
