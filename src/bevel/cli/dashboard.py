@@ -2,10 +2,10 @@
 
 It starts the bevel server over the project's own metadata store (``.bevel/metadata.db``, or a
 SQL ``$BEVEL_STORE_URL``) and artifact store, on 127.0.0.1 only and without auth (nobody else
-can reach it), prints the URL and opens it in the browser. Like a team's server, it records runs
-whose process died as failed (``bevel runs reap``) when it starts and every minute, so a killed
-run does not show as running forever. A team's server already serves the dashboard: open its
-URL instead.
+can reach it), prints the URL and opens it in the browser. Like every reader, it writes nothing:
+a run whose process died is shown as such ("running, but its process is gone"), with the
+command that records it as failed (``bevel runs reap``). A team's server already serves the
+dashboard: open its URL instead.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def dashboard(port: int | None, no_browser: bool, log_level: str) -> None:
     """Open this project's runs in the web dashboard (127.0.0.1 only).
 
     Runs, their graphs, steps, logs and artifacts, read from this project's stores. The
-    server listens on 127.0.0.1 without auth until Ctrl-C. Runs whose process died are
-    recorded as failed when it starts and every minute (what bevel runs reap does).
+    server listens on 127.0.0.1 without auth until Ctrl-C. It only reads: a run whose process
+    died is shown as such, and bevel runs reap records it as failed.
 
     \b
     Examples:
@@ -80,7 +80,7 @@ def dashboard(port: int | None, no_browser: bool, log_level: str) -> None:
         )
     chosen = _port(port or DEFAULT_PORT, fixed=port is not None)
     config = ServerConfig(
-        db_url=url, host=HOST, port=chosen, auth=False, access_log=False,
+        db_url=url, host=HOST, port=chosen, auth=False, reap_every=0, access_log=False,
         artifact_roots=(str(settings.artifacts_path),),
     )  # fmt: skip
 

@@ -23,6 +23,7 @@ from bevel.server.dashboard.views import (
     Producer,
     RunGraph,
     build_graph,
+    driver_gone,
     latest_by_step,
     now_utc,
     run_counts_line,
@@ -95,7 +96,7 @@ def _page(request: Request, data: RunData, step_id: str | None) -> Response:
     panel = step_context(request, data, step_id) if step_id else None
     graph = data.graph
     return html(
-        request, "run.html", run=run, seconds=run_seconds(run, now_utc()),
+        request, "run.html", run=run, seconds=run_seconds(run, now_utc()), gone=driver_gone(run),
         counts=run_counts_line(graph.counts()), graph=graph, graph_json=graph.to_json(),
         draw=len(graph.nodes) <= DRAW_LIMIT, draw_limit=DRAW_LIMIT, panel=panel,
         selected=step_id, live=not is_final(run.status), now=now_utc(),

@@ -16,7 +16,7 @@ from bevel.metadata.base import RUN_SORTS, RunFilter, check_run_sort
 from bevel.metadata.records import RunStatus
 from bevel.server.auth.keys import VIEWER
 from bevel.server.dashboard.render import html, json_etag
-from bevel.server.dashboard.views import now_utc, run_counts_line, run_seconds
+from bevel.server.dashboard.views import driver_gone, now_utc, run_counts_line, run_seconds
 from bevel.server.routes import route, state_of
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
@@ -56,7 +56,7 @@ def runs_page(
     now = now_utc()
     rows = [
         {"run": r, "seconds": run_seconds(r, now), "counts": run_counts_line(counts[r.id]),
-         "steps": sum(counts[r.id].values())}
+         "steps": sum(counts[r.id].values()), "gone": driver_gone(r)}
         for r in runs
     ]  # fmt: skip
     query: dict[str, Any] = {"pipeline": pipeline, "status": status, "q": q,

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bevel._dataclass import dataclass
+from bevel.client.liveness import assess
 from bevel.dag.plan import split_instance
 from bevel.metadata.records import RunRecord, RunStatus, StepRunRecord, StepStatus
 
@@ -43,6 +44,14 @@ def step_seconds(step: StepRunRecord, now: datetime) -> float | None:
         else (now if step.status is StepStatus.RUNNING else None)
     )
     return seconds_between(step.started, end)
+
+
+def driver_gone(run: RunRecord) -> str | None:
+    """What the CLI's listings say of a RUNNING run whose process is gone ("running, but its
+    process is gone (pid 123 on this host no longer exists)"), else None. Judged from the record
+    alone: the dashboard, a reader, never reaps (``bevel runs reap`` or a server's timer does)."""
+    verdict = assess(run)
+    return verdict.describe() if verdict is not None and verdict.dead else None
 
 
 def now_utc() -> datetime:
