@@ -12,8 +12,10 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import blake3
 import numpy as np
 import pytest
 from numpy_artifacts import load_array, saved_array
@@ -26,21 +28,22 @@ from bevel.artifacts.publish import save_artifact
 from bevel.errors import ArtifactCorrupted, ArtifactError
 
 SMALL_CHUNK = 1000
-_sha256 = hashlib.sha256
+_blake3 = blake3.blake3
 
 
-def reference_hash(folder: Path) -> str:
-    """The recipe of the module docstring, written out plainly."""
-    digest = _sha256()
+def reference_hash(folder: Path, algorithm: str = "blake3") -> str:
+    """The recipe of the module docstring, written out plainly (with ``algorithm``: the recipe
+    of content recorded before bevel switched to BLAKE3)."""
+    digest = _blake3() if algorithm == "blake3" else hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
         name = path.relative_to(folder).as_posix().encode()
         digest.update(name + b"\0" + str(len(data)).encode() + b"\0" + data)
-    return "sha256:" + digest.hexdigest()
+    return f"{algorithm}:{digest.hexdigest()}"
 
 
 class Recorder:
-    """Stands in for hashlib.sha256: counts the bytes each thread hashed."""
+    """Stands in for blake3.blake3: counts the bytes each thread hashed."""
 
     def __init__(self) -> None:
         self.by_thread: dict[str, int] = {}
@@ -48,7 +51,7 @@ class Recorder:
 
     def __call__(self, data: bytes = b"") -> Any:
         recorder = self
-        real = _sha256(data)
+        real = _blake3(data)
 
         class Digest:
             def update(self, chunk: Any) -> None:
@@ -74,7 +77,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     found = Recorder()
-    monkeypatch.setattr(hashlib, "sha256", found)  # what hashing.py calls
+    monkeypatch.setattr(hashing, "blake3", SimpleNamespace(blake3=found))  # what hashing.py calls
     return found
 
 
@@ -101,6 +104,11 @@ def test_hashing_a_folder_gives_the_recipe_whatever_the_size(
     (tmp_path / "z.txt").write_bytes(b"tail")
     assert hash_folder(str(tmp_path)) == (
         reference_hash(tmp_path),
+        size + size // 2 + 5 + 4,
+    )
+    # content recorded before the switch to BLAKE3 is verified with the recipe it was made by
+    assert hash_folder(str(tmp_path), "sha256") == (
+        reference_hash(tmp_path, "sha256"),
         size + size // 2 + 5 + 4,
     )
 

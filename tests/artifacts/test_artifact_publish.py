@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -9,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import blake3
 import numpy as np
 import pytest
 
@@ -28,6 +30,8 @@ from bevel.artifacts.publish import (
     save_artifact,
 )
 from bevel.errors import ArtifactCorrupted, ArtifactError, ArtifactMissing
+
+KNOWN_BLAKE3 = "ee353b2de88fc2dedbea44babf89c839a853deda89994566f3e019198d83a419"
 
 
 def _load(store: Any, saved: Any, materializer: str, **kwargs: Any) -> Any:
@@ -57,11 +61,14 @@ def test_hash_ignores_mtime_and_location(tmp_path: Path) -> None:
 
 
 def test_hash_of_known_content(tmp_path: Path) -> None:
-    import hashlib
-
     (tmp_path / "x").write_bytes(b"abc")
-    expected = hashlib.sha256(b"x\x003\x00abc").hexdigest()
-    assert hash_folder(str(tmp_path)) == (f"sha256:{expected}", 3)
+    # BLAKE3 of b"x\x003\x00abc" (name, size, bytes): written out, so that a change of recipe
+    # (which would give every stored artifact a new address) cannot pass unnoticed
+    expected = "blake3:" + blake3.blake3(b"x\x003\x00abc").hexdigest()
+    assert expected == "blake3:" + KNOWN_BLAKE3
+    assert hash_folder(str(tmp_path)) == (expected, 3)
+    sha = "sha256:" + hashlib.sha256(b"x\x003\x00abc").hexdigest()
+    assert hash_folder(str(tmp_path), "sha256") == (sha, 3)
 
 
 def test_local_save_leaves_no_temp_and_dedups(tmp_path: Path) -> None:

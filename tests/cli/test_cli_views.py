@@ -152,7 +152,7 @@ def test_artifacts_show_survives_a_value_it_cannot_read(bevel_home: Path, invoke
     out = _ok(invoke("artifacts", "show", art.id[:10]))
     value = _value_section(out)
     assert value.startswith("(not shown: artifact 'many.values.count v1' at "), value
-    assert "not the recorded sha256:" in value and "hint: " in value
+    assert "not the recorded blake3:" in value and "hint: " in value
     assert "many.values.count v1" in out  # the rest of the record is still shown
 
 

@@ -75,7 +75,7 @@ def test_run_records_steps_outputs_metrics_and_logs(bevel_home: Path) -> None:
     assert run.metrics["accuracy"] == pytest.approx(acc)
     train = run.steps["split"].outputs["train"]
     assert train.load().shape == (15, 2)
-    assert train.version == 1 and train.content_hash.startswith("sha256:")
+    assert train.version == 1 and train.content_hash.startswith("blake3:")
     assert run.steps["fit"].params == {"C": 0.5}
     logs = run.steps["fit"].logs()
     assert "fit sees 15 rows" in logs and "fitting with C=0.5" in logs

@@ -82,7 +82,7 @@ def test_pipeline_in_a_kernel_with_html_views(kernel: Any) -> None:
     step_html = outputs[3]["text/html"]
     assert "mean" in step_html and "count" in step_html
     artifact_html = outputs[4]["text/html"]
-    assert "nb.stats.mean" in artifact_html and "sha256:" in artifact_html
+    assert "nb.stats.mean" in artifact_html and "blake3:" in artifact_html
     runs_html = outputs[5]["text/html"]
     assert runs_html.count("<tr") >= 2 and "nb" in runs_html
     assert outputs[6]["text/plain"] == "'cached'"  # cells re-run: same code, cache hit

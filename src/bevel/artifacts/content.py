@@ -17,7 +17,7 @@ from bevel._system import hostname
 from bevel.artifacts import marker
 from bevel.artifacts._paths import local_files
 from bevel.artifacts.base import ArtifactStore
-from bevel.artifacts.hashing import hash_folder, hex_of
+from bevel.artifacts.hashing import algorithm_of, hash_folder, hex_of
 from bevel.artifacts.marker import Check
 
 DATA_DIR = "data"
@@ -232,7 +232,7 @@ def _checked(
     if state is not Check.UNKNOWN:
         return state, found
     folder = store.local_path(path)
-    if folder is None or hash_folder(folder)[0] != content_hash:
+    if folder is None or hash_folder(folder, algorithm_of(content_hash))[0] != content_hash:
         return Check.MISMATCH, found
     marker.write(store, path, content_hash, marker.local_stat_tree(folder))
     return Check.OK, None

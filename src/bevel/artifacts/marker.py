@@ -3,7 +3,7 @@
 Every published folder ``data/<hh>/<hex>/`` gets a marker object beside it (not inside: it is not
 part of the content), ``data/<hh>/<hex>.complete``, written *after* the folder is complete::
 
-    {"format": 1, "content_hash": "sha256:<hex>", "used": 1767225600.0,
+    {"format": 1, "content_hash": "blake3:<hex>", "used": 1767225600.0,
      "files": {"array.npy": [8388736, "1767225600123456789"]}}
 
 ``files`` is the folder's *manifest*: every file's size and a change stamp taken from the store

@@ -3,7 +3,7 @@ above every :class:`~bevel.artifacts.base.ArtifactStore`.
 
 Layout of a store (paths relative to its root)::
 
-    data/<hex[:2]>/<hex>/...         one folder per distinct content (sha256 of its files)
+    data/<hex[:2]>/<hex>/...         one folder per distinct content (BLAKE3 of its files)
     data/<hex[:2]>/<hex>.complete    its completion marker: manifest + last use (see marker.py)
     viz/<hex>/<name>.<ext>           visualizations of that content (.html .md .png .svg .json...)
     .tmp/<pid>-<host>-<random>/      folders and files being written
@@ -45,9 +45,12 @@ from bevel.artifacts.content import DATA_DIR, TMP_DIR, VIZ_DIR, data_path, disca
 from bevel.artifacts.gc import sweep_tmp_once
 from bevel.artifacts.handoff import TAKEN, Owned
 from bevel.artifacts.hashing import (
+    ALGORITHM,
+    PREFIX,
     RERUN_HINT,
     HashedReadError,
     PendingHash,
+    algorithm_of,
     check_hash,
     hash_bytes,
     hex_of,
@@ -91,7 +94,7 @@ class SavedArtifact:
 
     uri: str
     path: str  # relative to the store root
-    content_hash: str  # "sha256:<hex>" over the folder's files (see bevel.artifacts.hashing)
+    content_hash: str  # "blake3:<hex>" over the folder's files (see bevel.artifacts.hashing)
     size: int
     metadata: dict[str, Any]
     visualizations: dict[str, str]  # name -> uri of the stored html/md text
@@ -183,7 +186,7 @@ def is_intact(store: ArtifactStore, uri: str, content_hash: str | None = None) -
         return False
     if not path.startswith(DATA_DIR + "/"):
         return bool(path) and store.exists(path)
-    digest = content_hash or "sha256:" + path.rpartition("/")[2]
+    digest = content_hash or PREFIX + path.rpartition("/")[2]
     return content.is_intact(store, path, digest)
 
 
@@ -448,7 +451,11 @@ def _load_verified(
     mat: Materializer, folder: str, type_: type | None, *, uri: str, content_hash: str, name: str
 ) -> Any:
     """The object from one pass over the files, verified (``Materializer.load_hashed``), or
-    ``_NOT_LOADED`` when the materializer cannot do that for this folder."""
+    ``_NOT_LOADED`` when the materializer cannot do that for this folder, or when the content
+    was recorded with an older hash function than the one ``load_hashed`` hashes with (it is
+    then verified with that one, then loaded: two passes)."""
+    if algorithm_of(content_hash) != ALGORITHM:
+        return _NOT_LOADED
     try:
         done = mat.load_hashed(folder, type_)
     except HashedReadError as exc:  # damaged: say so when the bytes changed, else why

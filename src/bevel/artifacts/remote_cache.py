@@ -15,7 +15,7 @@ import tempfile
 
 from bevel.artifacts._paths import local_rename
 from bevel.artifacts.base import ArtifactStore
-from bevel.artifacts.hashing import hash_folder, hex_of, verify_folder
+from bevel.artifacts.hashing import algorithm_of, hash_folder, hex_of, verify_folder
 
 ENV_CACHE_DIR = "BEVEL_CACHE_DIR"
 
@@ -42,7 +42,7 @@ def fetch(
     cache = cache_dir or default_cache_dir()
     target = os.path.join(cache, hex_of(content_hash))
     if os.path.isdir(target):
-        if not verify or hash_folder(target)[0] == content_hash:
+        if not verify or hash_folder(target, algorithm_of(content_hash))[0] == content_hash:
             return target
         shutil.rmtree(target, ignore_errors=True)  # a damaged copy: fetch it again
     tmp = os.path.join(cache, f".tmp-{os.urandom(16).hex()}")

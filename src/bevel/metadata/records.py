@@ -121,7 +121,7 @@ class ArtifactRecord:
     type_ref: str  # "module:qualname" of the Python type
     materializer: str  # "module:Class"
     materializer_version: str
-    content_hash: str  # "sha256:<hex>" over the folder's files
+    content_hash: str  # "blake3:<hex>" over the folder's files ("sha256:<hex>": older content)
     size: int  # bytes
     producer_step_run_id: str | None
     run_id: str | None

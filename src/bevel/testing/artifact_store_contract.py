@@ -163,7 +163,7 @@ class ArtifactStoreContract:
     def test_save_and_load_round_trip(self, store: ArtifactStore, tmp_path: Any) -> None:
         value = {"accuracy": 0.93, "labels": ["a", "b"], "n": 3}
         saved = save_artifact(store, value, JSON_MATERIALIZER)
-        assert saved.content_hash.startswith("sha256:")
+        assert saved.content_hash.startswith("blake3:")
         assert saved.path == f"data/{saved.content_hash[7:9]}/{saved.content_hash[7:]}"
         assert saved.uri == store.uri(saved.path)
         assert saved.size > 0

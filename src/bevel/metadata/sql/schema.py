@@ -57,7 +57,7 @@ MYSQL_TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin
 ID = 32  # uuid4 hex
 NAME = 255
 STATUS = 16
-HASH = 128  # "sha256:" + 64 hex, with room for longer digests
+HASH = 128  # "blake3:" or "sha256:" + 64 hex, with room for longer digests
 
 pipelines = Table(
     "pipelines",
