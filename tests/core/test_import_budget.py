@@ -191,7 +191,9 @@ def test_listing_and_showing_runs_in_a_pipe_import_no_rich(tmp_path: Path) -> No
 # when shown, shipping code (subprocess, zipfile) and resuming are for remote workers and `bevel
 # runs resume`; socket and pickle answered one small question each; the SQL store's stack
 # definitions, model registry and gc queries serve other commands, the hashing thread's queue
-# big artifacts, shlex the hint for a damaged database.
+# big artifacts, shlex the hint for a damaged database; a worker's claim of its task
+# (redelivery) and shipped code are for out-of-process workers, current.model's binding and
+# current.device for steps that ask, sysconfig for helpers outside site-packages.
 NOT_IN_A_RUN = (
     "bevel.metadata.sql.definitions",
     "bevel.metadata.sql.models",
@@ -201,6 +203,11 @@ NOT_IN_A_RUN = (
     "bevel.models.control",
     "bevel.models.mirror",
     "bevel.models.views",
+    "bevel.models.binding",
+    "bevel.models.device",
+    "bevel.run.shipping",
+    "bevel.run.redelivery",
+    "sysconfig",
     "bevel.viz.html",
     "bevel.viz.png",
     "bevel.run.resume",

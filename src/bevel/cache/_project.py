@@ -25,8 +25,15 @@ import functools
 import os
 import site
 import sys
-import sysconfig
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+from bevel._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import sysconfig
+else:  # asked only for a file outside site-packages (a helper of the project, the stdlib)
+    sysconfig = lazy_module("sysconfig")
 
 _LIBRARY_DIR_NAMES = frozenset({"site-packages", "dist-packages"})
 

@@ -21,13 +21,18 @@ import math
 from contextvars import ContextVar
 from dataclasses import field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel.errors import BevelError
-from bevel.models.binding import no_model
-from bevel.models.device import pick_device
 from bevel.models.trial import not_a_trial
+
+if TYPE_CHECKING:
+    from bevel.models import binding, device
+else:  # current.model in a pipeline without one, current.device: not what most steps ask
+    binding = lazy_module("bevel.models.binding")
+    device = lazy_module("bevel.models.device")
 
 
 @dataclass
@@ -67,7 +72,7 @@ class StepContext:
     def model(self) -> Any:
         """The model version this run builds or uses (``@pipeline(model=Model(...))``)."""
         if self.model_binding is None:
-            raise no_model(self.pipeline)
+            raise binding.no_model(self.pipeline)
         return self.model_binding
 
     @property
@@ -75,7 +80,7 @@ class StepContext:
         """The device to train on: ``cuda:0`` when torch sees a GPU, ``mps`` on Apple
         silicon, else ``cpu``; recorded on the step (and on a trainer's model version)."""
         if self.device_used is None:
-            self.device_used = pick_device(self.resources)
+            self.device_used = device.pick_device(self.resources)
             self.metadata["device"] = self.device_used
         return self.device_used
 

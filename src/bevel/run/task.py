@@ -15,17 +15,16 @@ Lifecycle (see docs/ARCHITECTURE.md)::
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 import traceback
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel._dataclass import dataclass, replace
+from bevel._lazy import lazy_module
 from bevel._system import new_id as new_id  # re-exported: the engine and workers import it here
 from bevel._text import with_article
 from bevel.artifacts.materializers.registry import (
@@ -64,6 +63,13 @@ from bevel.run.logs import Sink, StepLog, capture_to, log_path
 from bevel.run.outputs import check_outputs, choose_materializer, output_values
 from bevel.run.timeouts import deadline
 from bevel.stack.stack import Stack
+
+if TYPE_CHECKING:
+    import shutil
+    import tempfile
+else:  # private copies of inputs loaded as files (a Path): most steps load none
+    shutil = lazy_module("shutil")
+    tempfile = lazy_module("tempfile")
 
 SWEEP = "bevel.integrations.optuna:run_sweep"  # optional: bevel[optuna]
 
@@ -196,14 +202,21 @@ def _worth_retrying(error: BaseException | None) -> bool:
     return True
 
 
+def _private_dir(private: str) -> str:
+    """Where an attempt's private copies of its loaded inputs go: ``private`` (a name) in the
+    temporary folder."""
+    return os.path.join(tempfile.gettempdir(), private)
+
+
 def _load_inputs(
-    stack: Stack, inputs: StepInputs, private_dir: str, loaded: list[bool]
+    stack: Stack, inputs: StepInputs, private: str, loaded: list[bool]
 ) -> dict[str, Any]:
     """Each input as loading its artifact gives it: handed over in memory when the producer ran
     in this process and its materializer can give exactly that without the files
     (``reloaded``: a copy, so a step mutating its input changes nothing another step sees),
-    else loaded from the store (a ``Path`` as a private copy under ``private_dir``; ``loaded``
-    gets True before the first such load, so the caller knows whether to look for copies)."""
+    else loaded from the store (a ``Path`` as a private copy under :func:`_private_dir`
+    ``(private)``; ``loaded`` gets True before the first such load, so the caller knows whether
+    to look for copies)."""
     values: dict[str, Any] = {}
     for name, art in inputs.artifacts.items():
         if name in inputs.objects:
@@ -213,7 +226,7 @@ def _load_inputs(
                 continue
         if not loaded:
             loaded.append(True)
-        values[name] = load_recorded(stack.artifact_store, art, private_dir=private_dir)
+        values[name] = load_recorded(stack.artifact_store, art, private_dir=_private_dir(private))
     return values
 
 
@@ -305,13 +318,13 @@ def _attempt(
     ctx.resources = spec.options.resources
     tried = _Tried(ctx)
     token = _CURRENT.set(ctx)
-    private_dir = os.path.join(tempfile.gettempdir(), f"bevel-inputs-{record.id}-{attempt}")
+    private = f"bevel-inputs-{record.id}-{attempt}"  # see _private_dir
     loaded: list[bool] = []  # an input was loaded from the store (not handed off in memory)
     try:
         with capture_to(sink):
             try:
                 kwargs = called_params(spec.params, hints)
-                kwargs.update(fold_lists(spec, _load_inputs(stack, inputs, private_dir, loaded)))
+                kwargs.update(fold_lists(spec, _load_inputs(stack, inputs, private, loaded)))
                 with deadline(spec.options.timeout, spec.id):
                     result = function(**kwargs)
                 tried.objects = output_values(spec, result)
@@ -328,8 +341,8 @@ def _attempt(
                 sink.write(tried.traceback)
     finally:
         _CURRENT.reset(token)
-        if loaded and os.path.lexists(private_dir):  # private copies of Path inputs, if any
-            shutil.rmtree(private_dir, ignore_errors=True)
+        if loaded and os.path.lexists(_private_dir(private)):  # copies of Path inputs, if any
+            shutil.rmtree(_private_dir(private), ignore_errors=True)
     return tried
 
 

@@ -29,7 +29,6 @@ from bevel.artifacts.materializers.refs import import_ref, unimportable_hint
 from bevel.dag.plan import Plan, StepSpec
 from bevel.errors import BevelError, StackError, StepFailed
 from bevel.metadata.records import ArtifactRecord, MetadataEntry, RunRecord
-from bevel.run import redelivery, shipping
 from bevel.run.task import StepInputs, StepOutcome, run_step
 from bevel.settings import Settings
 from bevel.stack.build import build_stack
@@ -37,8 +36,13 @@ from bevel.stack.stack import Stack
 
 if TYPE_CHECKING:
     import pickle
+
+    from bevel.run import redelivery, shipping
 else:  # a failed step's error is checked for crossing processes: not what most steps need
     pickle = lazy_module("pickle")
+    # a worker that claims its task, and shipped code: an in-process run uses neither
+    redelivery = lazy_module("bevel.run.redelivery")
+    shipping = lazy_module("bevel.run.shipping")
 
 
 @dataclass(frozen=True)
