@@ -85,6 +85,12 @@ class Materializer(abc.ABC):
         lets bevel show the loaded value's text when the artifact is small."""
         return None
 
+    #: True when ``metadata()`` and ``visualizations()`` only read the object and may run on a
+    #: thread of their own while ``save()`` writes it: bevel then computes them beside the save
+    #: of a big object (one whose ``nbytes``, where it has that attribute, is 8 MiB or more),
+    #: instead of after it. Default: False (they run after ``save``, on the saving thread).
+    describes_beside_save: ClassVar[bool] = False
+
     #: True when the object ``load`` returns refers to files of the folder it was loaded from (a
     #: ``Path``, a lazily read or memory-mapped dataset) instead of holding its data. bevel then
     #: loads it from a private copy of the folder, so code that writes through the object cannot
@@ -154,6 +160,10 @@ class _Completed(Materializer):
     @property  # type: ignore[misc]
     def keeps_files(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.inner, "keeps_files", False))
+
+    @property  # type: ignore[misc]
+    def describes_beside_save(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.inner, "describes_beside_save", False))
 
     def load_hashed(self, directory: str, type_: type | None) -> tuple[Any, str] | None:
         method = getattr(self.inner, "load_hashed", None)

@@ -94,6 +94,9 @@ def _read_npy(f: HashingReader, max_header_size: int) -> np.ndarray | None:
 
 class NumpyMaterializer:
     version: ClassVar[str] = "1"
+    #: The summary and plots read a sample of the array with numpy (which releases the GIL
+    #: for its copies): for a big array they are computed while its file is written.
+    describes_beside_save: ClassVar[bool] = True
 
     def save(self, obj: Any, directory: str) -> None:
         array = np.asarray(obj)
