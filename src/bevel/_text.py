@@ -3,12 +3,19 @@
 Error texts are assembled from type names and component types ("an integer", "an
 orchestrator", "a list"); getting the article wrong ("a int", "a artifact_store") is the kind of
 small carelessness that makes users trust a message less. Importable from every layer: it
-imports nothing but pathlib.
+imports nothing (pathlib when a path is shown: an error's).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bevel._lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pathlib
+else:
+    pathlib = lazy_module("pathlib")
 
 # Words starting with a vowel letter but a consonant sound ("a unique", "a user", "a one-off").
 _CONSONANT_SOUND = ("uni", "use", "usa", "usu", "uti", "uu", "eu", "one", "once")
@@ -54,8 +61,8 @@ def shown_path(filename: str) -> str:
     """A file's path as the user would type it: relative to the working directory when it is
     inside it (``pipelines/train.py``), else as given."""
     try:
-        path = Path(filename).resolve()
-        here = Path.cwd()
+        path = pathlib.Path(filename).resolve()
+        here = pathlib.Path.cwd()
         return str(path.relative_to(here)) if path.is_relative_to(here) else filename
     except (OSError, ValueError):
         return filename

@@ -14,9 +14,9 @@ import sys
 import traceback
 import warnings
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel._text import shown_path
 from bevel.artifacts.materializers import refs, registry
 from bevel.artifacts.materializers.json_builtins import NOT_JSON_HINT
@@ -47,6 +47,12 @@ from bevel.settings import Settings, load_settings
 from bevel.stack.build import build_stack
 from bevel.stack.stack import Stack
 from bevel.stack.validate import check_reachable, validate_stack
+
+if TYPE_CHECKING:
+    import pathlib
+    from pathlib import Path
+else:  # for pipeline files (bevel run FILE:PIPELINE): a run from Python reads none
+    pathlib = lazy_module("pathlib")
 
 
 def _materializer_version(ref: str) -> str:
@@ -279,7 +285,7 @@ def _recorded_pipeline(run: RunRecord) -> PipelineDefinition:
             found = None
         if isinstance(found, PipelineDefinition):
             return found
-    if file.endswith(".py") and Path(file).is_file():
+    if file.endswith(".py") and pathlib.Path(file).is_file():
         return load_pipeline(f"{file}:{run.pipeline}")
     raise ConfigError(
         f"the pipeline of run {run.name} ({source or run.pipeline}) cannot be found here:"
@@ -301,7 +307,7 @@ def load_pipeline(target: str) -> PipelineDefinition:
     if ":" in target and len(path_text) == 1:  # a Windows drive letter, e.g. C:\\...
         path_text, _, name = target[2:].partition(":")
         path_text = target[:2] + path_text
-    path = Path(path_text)
+    path = pathlib.Path(path_text)
     if not path.is_file():
         raise ConfigError(
             f"pipeline file not found: {path}",

@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_BYTES = 10 * 1024 * 1024  # a run config or stack file; parameters are data, not datasets
 MAX_DEPTH = 64  # levels of nested lists/mappings (real configs use fewer than 10)

@@ -8,11 +8,18 @@ State lives in a project-local ``.bevel/`` folder, found by walking up from the 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from dataclasses import FrozenInstanceError
+from typing import TYPE_CHECKING, Any
 
-from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel.errors import ConfigError
 from bevel.redaction import url_without_password
+
+if TYPE_CHECKING:
+    import pathlib
+    from pathlib import Path
+else:  # a run reads its settings as text paths (os.path): pathlib and the urllib.parse it
+    pathlib = lazy_module("pathlib")  # imports are ~18M instructions, a tenth of bevel.api's
 
 HOME_DIRNAME = ".bevel"
 ENV_HOME = "BEVEL_HOME"
@@ -21,27 +28,76 @@ ENV_STACK = "BEVEL_STACK"
 ENV_SECRETS_KEY = "BEVEL_SECRETS_KEY"
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Resolved locations of bevel's local state."""
+    """Resolved locations of bevel's local state (immutable, compared by value).
 
-    home: Path
-    store_url: str | None = None  # the home metadata store, when not .bevel/metadata.db
-    stack: str | None = None  # $BEVEL_STACK: the stack to use when none is given explicitly
+    ``home`` is a :class:`~pathlib.Path`; the ``*_dir``/``*_file`` twins of the paths are the
+    same locations as text, which is what a run uses (it never imports pathlib).
+    """
+
+    __match_args__ = ("home", "store_url", "stack")
+
+    def __init__(
+        self,
+        home: str | os.PathLike[str],
+        store_url: str | None = None,  # the home metadata store, when not .bevel/metadata.db
+        stack: str | None = None,  # $BEVEL_STACK: the stack to use when none is given explicitly
+    ) -> None:
+        object.__setattr__(self, "home_dir", os.fspath(home))
+        object.__setattr__(self, "store_url", store_url)
+        object.__setattr__(self, "stack", stack)
+
+    home_dir: str  # the home folder, as text
+    store_url: str | None
+    stack: str | None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[str, str | None, str | None]:
+        return (self.home_dir, self.store_url, self.stack)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(home={self.home_dir!r}, store_url={self.store_url!r}, stack={self.stack!r})"
+        )
+
+    @property
+    def home(self) -> Path:
+        return pathlib.Path(self.home_dir)
 
     @property
     def database_path(self) -> Path:
-        return self.home / "metadata.db"
+        return pathlib.Path(self.database_file)
+
+    @property
+    def database_file(self) -> str:
+        return os.path.join(self.home_dir, "metadata.db")
 
     @property
     def database_url(self) -> str:
         """The home metadata store: ``$BEVEL_STORE_URL`` (e.g. a team's PostgreSQL), else SQLite
         in ``.bevel/``. It holds the default stack's runs and the stack definitions."""
-        return self.store_url or f"sqlite:///{self.database_path}"
+        return self.store_url or f"sqlite:///{self.database_file}"
 
     @property
     def artifacts_path(self) -> Path:
-        return self.home / "artifacts"
+        return pathlib.Path(self.artifacts_dir)
+
+    @property
+    def artifacts_dir(self) -> str:
+        return os.path.join(self.home_dir, "artifacts")
 
     @property
     def project_root(self) -> Path:
@@ -52,7 +108,11 @@ class Settings:
     def active_stack_path(self) -> Path:
         """A one-line text file naming the stack ``bevel stack set`` chose (per project, not
         shared: it is not in the metadata store)."""
-        return self.home / "active-stack"
+        return pathlib.Path(self.active_stack_file)
+
+    @property
+    def active_stack_file(self) -> str:
+        return os.path.join(self.home_dir, "active-stack")
 
     @property
     def secrets_key_path(self) -> Path:
@@ -60,28 +120,39 @@ class Settings:
         return self.home / "secrets.key"
 
 
-def find_home(start: Path | None = None, *, environ: dict[str, str] | None = None) -> Path:
+def find_home(
+    start: str | os.PathLike[str] | None = None, *, environ: dict[str, str] | None = None
+) -> Path:
     """Return the ``.bevel`` folder to use: ``$BEVEL_HOME``, else the nearest one upward, else ``./.bevel``."""
+    return pathlib.Path(_find_home(start, environ))
+
+
+def _find_home(start: str | os.PathLike[str] | None, environ: dict[str, str] | None) -> str:
+    """:func:`find_home` as text, in ``os.path`` terms (``Path.resolve`` is ``realpath``)."""
     env = os.environ if environ is None else environ
     if env.get(ENV_HOME):
-        return Path(env[ENV_HOME]).expanduser().resolve()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / HOME_DIRNAME
-        if candidate.is_dir():
+        return os.path.realpath(os.path.expanduser(env[ENV_HOME]))
+    here = os.path.realpath(os.getcwd() if start is None else start)
+    folder = here
+    while True:
+        candidate = os.path.join(folder, HOME_DIRNAME)
+        if os.path.isdir(candidate):
             return candidate
-    return here / HOME_DIRNAME
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return os.path.join(here, HOME_DIRNAME)
+        folder = parent
 
 
-def load_settings(start: Path | None = None, *, create: bool = True) -> Settings:
+def load_settings(start: str | os.PathLike[str] | None = None, *, create: bool = True) -> Settings:
     """Resolve the settings; with ``create`` make the home folder if it does not exist yet.
 
     A home that is not a folder (``BEVEL_HOME`` naming a file, a stray ``.bevel`` file) or that
     cannot be created is a ConfigError saying which path and where it came from.
     """
-    home = find_home(start)
+    home = _find_home(start, None)
     origin = f"${ENV_HOME}" if os.environ.get(ENV_HOME) else "the project's .bevel"
-    if home.exists() and not home.is_dir():
+    if os.path.exists(home) and not os.path.isdir(home):
         raise ConfigError(
             f"bevel's home {home} ({origin}) is a file, not a folder",
             hint=f"point ${ENV_HOME} at a folder (it is created when missing), or move the file "
@@ -89,7 +160,7 @@ def load_settings(start: Path | None = None, *, create: bool = True) -> Settings
         )
     if create:
         try:
-            home.mkdir(parents=True, exist_ok=True)
+            os.makedirs(home, exist_ok=True)
         except OSError as err:
             raise ConfigError(
                 f"cannot create bevel's home folder {home} ({origin}): {err.strerror or err}",

@@ -221,6 +221,10 @@ NOT_IN_A_RUN = (
     "csv",
     "difflib",
 )
+# What a run from Python (``python pipe.py``, a notebook) never needs on top of that: its
+# settings are text paths (os.path), so neither pathlib nor the urllib.parse it imports comes
+# with it (18M instructions, a tenth of ``import bevel.api``); the CLI's click imports both.
+NOT_IN_A_PYTHON_RUN = ("pathlib", "urllib.parse", "ipaddress")
 # What reading runs never needs: no executor is made, no folder copied, no name hashed.
 NOT_IN_A_READ = (
     *NOT_IN_A_RUN,
@@ -264,7 +268,7 @@ def test_a_local_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     (tmp_path / "flow.py").write_text(_PIPELINE + "\nif __name__ == '__main__':\n    chain()\n")
     env = _plain_env(tmp_path)
     script = "import runpy\nrunpy.run_path('flow.py', run_name='__main__')"
-    unwanted = (*NOT_IN_A_RUN, "click")
+    unwanted = (*NOT_IN_A_RUN, *NOT_IN_A_PYTHON_RUN, "click")
     for _ in range(2):
         loaded = _all_modules(script, env, tmp_path)
         assert "bevel.run.engine" in loaded  # it ran

@@ -54,7 +54,7 @@ def _store_database(path: Path) -> Path:
 
 
 def test_the_committed_ddl_is_what_alembic_upgrade_head_creates() -> None:
-    assert DDL_FILE.read_text(encoding="utf-8") == sqlite_ddl(), (
+    assert Path(DDL_FILE).read_text(encoding="utf-8") == sqlite_ddl(), (
         "sqlite_schema.sql is out of date; regenerate it as its header says"
     )
 

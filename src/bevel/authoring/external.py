@@ -33,11 +33,17 @@ on a remote worker they must exist at the same place.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel.errors import DefinitionError
+
+if TYPE_CHECKING:
+    import pathlib
+    from pathlib import Path
+else:  # every run compiles through this module; only a step with an ExternalPath needs Path
+    pathlib = lazy_module("pathlib")
 
 CHECKS = ("content", "mtime")
 
@@ -56,4 +62,13 @@ class External:
             )
 
 
-ExternalPath = Annotated[Path, External()]
+if TYPE_CHECKING:
+    ExternalPath = Annotated[Path, External()]
+
+
+def __getattr__(name: str) -> Any:
+    """``ExternalPath`` (``Annotated[Path, External()]``), made on first use."""
+    if name == "ExternalPath":
+        value = globals()["ExternalPath"] = Annotated[pathlib.Path, External()]
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,13 +17,15 @@ import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from bevel._dataclass import dataclass
 from bevel.authoring.model import Model
 from bevel.authoring.tracing import Trace, tracing
 from bevel.errors import DefinitionError, ParameterError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,19 @@ the limits of :mod:`bevel.bounded` (size, nesting, YAML aliases, UTF-8).
 from __future__ import annotations
 
 from dataclasses import field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel._text import with_article
 from bevel.bounded import check_nesting, load_yaml_file
 from bevel.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pathlib
+    from pathlib import Path
+else:  # a run config given as a file
+    pathlib = lazy_module("pathlib")
 
 _STEP_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "parameters": dict,
@@ -138,7 +144,7 @@ def load_run_config(config: str | Path | dict[str, Any] | RunConfig | None) -> R
         return config
     if isinstance(config, dict):
         return parse_run_config(config)
-    path = Path(config)
+    path = pathlib.Path(config)
     if not path.is_file():
         raise ConfigError(
             f"run config file not found: {path}", hint="check the path given to --config"

@@ -22,11 +22,16 @@ import os
 import types
 import typing
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel.authoring.external import External
 from bevel.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pathlib
+else:  # only an ExternalPath parameter is passed as a Path
+    pathlib = lazy_module("pathlib")
 
 
 def recorded(value: Any) -> Any:
@@ -62,7 +67,7 @@ def called(value: Any, annotation: Any) -> Any:
     if annotation is None or value is None:
         return value
     if external_of(annotation) is not None and isinstance(value, str):
-        return Path(value)
+        return pathlib.Path(value)
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     origin = typing.get_origin(annotation)

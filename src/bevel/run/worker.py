@@ -20,7 +20,6 @@ from __future__ import annotations
 import atexit
 import threading
 from dataclasses import field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bevel._dataclass import dataclass
@@ -36,6 +35,7 @@ from bevel.stack.stack import Stack
 
 if TYPE_CHECKING:
     import pickle
+    from pathlib import Path
 
     from bevel.run import redelivery, shipping
 else:  # a failed step's error is checked for crossing processes: not what most steps need

@@ -34,7 +34,8 @@ class StackChoice(NamedTuple):
 def chosen_stack(settings: Settings) -> str | None:
     """The stack ``bevel stack set`` chose in this project, if any."""
     try:
-        text = settings.active_stack_path.read_text(encoding="utf-8").strip()
+        with open(settings.active_stack_file, encoding="utf-8") as fh:
+            text = fh.read().strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
     return text or None

@@ -75,6 +75,6 @@ def default_stack(settings: Settings | None = None) -> Stack:
     return Stack(
         name=DEFAULT_STACK,
         orchestrator=LocalOrchestrator(),
-        artifact_store=LocalArtifactStore(str(settings.artifacts_path)),
+        artifact_store=LocalArtifactStore(settings.artifacts_dir),
         metadata_store=home_metadata_store(settings),
     )

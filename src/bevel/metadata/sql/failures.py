@@ -15,7 +15,6 @@ points at ``bevel doctor`` (:mod:`bevel.metadata.sql.health`); anything else is
 from __future__ import annotations
 
 import os
-import urllib.parse
 from typing import TYPE_CHECKING
 
 from bevel._lazy import lazy_module
@@ -23,8 +22,10 @@ from bevel.errors import DatabaseUnavailable, MetadataCorrupted, MetadataError, 
 
 if TYPE_CHECKING:
     import shlex
+    import urllib.parse as urlparse
 else:  # quoting paths in the hint for a damaged database
     shlex = lazy_module("shlex")
+    urlparse = lazy_module("urllib.parse")  # a database file named in an error or a check
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -130,7 +131,7 @@ def sqlite_path(url: str) -> str | None:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.split("+", 1)[0].lower() != "sqlite" or not rest.startswith("/"):
         return None
-    database = urllib.parse.unquote(rest[1:].partition("?")[0])
+    database = urlparse.unquote(rest[1:].partition("?")[0])
     if database in ("", ":memory:"):
         return None
     if database.startswith("file:"):

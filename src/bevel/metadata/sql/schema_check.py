@@ -8,10 +8,10 @@ newer bevel wrote it) is :class:`SchemaTooNew`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO
 
 from bevel.errors import SchemaTooNew
@@ -36,7 +36,7 @@ def is_current(found: tuple[str, ...] | None, url: str) -> bool:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     """An exclusive lock on ``path`` (created if needed), blocking until it is free."""
     with open(path, "a+b") as fh:
         _lock(fh)

@@ -30,14 +30,12 @@ import os
 import sqlite3
 import threading
 import time
-import urllib.parse
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, Any
 
+from bevel._lazy import lazy_module
 from bevel.errors import BevelError, ConfigError
 from bevel.metadata.sql.db import Conn
 from bevel.metadata.sql.dialect import SQLITE
@@ -45,7 +43,12 @@ from bevel.metadata.sql.failures import BUSY_TIMEOUT_S, metadata_error
 from bevel.metadata.sql.revision import HEAD
 from bevel.metadata.sql.schema_check import file_lock, is_current
 
-DDL_FILE = Path(__file__).with_name("sqlite_schema.sql")
+if TYPE_CHECKING:
+    import urllib.parse as urlparse
+else:  # options in a URL (?uri=true), a read-only database's URI: a plain URL has neither
+    urlparse = lazy_module("urllib.parse")
+
+DDL_FILE = os.path.join(os.path.dirname(__file__), "sqlite_schema.sql")
 _POOL_SIZE = 8
 
 
@@ -83,7 +86,7 @@ def parse_url(url: str) -> tuple[str | None, bool]:
             hint="use sqlite:///relative/path.db or sqlite:////absolute/path.db",
         )
     path, _, query = rest[1:].partition("?")
-    options = dict(parse_qsl(query))
+    options = dict(urlparse.parse_qsl(query)) if query else {}
     uri = options.pop("uri", "").lower() in ("true", "1")
     if path in ("", ":memory:"):
         return None, False
@@ -154,7 +157,7 @@ class SqliteDatabase:
         wal = f"{path}-wal"
         if os.path.exists(wal) and os.path.getsize(wal) > 0:
             return None  # changes not yet checkpointed: SQLite must read them through its index
-        return f"file:{urllib.parse.quote(path)}?mode=ro&immutable=1"
+        return f"file:{urlparse.quote(path)}?mode=ro&immutable=1"
 
     def _checkout(self) -> sqlite3.Connection:
         if self.memory:
@@ -235,9 +238,7 @@ class SqliteDatabase:
             if is_current(read_revision(conn), self.url):
                 return
         lock = (
-            nullcontext()
-            if self.memory or self._uri
-            else file_lock(Path(str(self.database) + ".lock"))
+            nullcontext() if self.memory or self._uri else file_lock(str(self.database) + ".lock")
         )
         with lock:
             with self.transaction(write=True) as conn:
@@ -275,7 +276,8 @@ def _is_empty(conn: Conn) -> bool:
 
 def ddl_statements() -> list[str]:
     """The committed DDL of the head schema, one statement each."""
-    lines = DDL_FILE.read_text(encoding="utf-8").splitlines(keepends=True)
+    with open(DDL_FILE, encoding="utf-8") as fh:
+        lines = fh.read().splitlines(keepends=True)
     text = "".join(line for line in lines if not line.startswith("--"))
     return [s.strip() for s in text.split(";\n") if s.strip()]
 
