@@ -8,9 +8,9 @@ State lives in a project-local ``.bevel/`` folder, found by walking up from the 
 from __future__ import annotations
 
 import os
-from dataclasses import FrozenInstanceError
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from bevel._dataclass import dataclass
 from bevel._lazy import lazy_module
 from bevel.errors import ConfigError
 from bevel.redaction import url_without_password
@@ -28,6 +28,7 @@ ENV_STACK = "BEVEL_STACK"
 ENV_SECRETS_KEY = "BEVEL_SECRETS_KEY"
 
 
+@dataclass(frozen=True)
 class Settings:
     """Resolved locations of bevel's local state (immutable, compared by value).
 
@@ -37,36 +38,19 @@ class Settings:
 
     __match_args__ = ("home", "store_url", "stack")
 
+    home_dir: str  # the home folder, as text
+    store_url: str | None  # the home metadata store, when not .bevel/metadata.db
+    stack: str | None  # $BEVEL_STACK: the stack to use when none is given explicitly
+
     def __init__(
         self,
         home: str | os.PathLike[str],
-        store_url: str | None = None,  # the home metadata store, when not .bevel/metadata.db
-        stack: str | None = None,  # $BEVEL_STACK: the stack to use when none is given explicitly
-    ) -> None:
+        store_url: str | None = None,
+        stack: str | None = None,
+    ) -> None:  # takes ``home`` (a Path or text), as when ``home`` was the field
         object.__setattr__(self, "home_dir", os.fspath(home))
         object.__setattr__(self, "store_url", store_url)
         object.__setattr__(self, "stack", stack)
-
-    home_dir: str  # the home folder, as text
-    store_url: str | None
-    stack: str | None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def _key(self) -> tuple[str, str | None, str | None]:
-        return (self.home_dir, self.store_url, self.stack)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Settings):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def __repr__(self) -> str:
         return (

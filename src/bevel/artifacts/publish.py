@@ -126,8 +126,9 @@ def save_artifact(
         store.makedirs(tmp)
         work = store.local_path(tmp)
         assert work is not None
-        beside = _Beside.start(mat, obj, visualize)  # a big array: described while written
+        beside = None
         try:
+            beside = _Beside.start(mat, obj, visualize)  # a big array: described while written
             _materialize(mat, materializer, obj, work, what)
             pending = PendingHash(work)  # a big folder: hashed while the object is described
             facts, views = _describe(mat, materializer, obj, visualize, pending, beside)
