@@ -18,7 +18,6 @@ characters escaped), say where it came from and what is allowed.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING
 
 from bevel._lazy import lazy_module
@@ -26,8 +25,10 @@ from bevel.errors import BevelError, ConfigError
 
 if TYPE_CHECKING:
     import hashlib
+    import unicodedata
 else:  # only a name too long to store is hashed; loading OpenSSL costs ~4 ms (bevel runs list)
     hashlib = lazy_module("hashlib")
+    unicodedata = lazy_module("unicodedata")  # only a name that is not printable ASCII
 
 MAX_NAME = 80  # pipeline, step and output names: 3 x 80 + 2 dots < 255
 MAX_RUN_NAME = 255  # the metadata column

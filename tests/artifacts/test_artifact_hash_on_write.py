@@ -163,3 +163,56 @@ def test_a_damaged_header_with_the_right_hash_is_not_reported_as_corruption(
         )  # fmt: skip
     assert not isinstance(err.value, ArtifactCorrupted)
     assert "cannot load artifact 'arr v1'" in err.value.message
+
+
+def _big_array() -> np.ndarray:
+    return np.random.default_rng(7).random(hashing.THREAD_MIN // 8 + 1000)  # hashed on a thread
+
+
+def test_a_big_file_is_reserved_at_its_full_size_before_it_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its blocks are allocated in one call (as np.save does), then filled: same bytes, same
+    hash, same size as without."""
+    calls: list[tuple[int, int]] = []
+    real = os.posix_fallocate
+
+    def recording(fd: int, offset: int, length: int) -> None:
+        calls.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(os, "posix_fallocate", recording)
+    array = _big_array()
+    NumpyMaterializer().save(array, str(tmp_path))
+    expected = io.BytesIO()
+    np.save(expected, array, allow_pickle=False)
+    assert calls == [(0, len(expected.getvalue()))]
+    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
+    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+    small = tmp_path / "small"
+    small.mkdir()
+    NumpyMaterializer().save(np.arange(10.0), str(small))
+    assert len(calls) == 1  # a small file is written as it comes
+
+
+@pytest.mark.parametrize("platform", ["cannot reserve", "no posix_fallocate"])
+def test_a_big_file_is_written_whole_where_blocks_cannot_be_reserved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    """A file system that refuses (EOPNOTSUPP) or a platform without posix_fallocate (macOS):
+    the file is written as it comes."""
+    if platform == "no posix_fallocate":
+        monkeypatch.delattr(os, "posix_fallocate")
+    else:
+
+        def refusing(fd: int, offset: int, length: int) -> None:
+            raise OSError(95, "Operation not supported")
+
+        monkeypatch.setattr(os, "posix_fallocate", refusing)
+    array = _big_array()
+    NumpyMaterializer().save(array, str(tmp_path))
+    expected = io.BytesIO()
+    np.save(expected, array, allow_pickle=False)
+    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
+    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+    np.testing.assert_array_equal(NumpyMaterializer().load(str(tmp_path), None), array)

@@ -193,7 +193,9 @@ def test_listing_and_showing_runs_in_a_pipe_import_no_rich(tmp_path: Path) -> No
 # definitions, model registry and gc queries serve other commands, the hashing thread's queue
 # big artifacts, shlex the hint for a damaged database; a worker's claim of its task
 # (redelivery) and shipped code are for out-of-process workers, current.model's binding and
-# current.device for steps that ask, sysconfig for helpers outside site-packages.
+# current.device for steps that ask, sysconfig for helpers outside site-packages; tempfile (and
+# the shutil, bz2 and lzma it brings) only for saves to object stores, unicodedata for names that
+# are not printable ASCII, html's table of named entities never (bevel escapes without it).
 NOT_IN_A_RUN = (
     "bevel.metadata.sql.definitions",
     "bevel.metadata.sql.models",
@@ -220,6 +222,11 @@ NOT_IN_A_RUN = (
     "pickle",
     "csv",
     "difflib",
+    "tempfile",
+    "bz2",
+    "lzma",
+    "unicodedata",
+    "html",
 )
 # What a run from Python (``python pipe.py``, a notebook) never needs on top of that: its
 # settings are text paths (os.path), so neither pathlib nor the urllib.parse it imports comes
@@ -279,6 +286,42 @@ def test_a_local_run_imports_only_what_it_uses(tmp_path: Path) -> None:
         )
         assert "bevel.run.engine" in loaded
         assert not _loaded(loaded, NOT_IN_A_RUN), _loaded(loaded, NOT_IN_A_RUN)
+
+
+_ARRAY_PIPELINE = """
+import numpy as np
+from bevel import pipeline, step
+
+@step
+def make() -> np.ndarray:
+    return np.random.default_rng(0).random(2**21)  # 16 MiB: saved and hashed on threads
+
+@step
+def total(a: np.ndarray) -> float:
+    return float(a.sum())
+
+@pipeline
+def arrays():
+    total(make())
+
+if __name__ == "__main__":
+    arrays()
+"""
+
+
+def test_a_run_saving_a_big_array_imports_only_what_it_uses(tmp_path: Path) -> None:
+    """The array's visualization is drawn (bevel.viz.html) without the html module's entity
+    table, and its save stages in the store's tmp/ folder, not through tempfile."""
+    (tmp_path / "flow.py").write_text(_ARRAY_PIPELINE)
+    env = _plain_env(tmp_path)
+    script = "import runpy\nrunpy.run_path('flow.py', run_name='__main__')"
+    loaded = _all_modules(script, env, tmp_path)
+    assert "bevel.artifacts.materializers._array_viz" in loaded  # it drew the array
+    used = ("bevel.viz", "queue", "pickle")  # it draws; hashing threads; numpy's own import
+    unwanted = tuple(
+        name for name in (*NOT_IN_A_RUN, *NOT_IN_A_PYTHON_RUN) if not name.startswith(used)
+    )
+    assert not _loaded(loaded, unwanted), _loaded(loaded, unwanted)
 
 
 def test_reading_runs_imports_only_what_it_prints(tmp_path: Path) -> None:

@@ -31,13 +31,13 @@ import contextlib
 import json
 import re
 import sys
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bevel._dataclass import dataclass
+from bevel._lazy import lazy_module
 from bevel._text import with_article
 from bevel.artifacts import content
 from bevel.artifacts._paths import artifact_path
@@ -70,6 +70,11 @@ from bevel.errors import (
     BevelWarning,
 )
 from bevel.viz.kinds import Visualization
+
+if TYPE_CHECKING:
+    import tempfile
+else:  # saving to an object store only: a local save stages in the store's own tmp/ folder
+    tempfile = lazy_module("tempfile")
 
 __all__ = [
     "DATA_DIR",

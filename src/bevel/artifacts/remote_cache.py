@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import tempfile
+from typing import TYPE_CHECKING
 
+from bevel._lazy import lazy_module
 from bevel.artifacts._paths import local_rename
 from bevel.artifacts.base import ArtifactStore
 from bevel.artifacts.hashing import algorithm_of, hash_folder, hex_of, verify_folder
+
+if TYPE_CHECKING:
+    import shutil
+    import tempfile
+else:  # copies of remote or path-loaded artifacts: a run on local stores makes none
+    shutil = lazy_module("shutil")
+    tempfile = lazy_module("tempfile")
 
 ENV_CACHE_DIR = "BEVEL_CACHE_DIR"
 
