@@ -36,6 +36,7 @@ re-hashes it otherwise. Same recipe, same hash; one pass over the bytes instead 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -210,10 +211,8 @@ def _preallocate(fd: int, size: int) -> None:
     disk, not this)."""
     allocate = getattr(os, "posix_fallocate", None)  # not on macOS or Windows
     if allocate is not None:
-        try:
+        with contextlib.suppress(OSError):
             allocate(fd, 0, size)
-        except OSError:
-            pass
 
 
 def hash_saved(folder: str) -> tuple[str, int]:
