@@ -31,18 +31,25 @@ ARRAYS = {
 }
 
 
+def assert_saved_as_np_save_writes(array: np.ndarray, folder: Path) -> bytes:
+    """Saves ``array`` into ``folder``: the file holds np.save's bytes (returned), its hash is
+    the folder's, and it loads back equal."""
+    NumpyMaterializer().save(array, str(folder))
+    expected = io.BytesIO()
+    np.save(expected, array, allow_pickle=False)
+    assert (folder / FILENAME).read_bytes() == expected.getvalue()
+    assert hash_saved(str(folder)) == hash_folder(str(folder))
+    np.testing.assert_array_equal(NumpyMaterializer().load(str(folder), None), array)
+    return expected.getvalue()
+
+
 @pytest.mark.filterwarnings("ignore:Stored array in format 2.0")
 @pytest.mark.parametrize("name", list(ARRAYS))
 def test_the_npy_file_is_what_np_save_writes_and_its_hash_the_folder_hash(
     tmp_path: Path, name: str
 ) -> None:
     array = ARRAYS[name]
-    NumpyMaterializer().save(array, str(tmp_path))
-    expected = io.BytesIO()
-    np.save(expected, array, allow_pickle=False)
-    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
-    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
-    np.testing.assert_array_equal(NumpyMaterializer().load(str(tmp_path), None), array)
+    assert_saved_as_np_save_writes(array, tmp_path)
 
 
 @pytest.mark.filterwarnings("ignore:Stored array in format 2.0")
@@ -182,13 +189,8 @@ def test_a_big_file_is_reserved_at_its_full_size_before_it_is_written(
         real(fd, offset, length)
 
     monkeypatch.setattr(os, "posix_fallocate", recording)
-    array = _big_array()
-    NumpyMaterializer().save(array, str(tmp_path))
-    expected = io.BytesIO()
-    np.save(expected, array, allow_pickle=False)
-    assert calls == [(0, len(expected.getvalue()))]
-    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
-    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
+    written = assert_saved_as_np_save_writes(_big_array(), tmp_path)
+    assert calls == [(0, len(written))]
     small = tmp_path / "small"
     small.mkdir()
     NumpyMaterializer().save(np.arange(10.0), str(small))
@@ -209,10 +211,4 @@ def test_a_big_file_is_written_whole_where_blocks_cannot_be_reserved(
             raise OSError(95, "Operation not supported")
 
         monkeypatch.setattr(os, "posix_fallocate", refusing)
-    array = _big_array()
-    NumpyMaterializer().save(array, str(tmp_path))
-    expected = io.BytesIO()
-    np.save(expected, array, allow_pickle=False)
-    assert (tmp_path / FILENAME).read_bytes() == expected.getvalue()
-    assert hash_saved(str(tmp_path)) == hash_folder(str(tmp_path))
-    np.testing.assert_array_equal(NumpyMaterializer().load(str(tmp_path), None), array)
+    assert_saved_as_np_save_writes(_big_array(), tmp_path)
