@@ -21,7 +21,7 @@ from bevel.api import run_pipeline
 from bevel.artifacts.local import LocalArtifactStore
 from bevel.artifacts.materializers.registry import resolve_materializer, type_ref
 from bevel.artifacts.publish import artifact_path, load_artifact, save_artifact
-from bevel.viz.html import external_references
+from bevel.viz.html import esc, external_references
 from bevel.viz.kinds import kind_of, to_fragment
 
 matplotlib.use("Agg")
@@ -142,6 +142,16 @@ def test_markdown_is_rendered_with_raw_html_escaped_and_csv_as_a_table() -> None
     assert "<th>name</th>" in csv and "<td>bob</td>" in csv
     svg = to_fragment("svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>x()</script></svg>')
     assert svg.count("<img") == 1 and "<script" not in svg  # embedded as an image: inert
+
+
+@pytest.mark.parametrize(
+    "value", ['<a href="x">&amp;</a>', "it's", "plain", "", "é & <b> \"q\" 'a'", 3.5, None]
+)
+def test_values_are_escaped_as_html_escape_does(value: object) -> None:
+    """bevel.viz.html escapes without importing html (its entity table): same text."""
+    import html
+
+    assert esc(value) == html.escape("" if value is None else str(value), quote=True)
 
 
 def test_a_path_artifact_shows_its_file_or_its_folder(
