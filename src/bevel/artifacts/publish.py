@@ -73,7 +73,7 @@ from bevel.viz.kinds import Visualization
 
 if TYPE_CHECKING:
     import tempfile
-else:  # saving to an object store only: a local save stages in the store's own tmp/ folder
+else:  # saving to an object store only: a local save stages in the store's own .tmp/ folder
     tempfile = lazy_module("tempfile")
 
 __all__ = [

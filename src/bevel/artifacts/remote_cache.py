@@ -20,7 +20,7 @@ from bevel.artifacts.hashing import algorithm_of, hash_folder, hex_of, verify_fo
 if TYPE_CHECKING:
     import shutil
     import tempfile
-else:  # copies of remote or path-loaded artifacts: a run on local stores makes none
+else:  # copies of remote artifacts, and of those a step takes as a path: most runs make none
     shutil = lazy_module("shutil")
     tempfile = lazy_module("tempfile")
 
