@@ -10,16 +10,16 @@ array, load and frame run bevel and its reference in turn (each side after clear
 output), print the ratio pair by pair, and both sides' CPU time (user + system, every thread),
 which a busy machine's wall time hides:
 
-  import     `import bevel` / `bevel --help`          vs `python -c pass`
+  imports    `import bevel` / `bevel --help`          vs `python -c pass`
   chain      10- and 100-step int->int+1 chains, caching off; per-step overhead is the slope
-             vs a loop writing each result to its own file and one SQLite row per step
-  cached     the 10-step chain re-run fully cached     vs the same reference
+             vs a loop writing each result to its own file and one SQLite row per step;
+             then the 10-step chain re-run fully cached     vs the same reference
   array      a step making a 100 MiB float64 array, a step summing it   vs np.save + np.load
   load       loading that array's artifact in a new process through the Client, verified
              against its content hash                                    vs np.load of the file
              (then the same with the frame below                         vs pd.read_parquet)
   frame      the same with a 1M x 10 DataFrame                          vs to_parquet + read_parquet
-  list       `bevel runs list`, `bevel runs show RUN` and a Client listing 50 runs with their
+  listing    `bevel runs list`, `bevel runs show RUN` and a Client listing 50 runs with their
              status                                                      vs `python -c pass`
   cold       the 10-step chain as the first run of a new project (creating .bevel/)
              vs the same run on an existing project
@@ -1036,10 +1036,14 @@ def main() -> None:
         "--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {WORKLOADS}"
     )
     args = parser.parse_args()
+    names = [name.strip() for name in args.only.split(",") if name.strip()]
+    for name in names:
+        if name not in WORKLOADS:
+            parser.error(f"unknown workload {name!r} in --only (pick from {', '.join(WORKLOADS)})")
     with tempfile.TemporaryDirectory(prefix="bevel-bench-") as tmp:
         bench = Bench(args.repeat, Path(tmp))
-        for name in args.only.split(","):
-            getattr(bench, name.strip())()
+        for name in names:
+            getattr(bench, name)()
         bench.report()
 
 

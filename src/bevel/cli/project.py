@@ -19,7 +19,7 @@ def existing_project() -> Settings:
     nothing. A team store (``$BEVEL_STORE_URL``) counts as a project even without a local
     ``.bevel/`` folder: its runs and stacks are there."""
     settings = load_settings(create=False)
-    if settings.home.is_dir() or settings.store_url:
+    if settings.store_url or os.path.isdir(settings.home_dir):  # os.path: no pathlib to import
         return settings
     blocked = next((p for p in settings.home.parents if p.exists() and not p.is_dir()), None)
     if blocked is not None:  # no project can ever be made there: say why, not just "missing"
