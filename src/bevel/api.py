@@ -10,13 +10,13 @@ This is the path every run takes, from ``training(C=0.5)`` in a notebook and fro
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import traceback
 import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from bevel._lazy import lazy_module
 from bevel._text import shown_path
 from bevel.artifacts.materializers import refs, registry
 from bevel.artifacts.materializers.json_builtins import NOT_JSON_HINT
@@ -49,10 +49,7 @@ from bevel.stack.stack import Stack
 from bevel.stack.validate import check_reachable, validate_stack
 
 if TYPE_CHECKING:
-    import pathlib
     from pathlib import Path
-else:  # for pipeline files (bevel run FILE:PIPELINE): a run from Python reads none
-    pathlib = lazy_module("pathlib")
 
 
 def _materializer_version(ref: str) -> str:
@@ -285,7 +282,7 @@ def _recorded_pipeline(run: RunRecord) -> PipelineDefinition:
             found = None
         if isinstance(found, PipelineDefinition):
             return found
-    if file.endswith(".py") and pathlib.Path(file).is_file():
+    if file.endswith(".py") and os.path.isfile(file):
         return load_pipeline(f"{file}:{run.pipeline}")
     raise ConfigError(
         f"the pipeline of run {run.name} ({source or run.pipeline}) cannot be found here:"
@@ -307,8 +304,8 @@ def load_pipeline(target: str) -> PipelineDefinition:
     if ":" in target and len(path_text) == 1:  # a Windows drive letter, e.g. C:\\...
         path_text, _, name = target[2:].partition(":")
         path_text = target[:2] + path_text
-    path = pathlib.Path(path_text)
-    if not path.is_file():
+    path = os.path.normpath(path_text)  # os.path, not pathlib: bevel run imports no pathlib
+    if not os.path.isfile(path):
         raise ConfigError(
             f"pipeline file not found: {path}",
             hint="give a Python file and a pipeline: bevel run path/to/file.py:my_pipeline",
@@ -336,23 +333,23 @@ def load_pipeline(target: str) -> PipelineDefinition:
 _STAMP = "__bevel_file_stamp__"
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: str) -> tuple[int, int]:
     """(modification time, size) of a file: changes when the user edits and saves it."""
-    info = path.stat()
+    info = os.stat(path)
     return info.st_mtime_ns, info.st_size
 
 
-def _import_file(path: Path) -> Any:
-    resolved = path.resolve()
-    folder = str(resolved.parent)
+def _import_file(path: str) -> Any:
+    resolved = os.path.realpath(path)
+    folder = os.path.dirname(resolved)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    module_name = resolved.stem
+    module_name = os.path.splitext(os.path.basename(resolved))[0]
     stamp = _stamp(resolved)
     existing = sys.modules.get(module_name)
     if (
         existing is not None
-        and getattr(existing, "__file__", None) == str(resolved)
+        and getattr(existing, "__file__", None) == resolved
         and getattr(existing, _STAMP, stamp) == stamp
     ):
         return existing  # already imported and unchanged since (an edited file is imported anew)
@@ -393,9 +390,9 @@ def _format_frames(frames: list[traceback.FrameSummary]) -> list[str]:
     return lines
 
 
-def _import_failed(path: Path, exc: BaseException) -> PipelineFileError:
+def _import_failed(path: str, exc: BaseException) -> PipelineFileError:
     """The user's error for ``path`` failing to import: headline, own frames, a hint."""
-    file = shown_path(str(path))
+    file = shown_path(path)
     frames = _user_frames(exc)
     lines = _format_frames(frames)
     where = f"{shown_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else file

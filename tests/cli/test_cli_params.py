@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -60,3 +63,21 @@ def test_a_param_without_equals_is_a_usage_error_naming_it(invoke: Invoke) -> No
     result = invoke("run", "pipe.py", "-p", "learning_rate")
     assert result.exit_code == 2
     assert "'learning_rate'" in result.output and "KEY=VALUE" in result.output
+
+
+def test_values_read_as_yaml_in_a_process_that_has_not_imported_yaml() -> None:
+    """PyYAML is imported only for a value that is not JSON: in a fresh process, the first such
+    value (read as YAML, or kept as text when it is not YAML either) reads as it always did."""
+    probe = (
+        "import json, sys\n"
+        "from bevel.cli.params import parse_params\n"
+        "before = 'yaml' in sys.modules\n"
+        "print(json.dumps([before, parse_params(sys.argv[1:])]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, "n=3", "bad=[1,", "xs=[a, b]", "on=yes"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == [False, {"n": 3, "bad": "[1,", "xs": ["a", "b"], "on": "yes"}]

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from bevel._lazy import lazy_module
 from bevel.bounded import check_nesting, load_yaml, too_deep
 from bevel.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
+else:  # ~9 ms to import: only for a value that is not JSON (most are, and most runs have none)
+    yaml = lazy_module("yaml")
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
