@@ -13,6 +13,7 @@ which a busy machine's wall time hides:
   imports    `import bevel` / `bevel --help`          vs `python -c pass`
   chain      10- and 100-step int->int+1 chains, caching off; per-step overhead is the slope
              vs a loop writing each result to its own file and one SQLite row per step;
+             the 10-step chain run by `bevel run FILE:PIPELINE`      vs the same from Python;
              then the 10-step chain re-run fully cached     vs the same reference
   array      a step making a 100 MiB float64 array, a step summing it   vs np.save + np.load
   load       loading that array's artifact in a new process through the Client, verified
@@ -607,6 +608,11 @@ class Bench:
                 "<= 0.15 s, <= 4x" if n == 10 else "",
             )
         slope_ms = (results[100] - results[10]) / 90 * 1000
+        # what the command line adds to a run: click, the pipeline file found and imported
+        cli_run = self.cli(["run", f"{script}:chain", "--no-cache"])
+        self.add(
+            "10-step chain, `bevel run` in a pipe", cli_run, results[10], "the same from Python", ""
+        )
         self.extra.append(
             f"per-step overhead (slope 10 -> 100 steps): {slope_ms:.2f} ms (target <= 1.0 ms)"
         )
