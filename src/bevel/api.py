@@ -304,7 +304,9 @@ def load_pipeline(target: str) -> PipelineDefinition:
     if ":" in target and len(path_text) == 1:  # a Windows drive letter, e.g. C:\\...
         path_text, _, name = target[2:].partition(":")
         path_text = target[:2] + path_text
-    path = os.path.normpath(path_text)  # os.path, not pathlib: bevel run imports no pathlib
+    # As given, not normalised ("link/../f.py" is not "f.py" when link is a symlink); os.path,
+    # not pathlib: bevel run imports no pathlib.
+    path = path_text or "."
     if not os.path.isfile(path):
         raise ConfigError(
             f"pipeline file not found: {path}",

@@ -148,3 +148,21 @@ def test_live_progress_on_a_terminal() -> None:
     listener.on_run_end(run)
     listener.close()  # idempotent
     assert "load" in buffer.getvalue() and "cached" in buffer.getvalue()
+
+
+def test_a_pipeline_file_reached_through_a_symlinked_folder_is_the_one_run(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``link/../file.py`` is the file the operating system finds there (beside the folder the
+    link points into), not ``./file.py``, which a textual normalisation would pick."""
+    real = tmp_path / "real"
+    (real / "inner").mkdir(parents=True)
+    (real / "pipe_through_link.py").write_text(PIPELINE)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(real / "inner", target_is_directory=True)
+    (work / "pipe_through_link.py").write_text("raise SystemExit('the wrong file was imported')\n")
+    monkeypatch.chdir(work)
+    result = invoke("run", "link/../pipe_through_link.py:training", "--name", "linked")
+    assert result.exit_code == 0, result.output
+    assert "run linked of pipeline training: 2 steps" in result.stdout
