@@ -3,10 +3,37 @@ name: a module called ``conftest`` would clash with other folders' when pytest c
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, TextIO
 
 from bevel import Client
 from bevel.client.views import RunView
+
+
+def process_gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting to be reaped counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return status_says_gone(status)
+    except FileNotFoundError:
+        return True
+
+
+def status_says_gone(status: TextIO) -> bool:
+    """What an open ``/proc/PID/status`` says. The process may exit and be reaped between the
+    open and the read: the read then fails with ESRCH, and that too means it is gone."""
+    try:
+        return "\nState:\tZ" in status.read()
+    except ProcessLookupError:
+        return True
+
+
+def wait_gone(pid: int, seconds: float = 30.0) -> bool:
+    """Whether the process is gone within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process_gone(pid)
 
 
 def ran(run: RunView) -> dict[str, dict[str, Any]]:

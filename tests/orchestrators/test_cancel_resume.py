@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from orch_helpers import process_gone
 
 from bevel import Client
 from bevel.api import load_pipeline, run_pipeline
@@ -34,15 +35,6 @@ def project(bevel_home: Path, tmp_path: Path, invoke: Callable[..., Result]) -> 
         done = invoke(*args)
         assert done.exit_code == 0, done.output
     return tmp_path
-
-
-def _gone(pid: int) -> bool:
-    """The process has exited (a zombie waiting to be reaped counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-    return "\nState:\tZ" in state
 
 
 def _ignore_sigint() -> None:
@@ -94,9 +86,9 @@ def test_cancel_from_another_process_stops_the_run_and_its_steps(
     assert (run.error or "").startswith("cancelled with `bevel runs cancel` by ")
     assert run.steps["long_step"].status == "cancelled"
     deadline = time.monotonic() + 30
-    while not _gone(step_pid) and time.monotonic() < deadline:
+    while not process_gone(step_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _gone(step_pid)  # the step's process was stopped, not left sleeping
+    assert process_gone(step_pid)  # the step's process was stopped, not left sleeping
     again = subprocess.run(
         [*BEVEL, "runs", "cancel", "to-cancel"], cwd=project, capture_output=True, text=True
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import par_pipelines as pp
 import pytest
-from orch_helpers import ran
+from orch_helpers import ran, wait_gone
 
 from bevel.api import run_pipeline
 from bevel.orchestrators import workers
@@ -29,20 +29,6 @@ HERE = Path(__file__).parent
 def _parent(pid: int) -> int:
     stat = Path(f"/proc/{pid}/stat").read_text()
     return int(stat.rpartition(")")[2].split()[1])
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return True
-
-
-def _wait_gone(pid: int, seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not _gone(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return _gone(pid)
 
 
 def test_workers_are_forked_from_the_template_and_fresh_for_every_run(
@@ -67,7 +53,7 @@ def test_workers_are_forked_from_the_template_and_fresh_for_every_run(
     assert template is not None
     parents = {m["ppid"] for run in (first, second) for m in ran(run).values()}
     assert parents == {template.popen.pid}
-    assert all(_wait_gone(pid) for pid in pids[0] | pids[1])  # stopped when their run ended
+    assert all(wait_gone(pid) for pid in pids[0] | pids[1])  # stopped when their run ended
 
 
 _EDITED = """
@@ -149,8 +135,8 @@ def test_nothing_outlives_a_killed_driver(bevel_home: Path, tmp_path: Path) -> N
     assert template_pid != driver.pid and _parent(template_pid) == driver.pid
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    assert _wait_gone(template_pid)
-    assert _wait_gone(step_pid)
+    assert wait_gone(template_pid)
+    assert wait_gone(step_pid)
 
 
 _DRIVER = textwrap.dedent(
